@@ -1,0 +1,49 @@
+import { ApplicationFailure } from '@temporalio/activity';
+
+interface DynamicsErrorShape {
+  name: string;
+  code: string;
+  retryable: boolean;
+  message: string;
+  retryAfterMs?: number;
+}
+
+function isDynamicsError(error: unknown): error is DynamicsErrorShape {
+  // Checked by name, not instanceof: classes differ across bundles and jest module registries.
+  return (
+    typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'DynamicsError'
+  );
+}
+
+/** Failure type names for the failures that Temporal sees, e.g. 'DynamicsBadCredentials'. */
+export function failureType(code: string): string {
+  return (
+    'Dynamics' +
+    code
+      .toLowerCase()
+      .split('_')
+      .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+      .join('')
+  );
+}
+
+/**
+ * Maps an error at the activity boundary to what Temporal's retry policy needs: permanent errors (bad
+ * credentials, 403, unknown column) fail at once; throttling waits at least the server's Retry-After;
+ * outages are retried with the policy's backoff.
+ */
+export function toActivityFailure(error: unknown): Error {
+  if (isDynamicsError(error)) {
+    const type = failureType(error.code);
+    if (!error.retryable) return ApplicationFailure.nonRetryable(error.message, type);
+    if (error.retryAfterMs !== undefined) {
+      return ApplicationFailure.create({ message: error.message, type, nextRetryDelay: error.retryAfterMs });
+    }
+    return ApplicationFailure.retryable(error.message, type);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+export function isChangeTokenExpired(error: unknown): boolean {
+  return isDynamicsError(error) && error.code === 'CHANGE_TOKEN_EXPIRED';
+}

@@ -1,0 +1,2 @@
+export { createSyncActivities } from './sync-activities';
+export type { SyncActivities, SyncActivityDependencies } from './sync-activities';

@@ -1,0 +1,432 @@
+import { Context } from '@temporalio/activity';
+import type { SyncConfig } from '../config';
+import type { DynamicsClient, RawRecord } from '../dynamics';
+import {
+  mapAccount,
+  mapContact,
+  opportunityIdsOfConnection,
+  parentAccountIds,
+  parseConnectionRoles,
+  referencedIds,
+  resolvePage,
+  type CompanyRow,
+  type ConnectionRole,
+  type LeadRow,
+} from '../rules';
+import type { Logger } from '../shared/logger';
+import type { MarketoStore, WriteCounts } from '../store';
+import type {
+  BeginSyncResult,
+  PageResult,
+  PendingBatchResult,
+  SyncCounts,
+  SyncMode,
+} from '../shared/sync-types';
+import {
+  committedKey,
+  decodeChangeState,
+  encodeChangeState,
+  nextKey,
+  watermarkBefore,
+  type ChangeState,
+} from './change-state';
+import { isChangeTokenExpired, toActivityFailure } from './failures';
+import {
+  ACCOUNTS,
+  CONNECTION_ROLE_COLUMNS,
+  CONNECTIONS,
+  CONTACTS,
+  opportunityTable,
+  type TableSpec,
+} from './tables';
+
+export interface SyncActivityDependencies {
+  store: MarketoStore;
+  dynamics: DynamicsClient;
+  sync: SyncConfig;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/** Heartbeats when called inside an activity; a no-op elsewhere (e.g. the benchmark's bare runs). */
+function beat(details?: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // not inside an activity
+  }
+}
+
+function toCounts(write: WriteCounts, requests: number, skipped: number): Partial<SyncCounts> {
+  return { ...write, dynamicsRequests: requests, skipped, pages: 1 };
+}
+
+/**
+ * The sync's activities: each reads what it needs from Dynamics, applies the rules and writes one page in
+ * one transaction, returning only cursors and counts to the workflow.
+ */
+export function createSyncActivities(deps: SyncActivityDependencies) {
+  const { store, dynamics, sync, logger } = deps;
+  const now = deps.now ?? (() => new Date());
+  const opportunities = opportunityTable(sync.opportunityFields, sync.filterAttribute);
+  const ruleOptions = { customFields: [...sync.opportunityFields], filterAttribute: sync.filterAttribute };
+  const feeds: TableSpec[] = [CONNECTIONS, CONTACTS, ACCOUNTS];
+  const trackingFlags = new Map<string, Promise<boolean>>();
+  const roleCache = new Map<string, Promise<Map<string, ConnectionRole>>>();
+
+  function changeTracked(table: TableSpec): Promise<boolean> {
+    let flag = trackingFlags.get(table.logicalName);
+    if (flag === undefined) {
+      flag = dynamics.isChangeTrackingEnabled(table.logicalName);
+      flag.catch(() => trackingFlags.delete(table.logicalName));
+      trackingFlags.set(table.logicalName, flag);
+    }
+    return flag;
+  }
+
+  /** Connection roles change rarely; one read per sync run keeps a page at a few requests. */
+  function connectionRoles(syncId: string): Promise<Map<string, ConnectionRole>> {
+    let roles = roleCache.get(syncId);
+    if (roles === undefined) {
+      roles = dynamics.getAll('connectionroles', CONNECTION_ROLE_COLUMNS).then(parseConnectionRoles);
+      roles.catch(() => roleCache.delete(syncId));
+      if (roleCache.size > 16) roleCache.clear();
+      roleCache.set(syncId, roles);
+    }
+    return roles;
+  }
+
+  async function firstPageUrl(table: TableSpec, since?: string): Promise<{ url: string; tracked: boolean }> {
+    const tracked = since === undefined && (await changeTracked(table));
+    const filter = since === undefined ? undefined : `modifiedon ge ${since}`;
+    return {
+      url: dynamics.firstPageUrl(table.entitySet, {
+        select: [...table.select],
+        filter,
+        trackChanges: tracked,
+      }),
+      tracked,
+    };
+  }
+
+  /** Reads every page of a change feed (or a baseline read), handing each page to `onPage`; returns the next state. */
+  async function readFeed(
+    table: TableSpec,
+    from: ChangeState | undefined,
+    onPage: (records: RawRecord[], deletedIds: string[]) => Promise<void>,
+    startedAt: Date,
+  ): Promise<ChangeState> {
+    const tracked = await changeTracked(table);
+    let url: string;
+    if (from?.kind === 'delta') url = from.link;
+    else if (from?.kind === 'watermark') url = (await firstPageUrl(table, from.since)).url;
+    // The delta link keeps the $select of the read that produced it, so the baseline selects every column
+    // that later deltas must carry.
+    else url = dynamics.firstPageUrl(table.entitySet, { select: [...table.select], trackChanges: tracked });
+    let deltaLink: string | undefined;
+    for (let next: string | undefined = url; next !== undefined;) {
+      const page = await dynamics.getPage(next, { trackChanges: tracked && from?.kind !== 'watermark' });
+      beat({ table: table.entitySet });
+      if (from !== undefined) await onPage(page.records, page.deletedIds);
+      deltaLink = page.deltaLink ?? deltaLink;
+      next = page.nextLink;
+    }
+    if (tracked && deltaLink !== undefined) return { kind: 'delta', link: deltaLink };
+    return { kind: 'watermark', since: watermarkBefore(startedAt) };
+  }
+
+  /** Fetches what a page of opportunities needs, applies the rules and writes the result in one transaction. */
+  async function resolveAndWrite(
+    syncId: string,
+    records: RawRecord[],
+    deletedIds: string[],
+    seenSyncId: string | undefined,
+  ): Promise<{ write: WriteCounts; skipped: number; handledIds: string[] }> {
+    const roles = await connectionRoles(syncId);
+    const opportunityIds = records
+      .map((record) => record.opportunityid)
+      .filter((id): id is string => typeof id === 'string' && GUID.test(id))
+      .map((id) => id.toLowerCase());
+    const connections =
+      opportunityIds.length === 0
+        ? []
+        : await dynamics.getByIds(
+            CONNECTIONS.entitySet,
+            'record1id',
+            opportunityIds,
+            [...CONNECTIONS.select],
+            'statecode eq 0',
+          );
+    beat();
+    const wanted = referencedIds(records, connections, roles);
+    const contacts =
+      wanted.contactIds.length === 0
+        ? []
+        : await dynamics.getByIds(CONTACTS.entitySet, CONTACTS.key, wanted.contactIds, [...CONTACTS.select]);
+    beat();
+    const accountIds = [...new Set([...wanted.accountIds, ...parentAccountIds(contacts)])];
+    const accounts =
+      accountIds.length === 0
+        ? []
+        : await dynamics.getByIds(ACCOUNTS.entitySet, ACCOUNTS.key, accountIds, [...ACCOUNTS.select]);
+    beat();
+    const resolved = resolvePage({
+      opportunities: records,
+      connections,
+      contacts,
+      accounts,
+      roles,
+      options: ruleOptions,
+    });
+    const stakeholderConnections = connections.flatMap((row) => {
+      const id = row.connectionid;
+      const opportunityId = row._record1id_value;
+      return typeof id === 'string' && typeof opportunityId === 'string'
+        ? [{ connection_id: id.toLowerCase(), external_opportunity_id: opportunityId.toLowerCase() }]
+        : [];
+    });
+    const write = await store.writePage(
+      { ...resolved, deletedOpportunityIds: deletedIds, stakeholderConnections, seenSyncId },
+      now().toISOString(),
+    );
+    return { write, skipped: resolved.skippedIds.length, handledIds: [...opportunityIds, ...deletedIds] };
+  }
+
+  /** Incremental: reads what changed in connections, contacts and accounts and queues the opportunities it touches. */
+  async function collectRelatedChanges(startedAt: Date): Promise<Record<string, string> | 'expired'> {
+    const next: Record<string, string> = {};
+    for (const table of feeds) {
+      const from = decodeChangeState(await store.getState(committedKey(table.entitySet)));
+      try {
+        const state = await readFeed(
+          table,
+          from,
+          async (records, deletedIds) => {
+            if (table === CONNECTIONS) await queueConnectionChanges(records, deletedIds);
+            else if (table === CONTACTS) await refreshContacts(records, deletedIds);
+            else await refreshAccounts(records);
+          },
+          startedAt,
+        );
+        next[nextKey(table.entitySet)] = encodeChangeState(state);
+      } catch (error) {
+        if (isChangeTokenExpired(error)) return 'expired';
+        throw error;
+      }
+    }
+    return next;
+  }
+
+  async function queueConnectionChanges(records: RawRecord[], deletedIds: string[]): Promise<void> {
+    const touched = records.flatMap((record) => opportunityIdsOfConnection(record));
+    const traced = await store.opportunityIdsOfConnections(deletedIds.map((id) => id.toLowerCase()));
+    await store.addPending([...new Set([...touched, ...traced])], 'connection changed');
+  }
+
+  async function refreshContacts(records: RawRecord[], deletedIds: string[]): Promise<void> {
+    const contactIds = records.map((r) => r.contactid).filter((id): id is string => typeof id === 'string');
+    const changedIds = [...contactIds, ...deletedIds].map((id) => id.toLowerCase());
+    // A contact's new parent account changes the company of every opportunity it is the customer of.
+    await store.addPending(
+      await store.opportunityIdsWithCustomerContacts(changedIds),
+      'customer contact changed',
+    );
+    const known = new Set(await store.knownLeadContactIds(changedIds));
+    const leads: LeadRow[] = [];
+    for (const record of records) {
+      const mapped = mapContact(record);
+      if (mapped.ok && known.has(mapped.row.dynamics_contact_id)) leads.push(mapped.row);
+    }
+    const parentIds = [
+      ...new Set(
+        leads.flatMap((lead) => (lead.external_company_id === null ? [] : [lead.external_company_id])),
+      ),
+    ];
+    const companies = await fetchCompanies(parentIds);
+    await store.refreshLeadsAndCompanies(leads, companies, now().toISOString());
+  }
+
+  async function refreshAccounts(records: RawRecord[]): Promise<void> {
+    const accountIds = records.map((r) => r.accountid).filter((id): id is string => typeof id === 'string');
+    const known = new Set(await store.knownCompanyIds(accountIds.map((id) => id.toLowerCase())));
+    const companies = records.flatMap((record) => {
+      const mapped = mapAccount(record);
+      return mapped.ok && known.has(mapped.row.external_company_id) ? [mapped.row] : [];
+    });
+    await store.refreshLeadsAndCompanies([], companies, now().toISOString());
+  }
+
+  async function fetchCompanies(accountIds: string[]): Promise<CompanyRow[]> {
+    if (accountIds.length === 0) return [];
+    const rows = await dynamics.getByIds(ACCOUNTS.entitySet, ACCOUNTS.key, accountIds, [...ACCOUNTS.select]);
+    return rows.flatMap((row) => {
+      const mapped = mapAccount(row);
+      return mapped.ok ? [mapped.row] : [];
+    });
+  }
+
+  async function clearNextState(): Promise<void> {
+    const entries: Record<string, null> = {};
+    for (const table of [opportunities, ...feeds]) entries[nextKey(table.entitySet)] = null;
+    await store.setState(entries);
+  }
+
+  async function beginFull(startedAt: Date): Promise<BeginSyncResult> {
+    await store.clearPending();
+    const next: Record<string, string> = {};
+    // Baselines first: whatever changes in these tables while the full read runs is seen by the next run.
+    for (const table of feeds) {
+      next[nextKey(table.entitySet)] = encodeChangeState(
+        await readFeed(table, undefined, async () => {}, startedAt),
+      );
+    }
+    const first = await firstPageUrl(opportunities);
+    if (!first.tracked)
+      next[nextKey(opportunities.entitySet)] = encodeChangeState({
+        kind: 'watermark',
+        since: watermarkBefore(startedAt),
+      });
+    await store.setState(next);
+    return { mode: 'full', cursor: first.url, counts: {} };
+  }
+
+  return {
+    /** Chooses full or incremental, takes change baselines and queues opportunities touched by related changes. */
+    async beginSync(input: { syncId: string; full: boolean }): Promise<BeginSyncResult> {
+      const before = dynamics.requestCount;
+      const startedAt = now();
+      try {
+        await clearNextState();
+        const saved = decodeChangeState(await store.getState(committedKey(opportunities.entitySet)));
+        // Change state saved against another organisation (DYNAMICS_URL changed) says nothing about this one.
+        const foreign = saved?.kind === 'delta' && !dynamics.servesLink(saved.link);
+        let result: BeginSyncResult;
+        if (input.full || saved === undefined || foreign) {
+          result = await beginFull(startedAt);
+        } else {
+          const related = await collectRelatedChanges(startedAt);
+          if (related === 'expired') {
+            logger.warn(
+              { syncId: input.syncId },
+              'change-tracking token expired; falling back to a full sync',
+            );
+            result = await beginFull(startedAt);
+          } else {
+            let cursor: string;
+            if (saved.kind === 'delta') cursor = saved.link;
+            else {
+              cursor = (await firstPageUrl(opportunities, saved.since)).url;
+              related[nextKey(opportunities.entitySet)] = encodeChangeState({
+                kind: 'watermark',
+                since: watermarkBefore(startedAt),
+              });
+            }
+            await store.setState(related);
+            result = { mode: 'incremental', cursor, counts: {} };
+          }
+        }
+        logger.info({ syncId: input.syncId, mode: result.mode }, 'sync begun');
+        return { ...result, counts: { ...result.counts, dynamicsRequests: dynamics.requestCount - before } };
+      } catch (error) {
+        throw toActivityFailure(error);
+      }
+    },
+
+    /** Reads one opportunity page (first page, next link or delta link), resolves it and writes it. */
+    async syncOpportunityPage(input: {
+      syncId: string;
+      mode: SyncMode;
+      cursor: string;
+    }): Promise<PageResult> {
+      const before = dynamics.requestCount;
+      try {
+        const tracked = await changeTracked(opportunities);
+        const isWatermarkRead = /[?&]\$filter=/.test(input.cursor);
+        let page;
+        try {
+          page = await dynamics.getPage(input.cursor, { trackChanges: tracked && !isWatermarkRead });
+        } catch (error) {
+          if (input.mode === 'incremental' && isChangeTokenExpired(error))
+            return { changeTokenExpired: true, counts: {} };
+          throw error;
+        }
+        beat();
+        const result = await resolveAndWrite(
+          input.syncId,
+          page.records,
+          page.deletedIds,
+          input.mode === 'full' ? input.syncId : undefined,
+        );
+        if (page.nextLink === undefined && page.deltaLink !== undefined) {
+          // The change state moves only once the page it ends is written.
+          await store.setState({
+            [nextKey(opportunities.entitySet)]: encodeChangeState({ kind: 'delta', link: page.deltaLink }),
+          });
+        }
+        logger.info(
+          {
+            syncId: input.syncId,
+            records: page.records.length,
+            deleted: page.deletedIds.length,
+            last: page.nextLink === undefined,
+          },
+          'opportunity page written',
+        );
+        return {
+          nextCursor: page.nextLink,
+          counts: toCounts(result.write, dynamics.requestCount - before, result.skipped),
+        };
+      } catch (error) {
+        throw toActivityFailure(error);
+      }
+    },
+
+    /** Re-resolves queued opportunities that changed only through their connections or customer contact. */
+    async syncPendingBatch(input: { syncId: string; mode: SyncMode }): Promise<PendingBatchResult> {
+      const before = dynamics.requestCount;
+      try {
+        const ids = await store.takePending(sync.pageSize);
+        if (ids.length === 0) return { remaining: 0, counts: {} };
+        const records = await dynamics.getByIds(opportunities.entitySet, opportunities.key, ids, [
+          ...opportunities.select,
+        ]);
+        const found = new Set(records.map((r) => String(r.opportunityid).toLowerCase()));
+        // A queued opportunity that Dynamics no longer has was deleted.
+        const vanished = ids.filter((id) => !found.has(id));
+        const result = await resolveAndWrite(input.syncId, records, vanished, undefined);
+        await store.removePending(ids);
+        const remaining = await store.pendingCount();
+        return { remaining, counts: toCounts(result.write, dynamics.requestCount - before, result.skipped) };
+      } catch (error) {
+        throw toActivityFailure(error);
+      }
+    },
+
+    /** Ends a run: a full sync marks what it did not see as deleted; the new change state becomes the saved one. */
+    async finishSync(input: { syncId: string; mode: SyncMode }): Promise<{ counts: Partial<SyncCounts> }> {
+      try {
+        let counts: Partial<SyncCounts> = {};
+        if (input.mode === 'full') {
+          const deleted = await store.markUnseenDeleted(input.syncId, now().toISOString());
+          counts = { opportunitiesDeleted: deleted.opportunitiesDeleted, rolesDeleted: deleted.rolesDeleted };
+        }
+        const promote: Record<string, string | null> = {};
+        for (const table of [opportunities, ...feeds]) {
+          const value = await store.getState(nextKey(table.entitySet));
+          if (value !== undefined) promote[committedKey(table.entitySet)] = value;
+          promote[nextKey(table.entitySet)] = null;
+        }
+        await store.setState(promote);
+        roleCache.delete(input.syncId);
+        logger.info({ syncId: input.syncId, mode: input.mode }, 'sync finished');
+        return { counts };
+      } catch (error) {
+        throw toActivityFailure(error);
+      }
+    },
+  };
+}
+
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+export type SyncActivities = ReturnType<typeof createSyncActivities>;

@@ -1,0 +1,51 @@
+import { connectClient, ensureSchedule, runSync } from '../../client';
+import { createSyncWorker, installRuntimeLogger } from '../../worker';
+import { commandContext, untilSignal } from '../context';
+import { startEmbedded } from '../embedded';
+
+/**
+ * The demo on embedded defaults: Temporal dev server, bundled emulator, SQLite store, a worker, the schedule,
+ * and a first run right away. Ctrl-C stops everything it started.
+ */
+export async function devCommand(): Promise<number> {
+  const { config: configured, logger } = commandContext('dev');
+  installRuntimeLogger(logger, configured.logLevel);
+  const embedded = await startEmbedded(configured, logger);
+  const { config } = embedded;
+  try {
+    const worker = await createSyncWorker({ config, dynamics: embedded.dynamics, logger });
+    const running = worker.run();
+    const { client, connection } = await connectClient(config);
+    try {
+      const taskQueue = config.temporal.taskQueue;
+      await ensureSchedule(client, { taskQueue, every: config.sync.interval });
+      const ui = embedded.devServer?.uiUrl;
+      process.stdout.write(`Temporal UI: ${ui ?? `(your cluster at ${config.temporal.address})`}\n`);
+      const outcome = await runSync(client, { taskQueue });
+      const s = outcome.summary;
+      process.stdout.write(
+        `First run ${s.status}: ${s.opportunitiesUpserted} opportunities, ${s.rolesUpserted} roles, ` +
+          `${s.leadsUpserted} leads, ${s.companiesUpserted} companies into ${config.storeUrl}\n`,
+      );
+      if (ui !== undefined) {
+        process.stdout.write(
+          `See it at ${ui}/namespaces/${config.temporal.namespace}/workflows/${s.workflowId}\n`,
+        );
+      }
+      if (outcome.error !== undefined)
+        process.stderr.write(`oppsync: the first run failed: ${outcome.error}\n`);
+      process.stdout.write(
+        `The schedule 'opportunity-sync' runs every ${config.sync.interval}. Ctrl-C stops the demo.\n`,
+      );
+      const signal = await Promise.race([untilSignal(), running.then(() => undefined)]);
+      logger.info({ signal }, 'stopping the demo');
+    } finally {
+      await connection.close();
+      worker.shutdown();
+      await running;
+    }
+    return 0;
+  } finally {
+    await embedded.stop();
+  }
+}

@@ -1,0 +1,124 @@
+import { SingleBar, Presets } from 'cli-progress';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { connectClient } from '../../client';
+import { WORKFLOW_TYPE } from '../../shared/constants';
+import type { SyncProgress, SyncSummary } from '../../shared/sync-types';
+import { MarketoStore } from '../../store';
+import { commandContext } from '../context';
+
+interface RunStatus {
+  workflowId: string;
+  runId: string;
+  status: string;
+  startedAt: string;
+  closedAt: string | null;
+  durationSeconds: number | null;
+  summary: SyncSummary | null;
+  progress: SyncProgress | null;
+}
+
+async function runStatus(client: Client, execution: WorkflowExecutionInfo): Promise<RunStatus> {
+  const memo = execution.memo?.summary as SyncSummary | undefined;
+  let progress: SyncProgress | null = null;
+  if (execution.status.name === 'RUNNING') {
+    progress = await client.workflow
+      .getHandle(execution.workflowId, execution.runId)
+      .query<SyncProgress>('progress')
+      .catch(() => null);
+  }
+  const closed = execution.closeTime ?? null;
+  return {
+    workflowId: execution.workflowId,
+    runId: execution.runId,
+    status: execution.status.name,
+    startedAt: execution.startTime.toISOString(),
+    closedAt: closed?.toISOString() ?? null,
+    durationSeconds:
+      closed === null ? null : Math.round((closed.getTime() - execution.startTime.getTime()) / 100) / 10,
+    summary: memo ?? null,
+    progress,
+  };
+}
+
+/** Follows a running sync with a progress bar until it ends. */
+async function followProgress(client: Client, run: RunStatus): Promise<void> {
+  const handle = client.workflow.getHandle(run.workflowId);
+  const bar = new SingleBar(
+    {
+      format:
+        'sync {bar} {pages} pages | {value} opportunities | {rate}/s | phase {phase} | eta {eta_formatted}',
+      hideCursor: true,
+    },
+    Presets.shades_classic,
+  );
+  let started = false;
+  for (;;) {
+    const progress = await handle.query<SyncProgress>('progress').catch(() => null);
+    const described = await handle.describe();
+    if (progress !== null) {
+      const done = progress.counts.opportunitiesUpserted + progress.counts.opportunitiesDeleted;
+      const seconds = Math.max(1, (Date.now() - Date.parse(progress.startedAt)) / 1000);
+      const total = progress.expectedOpportunities ?? Math.max(done, 1);
+      const payload = {
+        pages: progress.counts.pages,
+        rate: Math.round(done / seconds),
+        phase: progress.phase,
+      };
+      if (!started) {
+        bar.start(total, done, payload);
+        started = true;
+      } else {
+        bar.setTotal(Math.max(total, done));
+        bar.update(done, payload);
+      }
+    }
+    if (described.status.name !== 'RUNNING') break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  if (started) bar.stop();
+}
+
+export async function statusCommand(options: {
+  json?: boolean;
+  follow?: boolean;
+  limit?: string;
+}): Promise<number> {
+  const { config } = commandContext('status');
+  const { client, connection } = await connectClient(config);
+  const store = await MarketoStore.open(config.storeUrl);
+  try {
+    const runs: RunStatus[] = [];
+    const limit = Number(options.limit ?? 10);
+    for await (const execution of client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}'` })) {
+      runs.push(await runStatus(client, execution));
+      if (runs.length >= limit) break;
+    }
+    await store.migrate();
+    const changeState = await store.changeState();
+    const openSyncErrors = await store.openErrorCount();
+    const status = { runs, changeState, openSyncErrors };
+    if (options.json === true) {
+      process.stdout.write(`${JSON.stringify(status)}\n`);
+      return 0;
+    }
+    const running = runs.find((run) => run.status === 'RUNNING');
+    if (running !== undefined && options.follow !== false && process.stdout.isTTY)
+      await followProgress(client, running);
+    for (const run of runs) {
+      const s = run.summary ?? run.progress?.counts;
+      const counts =
+        s === undefined || s === null
+          ? ''
+          : ` pages=${s.pages} opportunities=${s.opportunitiesUpserted} deleted=${s.opportunitiesDeleted} roles=${s.rolesUpserted} syncErrors=${s.syncErrors}`;
+      const took = run.durationSeconds === null ? '' : ` ${run.durationSeconds}s`;
+      process.stdout.write(`${run.startedAt} ${run.status.padEnd(10)} ${run.workflowId}${took}${counts}\n`);
+    }
+    process.stdout.write(
+      `Change state: ${JSON.stringify(changeState)}\nOpen sync errors: ${openSyncErrors}\n`,
+    );
+    return 0;
+  } finally {
+    await store.close();
+    await connection.close();
+  }
+}

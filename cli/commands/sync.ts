@@ -1,0 +1,44 @@
+import { connectClient, jsonSummary, runSync, startSync } from '../../client';
+import { commandContext, EXIT } from '../context';
+
+export interface SyncCommandOptions {
+  full?: boolean;
+  json?: boolean;
+  wait?: boolean;
+}
+
+export async function syncCommand(options: SyncCommandOptions): Promise<number> {
+  const { config } = commandContext('sync');
+  const { client, connection } = await connectClient(config);
+  try {
+    const taskQueue = config.temporal.taskQueue;
+    if (options.wait === false) {
+      const handle = await startSync(client, { taskQueue, full: options.full });
+      const started = { workflowId: handle.workflowId, runId: handle.firstExecutionRunId, status: 'RUNNING' };
+      process.stdout.write(
+        options.json === true ? `${JSON.stringify(started)}\n` : `Started ${handle.workflowId}\n`,
+      );
+      return EXIT.ok;
+    }
+    const outcome = await runSync(client, { taskQueue, full: options.full });
+    if (options.json === true) {
+      const json = {
+        ...jsonSummary(outcome.summary),
+        ...(outcome.error === undefined ? {} : { error: outcome.error }),
+      };
+      process.stdout.write(`${JSON.stringify(json)}\n`);
+    } else {
+      const s = outcome.summary;
+      process.stdout.write(
+        `${s.status} ${s.mode} sync ${s.workflowId}: ${s.pages} pages, ${s.opportunitiesUpserted} opportunities written, ` +
+          `${s.opportunitiesDeleted} deleted, ${s.rolesUpserted} roles written, ${s.rolesDeleted} removed, ` +
+          `${s.leadsUpserted} leads, ${s.companiesUpserted} companies, ${s.syncErrors} sync errors, ` +
+          `${s.dynamicsRequests} Dynamics requests\n`,
+      );
+      if (outcome.error !== undefined) process.stderr.write(`oppsync: the run failed: ${outcome.error}\n`);
+    }
+    return outcome.summary.status === 'COMPLETED' ? EXIT.ok : EXIT.runFailed;
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,23 @@
+import { createSyncWorker, installRuntimeLogger } from '../../worker';
+import { commandContext, configuredDynamics, untilSignal } from '../context';
+
+/** A worker on the task queue until SIGINT/SIGTERM; in-flight activities finish before it exits. */
+export async function workerCommand(): Promise<number> {
+  const { config, logger } = commandContext('worker');
+  installRuntimeLogger(logger, config.logLevel);
+  const dynamics = configuredDynamics(config.dynamics);
+  const worker = await createSyncWorker({ config, dynamics, logger });
+  const running = worker.run();
+  logger.info(
+    { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace },
+    'worker started',
+  );
+  const signal = await Promise.race([untilSignal(), running.then(() => undefined)]);
+  if (signal !== undefined) {
+    logger.info({ signal }, 'shutting down the worker');
+    worker.shutdown();
+  }
+  await running;
+  logger.info('worker stopped');
+  return 0;
+}

@@ -1,0 +1,66 @@
+import dotenv from 'dotenv';
+import { ConfigError, loadConfig, type AppConfig, type DynamicsConfig } from '../config';
+import type { DynamicsAuthConfig } from '../dynamics';
+import { createLogger, type Logger } from '../shared/logger';
+
+/** Exit codes of SPEC section 5. */
+export const EXIT = { ok: 0, runFailed: 1, usage: 2 } as const;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface CommandContext {
+  config: AppConfig;
+  logger: Logger;
+}
+
+/** Loads `.env` (without overriding the real environment) and validates the whole configuration. */
+export function commandContext(command: string): CommandContext {
+  dotenv.config({ quiet: true });
+  const config = loadConfig(process.env);
+  return { config, logger: createLogger(config.logLevel, { command }) };
+}
+
+/** The Dynamics connection from configuration; the bundled emulator only where a command offers it. */
+export function configuredDynamics(dynamics: DynamicsConfig): DynamicsAuthConfig {
+  if (dynamics.url === undefined || dynamics.tenantId === undefined || dynamics.clientId === undefined) {
+    throw new ConfigError('DYNAMICS_URL', 'is required here (only `oppsync dev` runs the bundled emulator)');
+  }
+  return {
+    url: dynamics.url,
+    tenantId: dynamics.tenantId,
+    clientId: dynamics.clientId,
+    clientSecret: dynamics.clientSecret,
+    username: dynamics.username,
+    password: dynamics.password,
+    authority: dynamics.authority,
+  };
+}
+
+/** Prints a failure without a stack and returns the exit code it means. */
+export function reportFailure(error: unknown): number {
+  if (error instanceof ConfigError || (error as Error | undefined)?.name === 'ConfigError') {
+    process.stderr.write(`oppsync: invalid configuration: ${(error as Error).message}\n`);
+    return EXIT.usage;
+  }
+  if ((error as Error | undefined)?.name === 'UsageError') {
+    process.stderr.write(`oppsync: ${(error as Error).message}\n`);
+    return EXIT.usage;
+  }
+  process.stderr.write(`oppsync: ${error instanceof Error ? error.message : String(error)}\n`);
+  return EXIT.runFailed;
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handler = (signal: NodeJS.Signals): void => {
+      process.removeListener('SIGINT', handler);
+      process.removeListener('SIGTERM', handler);
+      resolve(signal);
+    };
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
+  });
+}

@@ -1,0 +1,78 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AppConfig } from '../config';
+import type { DynamicsAuthConfig } from '../dynamics';
+import { startEmulator, type Emulator } from '../emulator';
+import type { Logger } from '../shared/logger';
+import { startDevServer, type DevServer } from '../temporal/dev-server';
+import { configuredDynamics } from './context';
+
+/** The demo's embedded pieces: a Temporal dev server and the bundled emulator, each only when not configured. */
+export interface EmbeddedEnvironment {
+  config: AppConfig;
+  dynamics: DynamicsAuthConfig;
+  devServer?: DevServer;
+  emulator?: Emulator;
+  stop(): Promise<void>;
+}
+
+export async function startEmbedded(
+  config: AppConfig,
+  logger: Logger,
+  dataDir = 'data',
+): Promise<EmbeddedEnvironment> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  let devServer: DevServer | undefined;
+  let emulator: Emulator | undefined;
+  try {
+    if (!config.temporal.addressFromEnv) {
+      const serverLog = fs.createWriteStream(path.join(dataDir, 'temporal-server.log'), { flags: 'a' });
+      devServer = await startDevServer({
+        mode: 'demo',
+        dbFile: path.join(dataDir, 'temporal.sqlite'),
+        namespace: config.temporal.namespace,
+        onOutput: (line) => serverLog.write(`${line}\n`),
+      });
+      logger.info({ address: devServer.address, ui: devServer.uiUrl }, 'Temporal dev server started');
+    }
+    let dynamics: DynamicsAuthConfig;
+    if (config.dynamics.url !== undefined) {
+      dynamics = configuredDynamics(config.dynamics);
+    } else {
+      // A demo application registration, made up at each start: its secret lives only in this process.
+      const app = { clientId: randomUUID(), clientSecret: randomBytes(24).toString('base64url') };
+      emulator = await startEmulator({
+        dataset: 'demo',
+        clients: [app],
+        certDir: path.join(dataDir, 'emulator'),
+      });
+      dynamics = {
+        url: emulator.url,
+        tenantId: emulator.tenantId,
+        authority: emulator.authority,
+        ...app,
+        ca: emulator.caPem,
+      };
+      logger.info({ url: emulator.url }, 'bundled Dynamics emulator started with the demo organisation');
+    }
+    const effective: AppConfig = Object.freeze({
+      ...config,
+      temporal: Object.freeze({ ...config.temporal, address: devServer?.address ?? config.temporal.address }),
+    });
+    return {
+      config: effective,
+      dynamics,
+      devServer,
+      emulator,
+      async stop() {
+        await emulator?.close();
+        await devServer?.stop();
+      },
+    };
+  } catch (error) {
+    await emulator?.close();
+    await devServer?.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,78 @@
+import { Command, CommanderError, Option } from 'commander';
+import { reportFailure, EXIT } from './context';
+import { devCommand } from './commands/dev';
+import { emulatorCommand } from './commands/emulator';
+import { migrateCommand } from './commands/migrate';
+import { scheduleCommand } from './commands/schedule';
+import { statusCommand } from './commands/status';
+import { syncCommand } from './commands/sync';
+import { workerCommand } from './commands/worker';
+
+function program(setExit: (code: number) => void): Command {
+  const run =
+    <A extends unknown[]>(action: (...args: A) => Promise<number>) =>
+    async (...args: A): Promise<void> => {
+      setExit(await action(...args));
+    };
+  const cli = new Command('oppsync')
+    .description(
+      'Keeps a Marketo store in step with the opportunities of a Dynamics 365 organisation, on Temporal.',
+    )
+    .exitOverride()
+    .showHelpAfterError();
+  cli
+    .command('dev')
+    .description(
+      'the demo on embedded defaults: Temporal dev server, bundled emulator, SQLite store, worker, schedule',
+    )
+    .action(run(devCommand));
+  cli.command('worker').description('run a worker until SIGINT/SIGTERM').action(run(workerCommand));
+  cli
+    .command('sync')
+    .description('start one run now and, by default, wait for it and print its summary')
+    .option('--full', 'ignore saved change state and read everything')
+    .option('--json', 'print the summary as JSON')
+    .option('--no-wait', 'return as soon as the run has started')
+    .action(run((options: { full?: boolean; json?: boolean; wait?: boolean }) => syncCommand(options)));
+  cli
+    .command('schedule')
+    .description("manage the Temporal Schedule 'opportunity-sync'")
+    .addArgument(cli.createArgument('<action>', 'create|update|describe|pause|unpause|trigger|delete'))
+    .option('--every <interval>', 'interval, e.g. 5m (default SYNC_INTERVAL)')
+    .option('--json', 'print JSON on one line')
+    .action(
+      run((action: string, options: { every?: string; json?: boolean }) => scheduleCommand(action, options)),
+    );
+  cli
+    .command('status')
+    .description('last runs, their counts, change state, open sync errors (live progress for a running sync)')
+    .option('--json', 'print JSON')
+    .option('--no-follow', 'do not follow a running sync')
+    .addOption(new Option('--limit <n>', 'runs to show').default('10'))
+    .action(run((options: { json?: boolean; follow?: boolean; limit?: string }) => statusCommand(options)));
+  cli.command('migrate').description('create or upgrade the store schema').action(run(migrateCommand));
+  cli
+    .command('emulator')
+    .description('run the bundled Dynamics emulator alone')
+    .option('--port <port>', 'https port (default: a free one)')
+    .action(run((options: { port?: string }) => emulatorCommand(options)));
+  return cli;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  try {
+    await program((c) => (code = c)).parseAsync(argv);
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    return reportFailure(error);
+  }
+}
+
+export function main(argv: string[]): void {
+  runCli(argv).then(
+    (code) => process.exit(code),
+    (error: unknown) => process.exit(reportFailure(error)),
+  );
+}

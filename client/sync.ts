@@ -1,0 +1,74 @@
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { MANUAL_WORKFLOW_ID_PREFIX, WORKFLOW_TYPE } from '../shared/constants';
+import { ZERO_COUNTS, type SyncSummary, type SyncWorkflowInput } from '../shared/sync-types';
+
+export interface StartSyncOptions {
+  taskQueue: string;
+  full?: boolean;
+  workflowId?: string;
+}
+
+export interface SyncOutcome {
+  summary: SyncSummary;
+  /** The failure's message when the run failed (never contains secrets: activities strip them). */
+  error?: string;
+}
+
+export async function startSync(client: Client, options: StartSyncOptions) {
+  const input: SyncWorkflowInput = options.full === true ? { full: true } : {};
+  return client.workflow.start(WORKFLOW_TYPE, {
+    taskQueue: options.taskQueue,
+    workflowId:
+      options.workflowId ?? `${MANUAL_WORKFLOW_ID_PREFIX}${new Date().toISOString().replace(/[:.]/g, '-')}`,
+    args: [input],
+  });
+}
+
+function rootCause(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && 'cause' in current && current.cause instanceof Error)
+    current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}
+
+/** Starts one run and waits for it; a failed run yields a FAILED summary with its reason. */
+export async function runSync(client: Client, options: StartSyncOptions): Promise<SyncOutcome> {
+  const handle = await startSync(client, options);
+  try {
+    const summary = (await handle.result()) as SyncSummary;
+    return { summary };
+  } catch (error) {
+    if (!(error instanceof WorkflowFailedError)) throw error;
+    const description = await handle.describe();
+    return {
+      summary: {
+        ...ZERO_COUNTS,
+        workflowId: handle.workflowId,
+        runId: description.runId,
+        status: 'FAILED',
+        mode: options.full === true ? 'full' : 'incremental',
+        startedAt: description.startTime.toISOString(),
+        finishedAt: description.closeTime?.toISOString(),
+      },
+      error: rootCause(error),
+    };
+  }
+}
+
+/** The `--json` summary of SPEC section 5, in its documented key order. */
+export function jsonSummary(summary: SyncSummary): Record<string, unknown> {
+  return {
+    workflowId: summary.workflowId,
+    runId: summary.runId,
+    status: summary.status,
+    pages: summary.pages,
+    dynamicsRequests: summary.dynamicsRequests,
+    opportunitiesUpserted: summary.opportunitiesUpserted,
+    opportunitiesDeleted: summary.opportunitiesDeleted,
+    rolesUpserted: summary.rolesUpserted,
+    rolesDeleted: summary.rolesDeleted,
+    leadsUpserted: summary.leadsUpserted,
+    companiesUpserted: summary.companiesUpserted,
+    syncErrors: summary.syncErrors,
+  };
+}

@@ -1,0 +1,235 @@
+import { z } from 'zod';
+import { DEFAULT_TASK_QUEUE } from '../shared/constants';
+import { parseDuration } from './duration';
+
+/** Invalid configuration: stops start-up and names the variable at fault. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+  }
+}
+
+export interface DynamicsConfig {
+  /** undefined: use the bundled emulator (demo and tests only). */
+  readonly url?: string;
+  readonly tenantId?: string;
+  readonly clientId?: string;
+  readonly clientSecret?: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly authority?: string;
+}
+
+export interface TemporalConfig {
+  readonly address: string;
+  /** True when TEMPORAL_ADDRESS was set: `oppsync dev` then uses that cluster instead of a dev server. */
+  readonly addressFromEnv: boolean;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  readonly tls?: {
+    readonly clientCertPath?: string;
+    readonly clientKeyPath?: string;
+    readonly serverRootCaPath?: string;
+    readonly serverName?: string;
+  };
+  readonly apiKey?: string;
+}
+
+export interface SyncConfig {
+  readonly intervalMs: number;
+  readonly interval: string;
+  readonly pageSize: number;
+  readonly opportunityFields: readonly string[];
+  readonly filterAttribute?: string;
+}
+
+export interface AppConfig {
+  readonly dynamics: DynamicsConfig;
+  readonly storeUrl: string;
+  readonly temporal: TemporalConfig;
+  readonly sync: SyncConfig;
+  /** AES-256-GCM key for Temporal payloads (base64, 32 bytes); undefined leaves payloads unencrypted. */
+  readonly payloadKey?: Buffer;
+  readonly payloadKeyId: string;
+  readonly logLevel: string;
+}
+
+const LOGICAL_NAME = /^[a-z_][a-z0-9_]*$/;
+const GUID = /^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$/;
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function httpsUrl(env: Env, name: string): string | undefined {
+  const value = text(env, name);
+  if (value === undefined) return undefined;
+  const parsed = z.url({ protocol: /^https$/ }).safeParse(value);
+  if (!parsed.success) throw new ConfigError(name, `must be an https URL, got '${value}'`);
+  return value.replace(/\/+$/, '');
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = text(env, name);
+  if (value === undefined) return fallback;
+  const parsed = z.coerce.number().int().min(min).max(max).safeParse(value);
+  if (!/^\d+$/.test(value) || !parsed.success) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got '${value}'`);
+  }
+  return parsed.data;
+}
+
+function logicalNames(env: Env, name: string): string[] {
+  const value = text(env, name);
+  if (value === undefined) return [];
+  const names = value.split(',').map((part) => part.trim().toLowerCase());
+  const bad = names.find((part) => !LOGICAL_NAME.test(part));
+  if (bad !== undefined) throw new ConfigError(name, `'${bad}' is not a Dataverse column logical name`);
+  return [...new Set(names)];
+}
+
+function storeUrl(env: Env): string {
+  const value = text(env, 'MARKETO_DB_URL') ?? 'sqlite:./data/marketo.sqlite';
+  if (/^sqlite:.+/.test(value) || /^postgres(ql)?:\/\/.+/.test(value)) return value;
+  throw new ConfigError('MARKETO_DB_URL', `must be 'sqlite:<file>' or 'postgres://…', got '${value}'`);
+}
+
+function dynamicsConfig(env: Env): DynamicsConfig {
+  const url = httpsUrl(env, 'DYNAMICS_URL');
+  const authority = httpsUrl(env, 'DYNAMICS_AUTHORITY');
+  const tenantId = text(env, 'DYNAMICS_TENANT_ID');
+  const clientId = text(env, 'DYNAMICS_CLIENT_ID');
+  const clientSecret = text(env, 'DYNAMICS_CLIENT_SECRET');
+  const username = text(env, 'DYNAMICS_USERNAME');
+  const password = env.DYNAMICS_PASSWORD;
+  if (url === undefined) return { authority };
+  if (tenantId === undefined)
+    throw new ConfigError('DYNAMICS_TENANT_ID', 'is required when DYNAMICS_URL is set');
+  if (clientId === undefined)
+    throw new ConfigError('DYNAMICS_CLIENT_ID', 'is required when DYNAMICS_URL is set');
+  if (!GUID.test(clientId))
+    throw new ConfigError('DYNAMICS_CLIENT_ID', 'must be the application (client) id, a GUID');
+  if (clientSecret === undefined && username === undefined) {
+    throw new ConfigError(
+      'DYNAMICS_CLIENT_SECRET',
+      'set it (client credentials) or DYNAMICS_USERNAME and DYNAMICS_PASSWORD (username/password)',
+    );
+  }
+  if (clientSecret === undefined && (password === undefined || password === '')) {
+    throw new ConfigError('DYNAMICS_PASSWORD', 'is required with DYNAMICS_USERNAME');
+  }
+  return { url, tenantId, clientId, clientSecret, username, password, authority };
+}
+
+function temporalConfig(env: Env): TemporalConfig {
+  const address = text(env, 'TEMPORAL_ADDRESS');
+  if (address !== undefined && !/^[A-Za-z0-9.\-[\]:]+:\d+$/.test(address)) {
+    throw new ConfigError('TEMPORAL_ADDRESS', `must be host:port, got '${address}'`);
+  }
+  const clientCertPath = text(env, 'TEMPORAL_TLS_CERT');
+  const clientKeyPath = text(env, 'TEMPORAL_TLS_KEY');
+  if ((clientCertPath === undefined) !== (clientKeyPath === undefined)) {
+    throw new ConfigError(
+      clientCertPath === undefined ? 'TEMPORAL_TLS_CERT' : 'TEMPORAL_TLS_KEY',
+      'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together',
+    );
+  }
+  const serverRootCaPath = text(env, 'TEMPORAL_TLS_CA');
+  const serverName = text(env, 'TEMPORAL_TLS_SERVER_NAME');
+  const apiKey = text(env, 'TEMPORAL_API_KEY');
+  const tlsWanted =
+    clientCertPath !== undefined ||
+    serverRootCaPath !== undefined ||
+    serverName !== undefined ||
+    text(env, 'TEMPORAL_TLS') === 'true' ||
+    apiKey !== undefined;
+  return {
+    address: address ?? '127.0.0.1:7233',
+    addressFromEnv: address !== undefined,
+    namespace: text(env, 'TEMPORAL_NAMESPACE') ?? 'default',
+    taskQueue: text(env, 'TEMPORAL_TASK_QUEUE') ?? DEFAULT_TASK_QUEUE,
+    tls: tlsWanted ? { clientCertPath, clientKeyPath, serverRootCaPath, serverName } : undefined,
+    apiKey,
+  };
+}
+
+function syncConfig(env: Env): SyncConfig {
+  const interval = text(env, 'SYNC_INTERVAL') ?? '5m';
+  const intervalMs = parseDuration(interval);
+  if (intervalMs === undefined || intervalMs < 1000) {
+    throw new ConfigError(
+      'SYNC_INTERVAL',
+      `must be a duration of at least 1s such as '5m' or '1h', got '${interval}'`,
+    );
+  }
+  const filter = logicalNames(env, 'SYNC_FILTER_ATTRIBUTE');
+  if (filter.length > 1) throw new ConfigError('SYNC_FILTER_ATTRIBUTE', 'takes one column, not a list');
+  return {
+    interval,
+    intervalMs,
+    pageSize: integer(env, 'SYNC_PAGE_SIZE', 500, 1, 5000),
+    opportunityFields: logicalNames(env, 'SYNC_OPPORTUNITY_FIELDS'),
+    filterAttribute: filter[0],
+  };
+}
+
+function payloadKey(env: Env): Buffer | undefined {
+  const value = text(env, 'OPPSYNC_PAYLOAD_KEY');
+  if (value === undefined) return undefined;
+  const key = Buffer.from(value, 'base64');
+  if (key.length !== 32)
+    throw new ConfigError(
+      'OPPSYNC_PAYLOAD_KEY',
+      'must be 32 random bytes in base64 (openssl rand -base64 32)',
+    );
+  return key;
+}
+
+/** Reads and validates the whole configuration once; nothing else reads process.env. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const logLevel = text(env, 'LOG_LEVEL') ?? 'info';
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
+    throw new ConfigError(
+      'LOG_LEVEL',
+      `must be one of trace, debug, info, warn, error, silent; got '${logLevel}'`,
+    );
+  }
+  return Object.freeze({
+    dynamics: Object.freeze(dynamicsConfig(env)),
+    storeUrl: storeUrl(env),
+    temporal: Object.freeze(temporalConfig(env)),
+    sync: Object.freeze(syncConfig(env)),
+    payloadKey: payloadKey(env),
+    payloadKeyId: text(env, 'OPPSYNC_PAYLOAD_KEY_ID') ?? 'default',
+    logLevel,
+  });
+}
+
+/** The configuration with every secret replaced, for `oppsync status` and start-up logs. */
+export function describeConfig(config: AppConfig): Record<string, unknown> {
+  return {
+    dynamicsUrl: config.dynamics.url ?? '(bundled emulator)',
+    authFlow:
+      config.dynamics.clientSecret !== undefined
+        ? 'client credentials'
+        : config.dynamics.username !== undefined
+          ? 'username/password'
+          : 'emulator',
+    storeUrl: config.storeUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
+    temporalAddress: config.temporal.address,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    interval: config.sync.interval,
+    pageSize: config.sync.pageSize,
+    opportunityFields: config.sync.opportunityFields,
+    filterAttribute: config.sync.filterAttribute ?? null,
+    payloadEncryption: config.payloadKey !== undefined,
+  };
+}

@@ -1,0 +1,333 @@
+import type { RawRecord } from './annotations';
+import { TokenProvider, type DynamicsAuthConfig } from './auth';
+import {
+  buildBatch,
+  batchPartSize,
+  parseBatchResponse,
+  MAX_BATCH_BODY_CHARS,
+  MAX_BATCH_PARTS,
+  type BatchGet,
+} from './batch';
+import { parseRetryAfter } from './backoff-gate';
+import { DynamicsError } from './errors';
+import { describeValue, isGuid, normaliseGuid } from './guid';
+import { createHttp } from './http-agent';
+import {
+  API_PATH,
+  MAX_BATCH_URL_CHARS,
+  MAX_GET_URL_CHARS,
+  MAX_PAGE_SIZE,
+  assertIdentifier,
+  inFilterChunks,
+  parsePage,
+  preferHeader,
+  queryString,
+  type Page,
+} from './odata';
+import { describeRequest, errorForResponse } from './response-errors';
+import { MAX_THROTTLED_REPEATS, WebApiTransport } from './transport';
+
+export interface DynamicsClientOptions extends DynamicsAuthConfig {
+  /** odata.maxpagesize for paged reads (1..5000). */
+  pageSize: number;
+  /** Per request, default 120000. */
+  timeoutMs?: number;
+  /** Called (e.g. to heartbeat) while waiting for a Retry-After. */
+  onWait?: (reason: string) => void;
+}
+
+export interface IdQuery {
+  entitySet: string;
+  /** Attribute logical name: a key like 'contactid' or a lookup like 'record1id'. */
+  property: string;
+  ids: string[];
+  select: string[];
+  extraFilter?: string;
+}
+
+/** One GET of an id query still to be sent: a chunk's first page or a nextLink of it. */
+interface PendingGet {
+  query: number;
+  url: string;
+  throttled: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+const THROTTLED_PART_RETRY_AFTER_MS = 5000;
+
+/**
+ * Reads from the Dataverse Web API (never writes). Requests go through one transport that owns tokens,
+ * service-protection waits and the request count.
+ */
+export class DynamicsClient {
+  private readonly apiBase: string;
+  private readonly transport: WebApiTransport;
+  private readonly pageSize: number;
+
+  constructor(options: DynamicsClientOptions) {
+    if (!Number.isInteger(options.pageSize) || options.pageSize < 1 || options.pageSize > MAX_PAGE_SIZE) {
+      throw new DynamicsError(
+        'BAD_REQUEST',
+        `Page size must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${options.pageSize}`,
+      );
+    }
+    const orgUrl = new URL(options.url);
+    if (orgUrl.protocol !== 'https:')
+      throw new DynamicsError('BAD_REQUEST', `Dynamics URL must be https, got ${orgUrl.origin}`);
+    const url = options.url.replace(/\/+$/, '');
+    this.apiBase = `${url}${API_PATH}`;
+    this.pageSize = options.pageSize;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const http = createHttp(options.ca);
+    const tokens = new TokenProvider({ ...options, url }, http, timeoutMs);
+    this.transport = new WebApiTransport(url, http, tokens, timeoutMs, options.onWait);
+  }
+
+  /** Whether a saved link (delta link, next link) belongs to this organisation's Web API. */
+  servesLink(link: string): boolean {
+    return link.startsWith(this.apiBase);
+  }
+
+  /** HTTP requests sent to the Web API by this client (a $batch counts 1; token requests are not counted). */
+  get requestCount(): number {
+    return this.transport.requestCount;
+  }
+
+  /**
+   * First page URL of a paged read of an entity set. A change-tracking read (`trackChanges`) allows only
+   * $select: the server answers 400 to anything else, so it is refused here before any request.
+   */
+  firstPageUrl(
+    entitySet: string,
+    q: { select: string[]; filter?: string; orderby?: string; trackChanges?: boolean },
+  ): string {
+    assertIdentifier(entitySet, 'entity set');
+    q.select.forEach((column) => assertIdentifier(column, 'column'));
+    if (q.trackChanges && (q.filter !== undefined || q.orderby !== undefined)) {
+      throw new DynamicsError(
+        'BAD_REQUEST',
+        'A change-tracking read accepts only $select (no $filter or $orderby)',
+      );
+    }
+    return `${this.apiBase}${entitySet}${queryString([
+      ['$select', q.select.join(',')],
+      ['$filter', q.filter],
+      ['$orderby', q.orderby],
+    ])}`;
+  }
+
+  /**
+   * GET one page: a first-page URL, an @odata.nextLink or an @odata.deltaLink, followed unchanged.
+   * With `trackChanges`, deleted rows come back in `deletedIds` and the last page carries `deltaLink`.
+   */
+  getPage(url: string, opts: { trackChanges?: boolean } = {}): Promise<Page> {
+    return this.readPage(url, this.pageSize, opts.trackChanges ?? false);
+  }
+
+  /** Rows of `entitySet` whose `property` is one of `ids` (see getByIdsMany). */
+  async getByIds(
+    entitySet: string,
+    property: string,
+    ids: string[],
+    select: string[],
+    extraFilter?: string,
+  ): Promise<RawRecord[]> {
+    const [rows = []] = await this.getByIdsMany([
+      { entitySet, property, ids, select, ...(extraFilter !== undefined ? { extraFilter } : {}) },
+    ]);
+    return rows;
+  }
+
+  /**
+   * Several id queries in as few $batch round trips as the limits allow: each query's ids (validated and
+   * de-duplicated first) are split into Microsoft.Dynamics.CRM.In chunks of at most 64 KB of URL, all chunks
+   * of all queries go into batches of at most 1000 parts, and nextLinks of the parts are followed in further
+   * batches. Results are in the order of the queries.
+   */
+  async getByIdsMany(queries: IdQuery[]): Promise<RawRecord[][]> {
+    const pending: PendingGet[] = [];
+    queries.forEach((query, index) => {
+      for (const url of this.idQueryUrls(query)) pending.push({ query: index, url, throttled: 0 });
+    });
+    const results: RawRecord[][] = queries.map(() => []);
+    let round = pending;
+    while (round.length > 0) {
+      const next: PendingGet[] = [];
+      for (const batch of packBatches(round, (get) => this.batchPart(get.url))) {
+        next.push(...(await this.runBatch(batch, results)));
+      }
+      round = next;
+    }
+    return results;
+  }
+
+  /** Every row of a small table, all pages. */
+  async getAll(entitySet: string, select: string[], filter?: string): Promise<RawRecord[]> {
+    const rows: RawRecord[] = [];
+    let url: string | undefined = this.firstPageUrl(entitySet, {
+      select,
+      ...(filter !== undefined ? { filter } : {}),
+    });
+    while (url !== undefined) {
+      const page = await this.readPage(url, MAX_PAGE_SIZE, false);
+      rows.push(...page.records);
+      url = page.nextLink;
+    }
+    return rows;
+  }
+
+  /** Whether change tracking is enabled on the table (EntityDefinitions.ChangeTrackingEnabled). */
+  async isChangeTrackingEnabled(logicalName: string): Promise<boolean> {
+    assertIdentifier(logicalName, 'table logical name');
+    const url = `${this.apiBase}EntityDefinitions${queryString([
+      ['$select', 'LogicalName,ChangeTrackingEnabled'],
+      ['$filter', `LogicalName eq '${logicalName.toLowerCase()}'`],
+    ])}`;
+    const page = await this.readPage(url, MAX_PAGE_SIZE, false);
+    const [definition] = page.records;
+    if (!definition)
+      throw new DynamicsError('NOT_FOUND', `No table with logical name '${logicalName}'`, { status: 404 });
+    return definition.ChangeTrackingEnabled === true;
+  }
+
+  private async readPage(url: string, pageSize: number, trackChanges: boolean): Promise<Page> {
+    const target = this.ownUrl(url);
+    if (target.length > MAX_GET_URL_CHARS) {
+      throw new DynamicsError(
+        'BAD_REQUEST',
+        `URL longer than ${MAX_GET_URL_CHARS} characters (${target.length})`,
+      );
+    }
+    const result = await this.transport.send({
+      method: 'GET',
+      url: target,
+      headers: { Prefer: preferHeader(pageSize, trackChanges) },
+    });
+    const page = parsePage(result.text, describeRequest('GET', target));
+    if (trackChanges && page.nextLink === undefined && page.deltaLink === undefined) {
+      // The server ignored odata.track-changes (it echoes honoured preferences in Preference-Applied).
+      throw new DynamicsError(
+        'CHANGE_TRACKING_DISABLED',
+        `Change tracking was requested but the last page has no deltaLink (Preference-Applied: ${result.headers['preference-applied'] ?? 'none'}) (${describeRequest('GET', target)})`,
+      );
+    }
+    return page;
+  }
+
+  /**
+   * `url` as given when it is absolute (links are followed unchanged), resolved against the API base when
+   * relative; any other origin is refused because the bearer token goes with the request.
+   */
+  private ownUrl(url: string): string {
+    const resolved = new URL(url, this.apiBase);
+    if (resolved.origin !== new URL(this.apiBase).origin) {
+      throw new DynamicsError(
+        'INVALID_RESPONSE',
+        `Refusing to send the token to another origin: ${resolved.origin}`,
+        {
+          retryable: false,
+        },
+      );
+    }
+    return /^https:\/\//i.test(url) ? url : resolved.href;
+  }
+
+  private idQueryUrls(query: IdQuery): string[] {
+    assertIdentifier(query.entitySet, 'entity set');
+    assertIdentifier(query.property, 'property');
+    query.select.forEach((column) => assertIdentifier(column, 'column'));
+    const bad = query.ids.find((id) => !isGuid(id));
+    if (bad !== undefined) {
+      throw new DynamicsError(
+        'INVALID_ID',
+        `Not a GUID in ids for ${query.entitySet}.${query.property}: ${describeValue(bad)}`,
+      );
+    }
+    const ids = [...new Set(query.ids.map(normaliseGuid))];
+    if (ids.length === 0) return [];
+    const base = `${this.apiBase}${query.entitySet}`;
+    return inFilterChunks(
+      (filter) =>
+        `${base}${queryString([
+          ['$select', query.select.join(',')],
+          ['$filter', filter],
+        ])}`,
+      query.property,
+      ids,
+      query.extraFilter,
+      MAX_BATCH_URL_CHARS,
+    );
+  }
+
+  private batchPart(url: string): BatchGet {
+    return { url, headers: { Accept: 'application/json', Prefer: preferHeader(MAX_PAGE_SIZE, false) } };
+  }
+
+  /** Sends one $batch, adds each part's rows to `results`, and returns the GETs still to do (nextLinks). */
+  private async runBatch(batch: PendingGet[], results: RawRecord[][]): Promise<PendingGet[]> {
+    const { contentType, body } = buildBatch(batch.map((get) => this.batchPart(this.ownUrl(get.url))));
+    const response = await this.transport.send({
+      method: 'POST',
+      url: `${this.apiBase}$batch`,
+      // continue-on-error: every part answers, so a failed part is reported with its own status and code.
+      headers: { 'Content-Type': contentType, Prefer: 'odata.continue-on-error' },
+      body,
+    });
+    const answers = parseBatchResponse(response.headers['content-type'], response.text);
+    const next: PendingGet[] = [];
+    batch.forEach((get, index) => {
+      const answer = answers[index];
+      const request = describeRequest('GET', get.url);
+      if (answer === undefined) {
+        const failed = answers.find((part) => part.status >= 300);
+        throw failed
+          ? errorForResponse(failed, request)
+          : new DynamicsError(
+              'INVALID_RESPONSE',
+              `$batch answered ${answers.length} of ${batch.length} requests`,
+            );
+      }
+      if (answer.status === 429) {
+        // Throttled inside the batch: hold this org for Retry-After and send the part again in the next round.
+        const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], THROTTLED_PART_RETRY_AFTER_MS);
+        this.transport.holdFor(retryAfterMs);
+        if (get.throttled >= MAX_THROTTLED_REPEATS) {
+          throw new DynamicsError(
+            'THROTTLED',
+            `Still throttled after ${MAX_THROTTLED_REPEATS} waits (${request})`,
+            {
+              status: 429,
+              retryAfterMs,
+            },
+          );
+        }
+        next.push({ ...get, throttled: get.throttled + 1 });
+        return;
+      }
+      if (answer.status < 200 || answer.status >= 300) throw errorForResponse(answer, request);
+      const page = parsePage(answer.text, request);
+      results[get.query]!.push(...page.records);
+      if (page.nextLink !== undefined) next.push({ query: get.query, url: page.nextLink, throttled: 0 });
+    });
+    return next;
+  }
+}
+
+/** Packs GETs into batches within the part-count and body-size limits, keeping their order. */
+function packBatches(gets: PendingGet[], partOf: (get: PendingGet) => BatchGet): PendingGet[][] {
+  const batches: PendingGet[][] = [];
+  let current: PendingGet[] = [];
+  let size = 0;
+  for (const get of gets) {
+    const partSize = batchPartSize(partOf(get));
+    if (current.length > 0 && (current.length >= MAX_BATCH_PARTS || size + partSize > MAX_BATCH_BODY_CHARS)) {
+      batches.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(get);
+    size += partSize;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}

@@ -1,0 +1,126 @@
+import { DynamicsError } from './errors';
+import type { RawRecord } from './annotations';
+import { isGuid, normaliseGuid } from './guid';
+
+/** Web API version path under the org URL. */
+export const API_PATH = '/api/data/v9.2/';
+/** Longest GET URL the Web API accepts. */
+export const MAX_GET_URL_CHARS = 32_768;
+// A URL inside $batch may be 64 KB; leave room for a server that counts bytes of the request line.
+export const MAX_BATCH_URL_CHARS = 65_536 - 536;
+/** Default and maximum odata.maxpagesize. */
+export const MAX_PAGE_SIZE = 5000;
+// Ids per In chunk: a lookup (e.g. connections by record1id) may match several rows per id, and an average of
+// up to 10 rows per id still fits one 5,000-row page, so a chunk rarely needs a second (nextLink) round trip.
+export const MAX_IDS_PER_CHUNK = 500;
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Throws BAD_REQUEST unless `name` is a plain OData identifier (entity set, column, property name). */
+export function assertIdentifier(name: string, what: string): void {
+  if (!IDENTIFIER.test(name))
+    throw new DynamicsError('BAD_REQUEST', `Invalid ${what}: '${name.slice(0, 80)}'`);
+}
+
+/** Percent-encodes a query option value, keeping OData punctuation that is safe in a query readable. */
+export function encodeQueryValue(value: string): string {
+  return encodeURIComponent(value).replace(/%(2C|2F|3A|40|24|3D)/g, (escape) => decodeURIComponent(escape));
+}
+
+export function queryString(options: [string, string | undefined][]): string {
+  const parts = options
+    .filter((option): option is [string, string] => option[1] !== undefined && option[1] !== '')
+    .map(([name, value]) => `${name}=${encodeQueryValue(value)}`);
+  return parts.length > 0 ? `?${parts.join('&')}` : '';
+}
+
+/** The `Prefer` header of a read. */
+export function preferHeader(pageSize: number, trackChanges: boolean): string {
+  const values = ['odata.include-annotations="*"', `odata.maxpagesize=${pageSize}`];
+  if (trackChanges) values.push('odata.track-changes');
+  return values.join(',');
+}
+
+export interface Page {
+  records: RawRecord[];
+  /** Ids (normalised GUIDs) of rows deleted since the delta token, from `$deletedEntity` rows. */
+  deletedIds: string[];
+  nextLink?: string;
+  deltaLink?: string;
+}
+
+function invalid(message: string, retryable = true): DynamicsError {
+  return new DynamicsError('INVALID_RESPONSE', message, { retryable });
+}
+
+/** The id of a row that reports a deletion, or undefined for an ordinary row. */
+function deletedIdOf(row: RawRecord): string | undefined {
+  const context = row['@odata.context'];
+  const isDeletedEntity = typeof context === 'string' && context.includes('$deletedEntity');
+  // OData 4.01 servers mark deletions with @removed and identify the row by @id ("opportunities(<guid>)").
+  const isRemoved = '@removed' in row || '@odata.removed' in row;
+  if (!isDeletedEntity && !isRemoved) return undefined;
+  const candidates = [row.id, row['@id'], row['@odata.id']].map((value) =>
+    typeof value === 'string' ? (/\(([^)]+)\)$/.exec(value)?.[1] ?? value) : value,
+  );
+  const id = candidates.find(isGuid);
+  // A deletion that cannot be identified must not be dropped silently; retrying would not fix it.
+  if (id === undefined)
+    throw invalid(`A deleted-row entry has no GUID id: ${JSON.stringify(row).slice(0, 200)}`, false);
+  return normaliseGuid(id);
+}
+
+/** Parses one page of a collection read (JSON text of a 2xx response). */
+export function parsePage(text: string, request: string): Page {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw invalid(`Response is not valid JSON (${text.length} characters; truncated?) (${request})`);
+  }
+  const value = (body as { value?: unknown } | null)?.value;
+  if (typeof body !== 'object' || body === null || !Array.isArray(value)) {
+    throw invalid(`Response has no 'value' array (${request})`);
+  }
+  const page: Page = { records: [], deletedIds: [] };
+  for (const row of value as unknown[]) {
+    if (typeof row !== 'object' || row === null || Array.isArray(row))
+      throw invalid(`A row is not an object (${request})`);
+    const deletedId = deletedIdOf(row as RawRecord);
+    if (deletedId !== undefined) page.deletedIds.push(deletedId);
+    else page.records.push(row as RawRecord);
+  }
+  const { '@odata.nextLink': nextLink, '@odata.deltaLink': deltaLink } = body as Record<string, unknown>;
+  if (typeof nextLink === 'string' && nextLink !== '') page.nextLink = nextLink;
+  if (typeof deltaLink === 'string' && deltaLink !== '') page.deltaLink = deltaLink;
+  return page;
+}
+
+/**
+ * `Microsoft.Dynamics.CRM.In` filters on `property` covering all `ids`, each producing a URL of at most
+ * `maxUrlChars` (URL = `prefix` + encoded filter).
+ */
+export function inFilterChunks(
+  urlWithoutFilter: (filter: string) => string,
+  property: string,
+  ids: string[],
+  extraFilter: string | undefined,
+  maxUrlChars: number,
+): string[] {
+  const filterFor = (list: string[]): string => {
+    const inFilter = `Microsoft.Dynamics.CRM.In(PropertyName='${property}',PropertyValues=[${list.map((id) => `'${id}'`).join(',')}])`;
+    return extraFilter !== undefined && extraFilter.trim() !== ''
+      ? `${inFilter} and (${extraFilter})`
+      : inFilter;
+  };
+  const baseLength = urlWithoutFilter(filterFor([])).length;
+  // Every id adds the same number of characters once encoded: quotes, 36 hex/dash characters, a comma.
+  const perId = encodeQueryValue(`'${ids[0] ?? ''}',`).length;
+  const perChunk = Math.min(MAX_IDS_PER_CHUNK, Math.floor((maxUrlChars - baseLength) / perId));
+  if (perChunk < 1) throw new DynamicsError('BAD_REQUEST', 'Query is too long for one id per request');
+  const urls: string[] = [];
+  for (let start = 0; start < ids.length; start += perChunk) {
+    urls.push(urlWithoutFilter(filterFor(ids.slice(start, start + perChunk))));
+  }
+  return urls;
+}

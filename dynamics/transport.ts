@@ -1,0 +1,112 @@
+import type { AxiosInstance } from 'axios';
+import type { TokenProvider, AccessToken } from './auth';
+import { backoffGateFor, parseRetryAfter, type BackoffGate } from './backoff-gate';
+import { DynamicsError, isDynamicsError, toSafeMessage } from './errors';
+import { bodyText, plainHeaders, type HttpResult } from './http-agent';
+import { describeRequest, errorForResponse } from './response-errors';
+
+/** Times one request may be repeated after a 429 before THROTTLED is thrown to the retry policy. */
+export const MAX_THROTTLED_REPEATS = 5;
+// Used only when a 429 carries no readable Retry-After (Dataverse always sends one).
+const DEFAULT_RETRY_AFTER_MS = 5000;
+// Timers and clocks are coarse: waiting a little past Retry-After guarantees the repeat is not early.
+const RETRY_AFTER_MARGIN_MS = 50;
+
+export interface WebApiRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/**
+ * Sends requests to the Web API: bearer token, service-protection waits (429 → wait Retry-After and repeat
+ * that request) and one token renewal on 401. Every other failure is thrown as a DynamicsError; retrying
+ * those is Temporal's job, not this class's.
+ */
+export class WebApiTransport {
+  requestCount = 0;
+  private readonly gate: BackoffGate;
+
+  constructor(
+    orgUrl: string,
+    private readonly http: AxiosInstance,
+    private readonly tokens: TokenProvider,
+    private readonly timeoutMs: number,
+    private readonly onWait: ((reason: string) => void) | undefined,
+  ) {
+    this.gate = backoffGateFor(orgUrl);
+  }
+
+  /** Sends the request and returns its 2xx response; throws a DynamicsError otherwise. */
+  async send(request: WebApiRequest): Promise<HttpResult> {
+    const described = describeRequest(request.method, request.url);
+    let token = await this.tokens.get();
+    let renewed = false;
+    for (let throttled = 0; ;) {
+      await this.gate.waitUntilOpen(this.onWait);
+      const result = await this.sendOnce(request, token, described);
+      if (result.status === 429) {
+        const retryAfterMs = parseRetryAfter(result.headers['retry-after'], DEFAULT_RETRY_AFTER_MS);
+        this.gate.holdFor(retryAfterMs + RETRY_AFTER_MARGIN_MS);
+        throttled += 1;
+        if (throttled > MAX_THROTTLED_REPEATS) {
+          const error = errorForResponse(result, described);
+          throw new DynamicsError(
+            'THROTTLED',
+            `Still throttled after ${MAX_THROTTLED_REPEATS} waits: ${error.message}`,
+            {
+              status: 429,
+              retryAfterMs,
+              ...(error.dataverseCode !== undefined ? { dataverseCode: error.dataverseCode } : {}),
+            },
+          );
+        }
+        continue;
+      }
+      if (result.status === 401) {
+        // An expired or revoked token: renew once and repeat; a second 401 means the identity lacks access.
+        if (renewed) throw errorForResponse(result, described);
+        token = await this.tokens.renew(token);
+        renewed = true;
+        continue;
+      }
+      if (result.status >= 200 && result.status < 300) return result;
+      throw errorForResponse(result, described);
+    }
+  }
+
+  /** Holds every request of this org until `ms` have passed (a 429 inside a $batch part). */
+  holdFor(ms: number): void {
+    this.gate.holdFor(ms + RETRY_AFTER_MARGIN_MS);
+  }
+
+  private async sendOnce(request: WebApiRequest, token: AccessToken, described: string): Promise<HttpResult> {
+    this.requestCount += 1;
+    try {
+      const response = await this.http.request({
+        method: request.method,
+        url: request.url,
+        headers: {
+          Accept: 'application/json',
+          'OData-MaxVersion': '4.0',
+          'OData-Version': '4.0',
+          ...request.headers,
+          Authorization: `Bearer ${token.token}`,
+        },
+        data: request.body,
+        timeout: this.timeoutMs,
+      });
+      return { status: response.status, headers: plainHeaders(response), text: bodyText(response) };
+    } catch (error) {
+      if (isDynamicsError(error)) throw error;
+      const code = (error as { code?: unknown }).code;
+      const what = typeof code === 'string' ? `${code} ` : '';
+      // Only the code and message of the axios error: its config holds the Authorization header.
+      throw new DynamicsError(
+        'NETWORK',
+        `Dataverse request failed: ${what}${toSafeMessage(error)} (${described})`,
+      );
+    }
+  }
+}

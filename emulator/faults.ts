@@ -1,0 +1,60 @@
+/** Fault injection state and the `EmulatorFaults` hooks over it. */
+import { seededRandom, type Random } from './random';
+import type { OrgStore } from './store';
+import type { TokenService } from './token-service';
+import type { EmulatorFaults } from './types';
+
+export interface FaultState {
+  latencyMs: number;
+  throttle: { ratio: number; retryAfterSeconds: number } | null;
+  /** Seeded so a throttled run is reproducible. */
+  random: Random;
+  failNext: { count: number; status: number };
+  /** Entity set name → number of GETs still to corrupt. */
+  corrupt: Map<string, number>;
+}
+
+export function createFaultState(latencyMs: number): FaultState {
+  return {
+    latencyMs,
+    throttle: null,
+    random: seededRandom(429),
+    failNext: { count: 0, status: 503 },
+    corrupt: new Map(),
+  };
+}
+
+export function createFaults(state: FaultState, tokens: TokenService, store: OrgStore): EmulatorFaults {
+  return {
+    get latencyMs() {
+      return state.latencyMs;
+    },
+    set latencyMs(value: number) {
+      state.latencyMs = Math.max(0, value);
+    },
+    throttle(opts) {
+      state.throttle = opts
+        ? { ratio: Math.min(1, Math.max(0, opts.ratio)), retryAfterSeconds: opts.retryAfterSeconds }
+        : null;
+    },
+    failNext(count, status = 503) {
+      state.failNext = { count: Math.max(0, count), status };
+    },
+    expireAllTokens() {
+      tokens.expireAll();
+    },
+    revokeAllTokens() {
+      tokens.revokeAll();
+    },
+    expireChangeTokens() {
+      // Tokens carry the version they were issued at; everything issued so far is below the new version.
+      store.minValidChangeVersion = store.bumpVersion();
+    },
+    corruptNextResponse(entitySet) {
+      state.corrupt.set(entitySet, (state.corrupt.get(entitySet) ?? 0) + 1);
+    },
+    rejectCredentials(on) {
+      tokens.rejectCredentials = on;
+    },
+  };
+}

@@ -1,0 +1,375 @@
+/**
+ * The in-memory organisation: rows by id, a global change version (like SQL rowversion), tombstones for
+ * change tracking, and indexes (sorted keys, lookups by target id) so hot queries are O(page) or O(ids).
+ */
+import { randomUUID } from 'node:crypto';
+import { buildSchema, OBJECT_TYPE_CODES, type AttributeDef, type EntityDef } from './schema';
+import type { Lookup } from './types';
+
+export type Row = Record<string, unknown>;
+
+export interface Tombstone {
+  id: string;
+  version: number;
+}
+
+interface Table {
+  def: EntityDef;
+  rows: Map<string, Row>;
+  /** Keys in ascending order, rebuilt lazily after inserts and deletes. */
+  sorted: string[] | null;
+  tombstones: Tombstone[];
+  /** lookup attribute → target id → row ids. */
+  indexes: Map<string, Map<string, string[]>>;
+}
+
+export class EmulatorDataError extends Error {
+  override readonly name = 'EmulatorDataError';
+  constructor(
+    readonly code: 'UNKNOWN_ENTITY' | 'NOT_FOUND' | 'DUPLICATE_KEY' | 'BAD_VALUE',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** `2024-03-31T10:00:00Z` already: kept as is (the generator inserts ~700k rows; no reparsing). */
+function isCanonicalIso(text: string): boolean {
+  return text.length === 20 && text.charCodeAt(10) === 84 /* T */ && text.charCodeAt(19) === 90; /* Z */
+}
+
+export function isLookup(value: unknown): value is Lookup {
+  return typeof value === 'object' && value !== null && typeof (value as Lookup).id === 'string';
+}
+
+export class OrgStore {
+  readonly schema: Record<string, EntityDef> = buildSchema();
+  private readonly tables = new Map<string, Table>();
+  private version = 1_000;
+  /** Delta tokens below this version are expired (set by `expireChangeTokens`). */
+  minValidChangeVersion = 0;
+  /** When this organisation's data was loaded, to the second (change tokens carry second precision). */
+  readonly createdAtSeconds = Math.floor(Date.now() / 1000) * 1000;
+  /** Clock for createdon/modifiedon; replaceable for deterministic datasets. */
+  now: () => number = () => Date.now();
+
+  constructor() {
+    for (const def of Object.values(this.schema)) {
+      const indexes = new Map<string, Map<string, string[]>>();
+      for (const [name, attr] of Object.entries(def.attributes))
+        if (attr.indexed) indexes.set(name, new Map());
+      this.tables.set(def.logicalName, { def, rows: new Map(), sorted: null, tombstones: [], indexes });
+    }
+  }
+
+  private nowCache = { second: -1, iso: '' };
+
+  /** Current time as stored (second precision), cached per second. */
+  private nowIso(): string {
+    const ms = this.now();
+    const second = Math.floor(ms / 1000);
+    if (second !== this.nowCache.second) this.nowCache = { second, iso: isoSeconds(ms) };
+    return this.nowCache.iso;
+  }
+
+  get currentVersion(): number {
+    return this.version;
+  }
+
+  /** Bumps the version without a change, so tokens issued before it can be told apart. */
+  bumpVersion(): number {
+    return ++this.version;
+  }
+
+  table(entity: string): Table {
+    const table = this.tables.get(entity);
+    if (!table) throw new EmulatorDataError('UNKNOWN_ENTITY', `Unknown entity '${entity}'`);
+    return table;
+  }
+
+  def(entity: string): EntityDef {
+    return this.table(entity).def;
+  }
+
+  row(entity: string, id: string): Row | undefined {
+    return this.table(entity).rows.get(id.toLowerCase());
+  }
+
+  rows(entity: string): IterableIterator<Row> {
+    return this.table(entity).rows.values();
+  }
+
+  count(entity: string): number {
+    return this.table(entity).rows.size;
+  }
+
+  sortedIds(entity: string): string[] {
+    const table = this.table(entity);
+    if (!table.sorted) table.sorted = [...table.rows.keys()].sort();
+    return table.sorted;
+  }
+
+  tombstones(entity: string): Tombstone[] {
+    return this.table(entity).tombstones;
+  }
+
+  /** Row ids whose lookup `attribute` points at `targetId`, or undefined when that lookup has no index. */
+  idsByLookup(entity: string, attribute: string, targetId: string): string[] | undefined {
+    const index = this.table(entity).indexes.get(attribute);
+    if (!index) return undefined;
+    return index.get(targetId.toLowerCase()) ?? [];
+  }
+
+  hasLookupIndex(entity: string, attribute: string): boolean {
+    return this.table(entity).indexes.has(attribute);
+  }
+
+  /** Display name of a lookup target (the FormattedValue of `_x_value`). */
+  nameOf(lookupValue: Lookup): string | undefined {
+    const table = this.tables.get(lookupValue.logicalName);
+    const target = table?.rows.get(lookupValue.id);
+    const name = target?.[table?.def.nameAttribute ?? ''];
+    return typeof name === 'string' ? name : undefined;
+  }
+
+  insert(entity: string, record: Row): string {
+    const table = this.table(entity);
+    const def = table.def;
+    const row: Row = {};
+    for (const name in record) row[name] = this.normalize(def, name, record[name]);
+    const rawId = row[def.key];
+    const id = typeof rawId === 'string' && rawId ? rawId.toLowerCase() : randomUUID();
+    if (table.rows.has(id)) throw new EmulatorDataError('DUPLICATE_KEY', `${entity} ${id} already exists`);
+    row[def.key] = id;
+    row.createdon ??= this.nowIso();
+    row.modifiedon ??= row.createdon;
+    this.derive(entity, row);
+    row.versionnumber = ++this.version;
+    table.rows.set(id, row);
+    table.sorted = null;
+    for (const [attribute, index] of table.indexes) addToIndex(index, row[attribute], id);
+    return id;
+  }
+
+  update(entity: string, id: string, patch: Row): void {
+    const table = this.table(entity);
+    const row = table.rows.get(id.toLowerCase());
+    if (!row) throw new EmulatorDataError('NOT_FOUND', `${entity} With Id = ${id} Does Not Exist`);
+    const key = table.def.key;
+    for (const [attribute, index] of table.indexes) {
+      if (attribute in patch) removeFromIndex(index, row[attribute], row[key] as string);
+    }
+    for (const [name, value] of Object.entries(patch)) {
+      if (name === key || name === 'versionnumber') continue;
+      row[name] = this.normalize(table.def, name, value);
+    }
+    if (!('modifiedon' in patch)) row.modifiedon = this.nowIso();
+    this.derive(entity, row, patch);
+    row.versionnumber = ++this.version;
+    for (const [attribute, index] of table.indexes) {
+      if (attribute in patch) addToIndex(index, row[attribute], row[key] as string);
+    }
+  }
+
+  delete(entity: string, id: string): void {
+    const table = this.table(entity);
+    const lower = id.toLowerCase();
+    const row = table.rows.get(lower);
+    if (!row) throw new EmulatorDataError('NOT_FOUND', `${entity} With Id = ${id} Does Not Exist`);
+    table.rows.delete(lower);
+    table.sorted = null;
+    for (const [attribute, index] of table.indexes) removeFromIndex(index, row[attribute], lower);
+    table.tombstones.push({ id: lower, version: ++this.version });
+    // Dataverse deletes the connections of a deleted record (both rows of each).
+    if (entity !== 'connection' && entity in OBJECT_TYPE_CODES) {
+      const connected = [
+        ...(this.idsByLookup('connection', 'record1id', lower) ?? []),
+        ...(this.idsByLookup('connection', 'record2id', lower) ?? []),
+      ];
+      for (const connectionId of new Set(connected)) {
+        if (this.row('connection', connectionId)) this.delete('connection', connectionId);
+      }
+    }
+  }
+
+  /** Creates a connection as Dataverse stores it: a master row and its reciprocal, roles swapped. */
+  connect(
+    from: Lookup,
+    to: Lookup,
+    roleId: string | null,
+    opts: {
+      reciprocalRoleId?: string | null;
+      statecode?: 0 | 1;
+      masterId?: string;
+      reciprocalId?: string;
+    } = {},
+  ): string {
+    const masterId = (opts.masterId ?? randomUUID()).toLowerCase();
+    const reciprocalId = (opts.reciprocalId ?? randomUUID()).toLowerCase();
+    if (this.table('connection').rows.has(masterId) || this.table('connection').rows.has(reciprocalId)) {
+      throw new EmulatorDataError('DUPLICATE_KEY', `connection ${masterId} already exists`);
+    }
+    const statecode = opts.statecode ?? 0;
+    const statuscode = statecode === 0 ? 1 : 2;
+    const fromRef = sharedLookup(from);
+    const toRef = sharedLookup(to);
+    const role = opts.reciprocalRoleId ? this.roleLookup(opts.reciprocalRoleId) : null;
+    const reciprocalRole = roleId ? this.roleLookup(roleId) : null;
+    const fromType = OBJECT_TYPE_CODES[fromRef.logicalName] ?? null;
+    const toType = OBJECT_TYPE_CODES[toRef.logicalName] ?? null;
+    this.insertPrepared('connection', {
+      connectionid: masterId,
+      record1id: fromRef,
+      record2id: toRef,
+      record1objecttypecode: fromType,
+      record2objecttypecode: toType,
+      record1roleid: role,
+      record2roleid: reciprocalRole,
+      statecode,
+      statuscode,
+      ismaster: true,
+      relatedconnectionid: Object.freeze({ id: reciprocalId, logicalName: 'connection' }),
+    });
+    this.insertPrepared('connection', {
+      connectionid: reciprocalId,
+      record1id: toRef,
+      record2id: fromRef,
+      record1objecttypecode: toType,
+      record2objecttypecode: fromType,
+      record1roleid: reciprocalRole,
+      record2roleid: role,
+      statecode,
+      statuscode,
+      ismaster: false,
+      relatedconnectionid: Object.freeze({ id: masterId, logicalName: 'connection' }),
+    });
+    return masterId;
+  }
+
+  /**
+   * Inserts a row already in stored shape (lower-case ids, frozen lookups, canonical dates, known columns):
+   * the generated dataset's 700k rows skip copying and normalising.
+   */
+  insertPrepared(entity: string, row: Row): string {
+    const table = this.table(entity);
+    const id = row[table.def.key] as string;
+    if (table.rows.has(id)) throw new EmulatorDataError('DUPLICATE_KEY', `${entity} ${id} already exists`);
+    row.createdon ??= this.nowIso();
+    row.modifiedon ??= row.createdon;
+    row.versionnumber = ++this.version;
+    table.rows.set(id, row);
+    table.sorted = null;
+    for (const [attribute, index] of table.indexes) addToIndex(index, row[attribute], id);
+    return id;
+  }
+
+  private readonly roleLookups = new Map<string, Lookup>();
+
+  private roleLookup(id: string): Lookup {
+    const lower = id.toLowerCase();
+    let lookup = this.roleLookups.get(lower);
+    if (!lookup) {
+      lookup = Object.freeze({ id: lower, logicalName: 'connectionrole' });
+      this.roleLookups.set(lower, lookup);
+    }
+    return lookup;
+  }
+
+  relatedConnectionId(connectionId: string): string | undefined {
+    const related = this.row('connection', connectionId)?.relatedconnectionid;
+    return isLookup(related) ? related.id : undefined;
+  }
+
+  /** Converts test-hook input to the stored shape and registers extra columns (custom fields). */
+  private normalize(def: EntityDef, name: string, value: unknown): unknown {
+    let attr: AttributeDef | undefined = def.attributes[name];
+    if (!attr) {
+      attr = { type: inferType(value) };
+      def.attributes[name] = attr;
+    }
+    if (value === undefined || value === null) return null;
+    switch (attr.type) {
+      case 'guid':
+        return asText(name, value).toLowerCase();
+      case 'lookup':
+        if (!isLookup(value)) throw new EmulatorDataError('BAD_VALUE', `${name} must be a Lookup or null`);
+        // Frozen lookups with a lower-case id are shared safely (the generated dataset reuses them).
+        if (Object.isFrozen(value) && value.id === value.id.toLowerCase()) return value;
+        return Object.freeze({ id: value.id.toLowerCase(), logicalName: value.logicalName });
+      case 'datetime': {
+        if (typeof value === 'string' && isCanonicalIso(value)) return value;
+        const ms = value instanceof Date ? value.getTime() : Date.parse(asText(name, value));
+        if (Number.isNaN(ms)) throw new EmulatorDataError('BAD_VALUE', `${name} must be a date and time`);
+        return isoSeconds(ms);
+      }
+      case 'date':
+        return value instanceof Date ? value.toISOString().slice(0, 10) : asText(name, value).slice(0, 10);
+      default:
+        return value;
+    }
+  }
+
+  /** Columns Dataverse computes itself. */
+  private derive(entity: string, row: Row, patch?: Row): void {
+    if (
+      entity === 'contact' &&
+      (!patch || 'firstname' in patch || 'lastname' in patch) &&
+      !(patch ?? row).fullname
+    ) {
+      row.fullname = [row.firstname, row.lastname]
+        .filter((part) => typeof part === 'string' && part)
+        .join(' ');
+    }
+    if (entity === 'opportunity') {
+      const formChanged = !patch || 'parentaccountid' in patch || 'parentcontactid' in patch;
+      // The form's Account and Contact lookups feed customerid; when both are set the account wins.
+      if (formChanged && !(patch ?? row).customerid && (row.parentaccountid || row.parentcontactid)) {
+        row.customerid = row.parentaccountid ?? row.parentcontactid;
+      }
+    }
+    if (entity === 'connection') {
+      for (const side of ['record1', 'record2'] as const) {
+        const target = row[`${side}id`];
+        if (isLookup(target)) row[`${side}objecttypecode`] = OBJECT_TYPE_CODES[target.logicalName] ?? null;
+      }
+    }
+  }
+}
+
+function asText(name: string, value: unknown): string {
+  if (typeof value !== 'string') throw new EmulatorDataError('BAD_VALUE', `${name} must be a string`);
+  return value;
+}
+
+function sharedLookup(value: Lookup): Lookup {
+  if (Object.isFrozen(value) && value.id === value.id.toLowerCase()) return value;
+  return Object.freeze({ id: value.id.toLowerCase(), logicalName: value.logicalName });
+}
+
+function inferType(value: unknown): AttributeDef['type'] {
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'decimal';
+  if (value instanceof Date) return 'datetime';
+  if (isLookup(value)) return 'lookup';
+  return 'string';
+}
+
+function addToIndex(index: Map<string, string[]>, value: unknown, id: string): void {
+  if (!isLookup(value)) return;
+  const bucket = index.get(value.id);
+  if (bucket) bucket.push(id);
+  else index.set(value.id, [id]);
+}
+
+function removeFromIndex(index: Map<string, string[]>, value: unknown, id: string): void {
+  if (!isLookup(value)) return;
+  const bucket = index.get(value.id);
+  if (!bucket) return;
+  const at = bucket.indexOf(id);
+  if (at >= 0) bucket.splice(at, 1);
+  if (bucket.length === 0) index.delete(value.id);
+}

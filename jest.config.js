@@ -1,0 +1,8 @@
+/** Unit and integration tests; the long fault scenarios live in jest.faults.config.js. */
+module.exports = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['@swc/jest'] },
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/test/faults/'],
+  testTimeout: 120000,
+};

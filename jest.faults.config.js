@@ -1,0 +1,7 @@
+/** Fault scenarios (worker kills, server restarts, throttling): run by `npm run test:faults` and by .ci/run. */
+module.exports = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['@swc/jest'] },
+  testMatch: ['<rootDir>/test/faults/**/*.test.ts'],
+  testTimeout: 600000,
+};

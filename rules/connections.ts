@@ -1,0 +1,83 @@
+/** Rule 5: which connection rows make stakeholder roles. */
+import { normalizeGuid } from './guid';
+import {
+  BadFieldError,
+  LOOKUP_TYPE,
+  errorRecordId,
+  readCode,
+  readKey,
+  readLookup,
+  syncError,
+} from './fields';
+import { truncate, TEXT_LIMITS } from './text';
+import type { ConnectionRole, RawRecord, SyncErrorRow } from './types';
+
+export const STAKEHOLDER_CATEGORY = 1000;
+const OBJECT_TYPE = { account: 1, contact: 2, opportunity: 3, systemuser: 8 } as const;
+
+export function parseConnectionRoles(rows: RawRecord[]): Map<string, ConnectionRole> {
+  const roles = new Map<string, ConnectionRole>();
+  for (const row of rows) {
+    const id = normalizeGuid(row.connectionroleid);
+    const category = typeof row.category === 'number' ? row.category : Number(row.category);
+    if (!id || typeof row.name !== 'string' || !Number.isInteger(category)) continue;
+    roles.set(id, { id, name: truncate(row.name, TEXT_LIMITS.short), category });
+  }
+  return roles;
+}
+
+/** The annotation decides when present; otherwise the record<n>objecttypecode column. */
+function sideIs(raw: RawRecord, side: 1 | 2, type: keyof typeof OBJECT_TYPE): boolean {
+  const annotation = raw[`_record${side}id_value${LOOKUP_TYPE}`];
+  if (typeof annotation === 'string') return annotation === type;
+  const code = raw[`record${side}objecttypecode`];
+  return code === OBJECT_TYPE[type] || code === String(OBJECT_TYPE[type]) || code === type;
+}
+
+/** Which opportunities a changed connection row concerns (either side), for incremental sync. */
+export function opportunityIdsOfConnection(raw: RawRecord): string[] {
+  const ids = new Set<string>();
+  for (const side of [1, 2] as const) {
+    const id = normalizeGuid(raw[`_record${side}id_value`]);
+    if (id && sideIs(raw, side, 'opportunity')) ids.add(id);
+  }
+  return [...ids];
+}
+
+/** The opportunity a connection row counts for: its record1, when record1 is an opportunity. */
+export function connectionOpportunityId(raw: RawRecord): string | undefined {
+  const id = normalizeGuid(raw._record1id_value);
+  const record1Typed = `_record1id_value${LOOKUP_TYPE}` in raw || 'record1objecttypecode' in raw;
+  return id && (!record1Typed || sideIs(raw, 1, 'opportunity')) ? id : undefined;
+}
+
+export interface StakeholderLink {
+  connectionId: string;
+  opportunityId: string;
+  contactId: string;
+  role: string;
+}
+
+/**
+ * A stakeholder role from one connection row, null when the row gives no role (inactive, not a
+ * contact, not a Stakeholder-category role), or an error when the row is malformed.
+ */
+export function stakeholderLink(
+  raw: RawRecord,
+  roles: Map<string, ConnectionRole>,
+): StakeholderLink | null | SyncErrorRow {
+  try {
+    const connectionId = readKey(raw, 'connectionid');
+    const opportunityId = connectionOpportunityId(raw);
+    const contact = readLookup(raw, 'record2id');
+    const roleId = readLookup(raw, 'record2roleid');
+    if (!opportunityId || readCode(raw, 'statecode') !== 0) return null;
+    if (!contact || !sideIs(raw, 2, 'contact') || !roleId) return null;
+    const role = roles.get(roleId.id);
+    if (role?.category !== STAKEHOLDER_CATEGORY) return null;
+    return { connectionId, opportunityId, contactId: contact.id, role: role.name };
+  } catch (error) {
+    if ((error as Error).name !== 'BadFieldError') throw error;
+    return syncError('connection', errorRecordId(raw, 'connectionid'), (error as BadFieldError).message, raw);
+  }
+}

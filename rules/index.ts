@@ -1,0 +1,23 @@
+/** The seed's sync rules and the opportunity mapping: pure functions over raw Dataverse rows. */
+export type {
+  CompanyRow,
+  ConnectionRole,
+  LeadRow,
+  Mapped,
+  OpportunityRow,
+  RawRecord,
+  ResolvedPage,
+  ResolvePageInput,
+  RoleRow,
+  RuleOptions,
+  StakeholderConnection,
+  SyncErrorEntity,
+  SyncErrorRow,
+} from './types';
+export { normalizeGuid } from './guid';
+export { TEXT_LIMITS } from './text';
+export { SALES_STAGE_LABELS, STAGE_LABELS, STATUS_LABELS } from './labels';
+export { mapAccount, mapContact } from './mapping';
+export { opportunityIdsOfConnection, parseConnectionRoles, STAKEHOLDER_CATEGORY } from './connections';
+export { CUSTOMER_ROLE, parentAccountIds, referencedIds, resolvePage } from './sync-rules';
+export { expectedStore, type ExpectedStore, type OrganisationData } from './oracle';

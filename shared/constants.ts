@@ -1,0 +1,18 @@
+/** Names that the worker, the client and the schedule must agree on. */
+export const DEFAULT_TASK_QUEUE = 'opportunity-sync';
+export const SCHEDULE_ID = 'opportunity-sync';
+export const WORKFLOW_TYPE = 'opportunitySync';
+/** Manual runs get their own id prefix so they never collide with scheduled ones. */
+export const MANUAL_WORKFLOW_ID_PREFIX = 'opportunity-sync-manual-';
+
+/** Custom search attributes (registered on the dev server at start-up; see README for other clusters). */
+export const SEARCH_ATTRIBUTES = {
+  mode: 'OppsyncMode',
+  opportunitiesWritten: 'OppsyncOpportunitiesWritten',
+  syncErrors: 'OppsyncSyncErrors',
+} as const;
+export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int'> = {
+  [SEARCH_ATTRIBUTES.mode]: 'Keyword',
+  [SEARCH_ATTRIBUTES.opportunitiesWritten]: 'Int',
+  [SEARCH_ATTRIBUTES.syncErrors]: 'Int',
+};

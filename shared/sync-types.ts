@@ -1,0 +1,100 @@
+/**
+ * What travels through Temporal history: cursors, ids and counts only. Page data never leaves the
+ * activities, so histories stay small and free of personal data.
+ */
+export type SyncMode = 'full' | 'incremental';
+
+export interface SyncCounts {
+  pages: number;
+  dynamicsRequests: number;
+  opportunitiesUpserted: number;
+  opportunitiesDeleted: number;
+  rolesUpserted: number;
+  rolesDeleted: number;
+  leadsUpserted: number;
+  companiesUpserted: number;
+  syncErrors: number;
+  /** Opportunities that the sync filter (SYNC_FILTER_ATTRIBUTE) left alone. */
+  skipped: number;
+}
+
+export const ZERO_COUNTS: SyncCounts = Object.freeze({
+  pages: 0,
+  dynamicsRequests: 0,
+  opportunitiesUpserted: 0,
+  opportunitiesDeleted: 0,
+  rolesUpserted: 0,
+  rolesDeleted: 0,
+  leadsUpserted: 0,
+  companiesUpserted: 0,
+  syncErrors: 0,
+  skipped: 0,
+});
+
+export function addCounts(a: SyncCounts, b: Partial<SyncCounts>): SyncCounts {
+  const sum = { ...a };
+  for (const key of Object.keys(sum) as (keyof SyncCounts)[]) sum[key] += b[key] ?? 0;
+  return sum;
+}
+
+/** Optional key range of opportunityid for partitioned backfills (inclusive lower, exclusive upper). */
+export interface KeyRange {
+  from?: string;
+  to?: string;
+}
+
+export interface SyncWorkflowInput {
+  /** Ignore saved change state and read everything. */
+  full?: boolean;
+  /** Set by continue-as-new: where the previous run of this sync stopped. */
+  resume?: SyncResumeState;
+}
+
+export interface SyncResumeState {
+  syncId: string;
+  mode: SyncMode;
+  phase: 'opportunities' | 'pending' | 'finish';
+  cursor?: string;
+  counts: SyncCounts;
+  startedAt: string;
+}
+
+export interface BeginSyncResult {
+  mode: SyncMode;
+  /** First opportunity page to read: a first-page URL or a saved delta link. */
+  cursor: string;
+  counts: Partial<SyncCounts>;
+}
+
+export interface PageResult {
+  /** The next page's URL; absent when this was the last page. */
+  nextCursor?: string;
+  /** The saved change token expired: the workflow falls back to a full sync. */
+  changeTokenExpired?: boolean;
+  counts: Partial<SyncCounts>;
+}
+
+export interface PendingBatchResult {
+  remaining: number;
+  counts: Partial<SyncCounts>;
+}
+
+export interface SyncSummary extends SyncCounts {
+  workflowId: string;
+  runId: string;
+  /** COMPLETED or FAILED (a Temporal execution status name). */
+  status: string;
+  mode: SyncMode;
+  startedAt: string;
+  finishedAt?: string;
+}
+
+export interface SyncProgress {
+  syncId: string;
+  mode: SyncMode;
+  phase: SyncResumeState['phase'] | 'starting' | 'done';
+  startedAt: string;
+  /** Opportunities in Dynamics at the start of a full sync, when known (for the progress bar's estimate). */
+  expectedOpportunities?: number;
+  counts: SyncCounts;
+}

@@ -1,0 +1,24 @@
+export type StoreErrorCode = 'STORE_URL_INVALID' | 'STORE_MIGRATION_FAILED' | 'STORE_LEAD_MISSING';
+
+/** Store failures, checked by `name`/`code` strings. Messages never carry a database password. */
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A connection URL fit for a message: the password replaced by '***'. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+  }
+}

@@ -1,0 +1,301 @@
+import knexFactory, { type Knex } from 'knex';
+import type { CompanyRow, LeadRow, SyncErrorRow } from '../rules';
+import { StoreError } from './errors';
+import { migrationSource } from './migration-source';
+import { upsertErrors, writePageInTransaction } from './page-writer';
+import { readSnapshot } from './snapshot';
+import { deleteIn, insertIgnoring, selectIn, updateIn, upsertRows } from './sql';
+import type { StoreSnapshot, WriteCounts, WritePageInput } from './types';
+import { parseStoreUrl } from './url';
+
+const MIGRATION_ATTEMPTS = 100;
+const MIGRATION_RETRY_MS = 100;
+
+/** Another worker migrating at the same moment: wait for it instead of failing. */
+function isConcurrentMigration(error: unknown): boolean {
+  const { name, message } = error as Error;
+  return (
+    name === 'MigrationLocked' ||
+    /already exists|duplicate key|database is locked|SQLITE_BUSY|could not serialize/i.test(String(message))
+  );
+}
+
+/** The Marketo store (SPEC section 2) on knex: SQLite or PostgreSQL. */
+export class MarketoStore {
+  private constructor(readonly knex: Knex) {}
+
+  /** Connects (SQLite: WAL, foreign keys, busy timeout). Does not migrate. */
+  static async open(url: string): Promise<MarketoStore> {
+    const config = parseStoreUrl(url);
+    if (config.client === 'better-sqlite3') {
+      const memory = (config.connection as { filename: string }).filename === ':memory:';
+      config.pool = {
+        ...config.pool,
+        afterCreate: (
+          conn: { pragma(source: string): unknown },
+          done: (err: Error | null, conn: unknown) => void,
+        ) => {
+          try {
+            if (!memory) conn.pragma('journal_mode = WAL');
+            conn.pragma('foreign_keys = ON');
+            // Two processes (worker and CLI) may write the same file: wait for the lock instead of failing.
+            conn.pragma('busy_timeout = 10000');
+            done(null, conn);
+          } catch (error) {
+            done(error as Error, conn);
+          }
+        },
+      };
+    }
+    const knex = knexFactory(config);
+    try {
+      const schema = config.searchPath?.[0];
+      if (schema) await knex.raw('create schema if not exists ??', [schema]);
+      await knex.raw('select 1');
+    } catch (error) {
+      await knex.destroy();
+      throw error;
+    }
+    return new MarketoStore(knex);
+  }
+
+  /** Creates or upgrades the schema; idempotent, and safe when two workers call it at once. */
+  async migrate(): Promise<{ applied: string[] }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const [, applied] = (await this.knex.migrate.latest({ migrationSource })) as [number, string[]];
+        return { applied };
+      } catch (error) {
+        if (attempt < MIGRATION_ATTEMPTS && isConcurrentMigration(error)) {
+          await new Promise((resolve) => setTimeout(resolve, MIGRATION_RETRY_MS));
+          continue;
+        }
+        throw new StoreError(
+          'STORE_MIGRATION_FAILED',
+          `store migration failed: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
+  }
+
+  /** One page, one transaction: companies, leads, opportunities, roles, stale roles, deletions, errors. */
+  writePage(page: WritePageInput, now: string): Promise<WriteCounts> {
+    return this.knex.transaction((trx) => writePageInTransaction(trx, page, now));
+  }
+
+  /** A contact or account changed in Dynamics: refresh the leads the store has and their companies. */
+  refreshLeadsAndCompanies(
+    leads: LeadRow[],
+    companies: CompanyRow[],
+    now: string,
+  ): Promise<{ leadsUpdated: number; companiesUpserted: number }> {
+    return this.knex.transaction(async (trx) => {
+      const knownLeads = new Set(
+        await this.knownIn(
+          trx,
+          'leads',
+          'dynamics_contact_id',
+          leads.map((l) => l.dynamics_contact_id),
+        ),
+      );
+      const updatedLeads = leads.filter((l) => knownLeads.has(l.dynamics_contact_id));
+      const knownCompanies = new Set(
+        await this.knownIn(
+          trx,
+          'companies',
+          'external_company_id',
+          companies.map((c) => c.external_company_id),
+        ),
+      );
+      // A lead's new parent account may be new to the store: it is referenced now, so it belongs there.
+      const referenced = new Set(updatedLeads.flatMap((l) => l.external_company_id ?? []));
+      const upserted = companies.filter(
+        (c) => knownCompanies.has(c.external_company_id) || referenced.has(c.external_company_id),
+      );
+      await upsertRows(
+        trx,
+        'companies',
+        upserted.map((c) => ({ ...c, updated_at: now })),
+        ['external_company_id'],
+      );
+      await upsertRows(
+        trx,
+        'leads',
+        updatedLeads.map((l) => ({ ...l, updated_at: now })),
+        ['dynamics_contact_id'],
+      );
+      await deleteIn(
+        trx,
+        'sync_errors',
+        'record_id',
+        updatedLeads.map((l) => l.dynamics_contact_id),
+        { entity: 'contact' },
+      );
+      await deleteIn(
+        trx,
+        'sync_errors',
+        'record_id',
+        upserted.map((c) => c.external_company_id),
+        { entity: 'account' },
+      );
+      return { leadsUpdated: updatedLeads.length, companiesUpserted: upserted.length };
+    });
+  }
+
+  /** Opportunities whose customer (primary role) is one of these contacts. */
+  async opportunityIdsWithCustomerContacts(contactIds: string[]): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const part of chunkOf(contactIds)) {
+      const rows = (await this.knex('opportunity_roles as r')
+        .distinct('r.external_opportunity_id')
+        .join('leads as l', 'l.id', 'r.lead_id')
+        .where('r.is_primary', true)
+        .whereIn('l.dynamics_contact_id', part)) as { external_opportunity_id: string }[];
+      for (const row of rows) ids.add(row.external_opportunity_id);
+    }
+    return [...ids].sort();
+  }
+
+  async opportunityIdsOfConnections(connectionIds: string[]): Promise<string[]> {
+    const rows = await selectIn<{ external_opportunity_id: string }>(
+      this.knex,
+      'stakeholder_connections',
+      'connection_id',
+      connectionIds,
+      ['external_opportunity_id'],
+    );
+    return [...new Set(rows.map((r) => r.external_opportunity_id))].sort();
+  }
+
+  knownLeadContactIds(contactIds: string[]): Promise<string[]> {
+    return this.knownIn(this.knex, 'leads', 'dynamics_contact_id', contactIds);
+  }
+
+  knownCompanyIds(accountIds: string[]): Promise<string[]> {
+    return this.knownIn(this.knex, 'companies', 'external_company_id', accountIds);
+  }
+
+  /** Queues opportunities for the next re-resolve; one already queued keeps its place. */
+  async addPending(ids: string[], reason: string): Promise<void> {
+    const addedAt = new Date().toISOString();
+    const rows = [...new Set(ids)].map((id) => ({ external_opportunity_id: id, reason, added_at: addedAt }));
+    await insertIgnoring(this.knex, 'sync_pending', rows, ['external_opportunity_id']);
+  }
+
+  /** Oldest first; not removed (writePage removes what it wrote, so a crash loses nothing). */
+  async takePending(limit: number): Promise<string[]> {
+    const rows = (await this.knex('sync_pending')
+      .select('external_opportunity_id')
+      .orderBy([{ column: 'added_at' }, { column: 'external_opportunity_id' }])
+      .limit(limit)) as { external_opportunity_id: string }[];
+    return rows.map((r) => r.external_opportunity_id);
+  }
+
+  async pendingCount(): Promise<number> {
+    return this.count('sync_pending');
+  }
+
+  async clearPending(): Promise<void> {
+    await this.knex('sync_pending').delete();
+  }
+
+  /** Drops queued ids that were handled without a write (filtered out, unmappable) so the queue always drains. */
+  async removePending(ids: string[]): Promise<void> {
+    await deleteIn(this.knex, 'sync_pending', 'external_opportunity_id', ids);
+  }
+
+  /** Every saved state entry (change tokens, watermarks), for `oppsync status`. */
+  async changeState(): Promise<Record<string, { value: string; updatedAt: string }>> {
+    const rows = (await this.knex('sync_state').select('key', 'value', 'updated_at').orderBy('key')) as {
+      key: string;
+      value: string;
+      updated_at: string;
+    }[];
+    return Object.fromEntries(rows.map((row) => [row.key, { value: row.value, updatedAt: row.updated_at }]));
+  }
+
+  async getState(key: string): Promise<string | undefined> {
+    const row = (await this.knex('sync_state').select('value').where({ key }).first()) as
+      { value: string | null } | undefined;
+    return row?.value ?? undefined;
+  }
+
+  /** Sets several keys at once (one transaction); null deletes a key. */
+  async setState(entries: Record<string, string | null>): Promise<void> {
+    const updatedAt = new Date().toISOString();
+    const set = Object.entries(entries).flatMap(([key, value]) =>
+      value === null ? [] : [{ key, value, updated_at: updatedAt }],
+    );
+    const removed = Object.keys(entries).filter((key) => entries[key] === null);
+    await this.knex.transaction(async (trx) => {
+      await upsertRows(trx, 'sync_state', set, ['key']);
+      await deleteIn(trx, 'sync_state', 'key', removed);
+    });
+  }
+
+  /** End of a full sync: opportunities that sync did not see are gone from Dynamics. */
+  markUnseenDeleted(
+    seenSyncId: string,
+    now: string,
+  ): Promise<{ opportunitiesDeleted: number; rolesDeleted: number }> {
+    return this.knex.transaction(async (trx) => {
+      const unseen = (
+        (await trx('opportunities')
+          .select('external_opportunity_id')
+          .where('is_deleted', false)
+          .andWhere((q) => void q.whereNull('last_seen_sync').orWhereNot('last_seen_sync', seenSyncId))) as {
+          external_opportunity_id: string;
+        }[]
+      ).map((r) => r.external_opportunity_id);
+      const opportunitiesDeleted = await updateIn(trx, 'opportunities', 'external_opportunity_id', unseen, {
+        is_deleted: true,
+        updated_at: now,
+      });
+      const rolesDeleted = await deleteIn(trx, 'opportunity_roles', 'external_opportunity_id', unseen);
+      await deleteIn(trx, 'stakeholder_connections', 'external_opportunity_id', unseen);
+      await deleteIn(trx, 'sync_pending', 'external_opportunity_id', unseen);
+      return { opportunitiesDeleted, rolesDeleted };
+    });
+  }
+
+  async recordErrors(errors: SyncErrorRow[], now: string): Promise<void> {
+    await upsertErrors(this.knex, errors, now);
+  }
+
+  openErrorCount(): Promise<number> {
+    return this.count('sync_errors');
+  }
+
+  snapshot(): Promise<StoreSnapshot> {
+    return readSnapshot(this.knex);
+  }
+
+  async close(): Promise<void> {
+    await this.knex.destroy();
+  }
+
+  private async count(table: string): Promise<number> {
+    const row = (await this.knex(table).count({ n: '*' }).first()) as { n: number | string } | undefined;
+    return Number(row?.n ?? 0);
+  }
+
+  private async knownIn(
+    db: Knex | Knex.Transaction,
+    table: string,
+    column: string,
+    ids: string[],
+  ): Promise<string[]> {
+    const rows = await selectIn<Record<string, string>>(db, table, column, ids, [column]);
+    return rows.map((r) => r[column] ?? '').sort();
+  }
+}
+
+function chunkOf(ids: string[]): string[][] {
+  const unique = [...new Set(ids)];
+  const parts: string[][] = [];
+  for (let i = 0; i < unique.length; i += 5_000) parts.push(unique.slice(i, i + 5_000));
+  return parts;
+}

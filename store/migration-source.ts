@@ -1,0 +1,19 @@
+import type { Knex } from 'knex';
+import * as initialSchema from './migrations/20240601000000_initial_schema';
+
+interface Migration {
+  name: string;
+  module: Knex.Migration;
+}
+
+/**
+ * Migrations imported explicitly instead of read from a folder, so the same names load from the
+ * TypeScript sources (jest) and from compiled dist/ (.js) alike.
+ */
+const MIGRATIONS: Migration[] = [{ name: '20240601000000_initial_schema', module: initialSchema }];
+
+export const migrationSource: Knex.MigrationSource<Migration> = {
+  getMigrations: () => Promise.resolve(MIGRATIONS),
+  getMigrationName: (migration) => migration.name,
+  getMigration: (migration) => Promise.resolve(migration.module),
+};

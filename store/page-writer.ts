@@ -1,0 +1,218 @@
+/** writePage: one resolved page into the store, in one transaction, in Marketo's order. */
+import type { Knex } from 'knex';
+import { normalizeGuid, type SyncErrorRow } from '../rules';
+import { chunk } from './chunks';
+import { StoreError } from './errors';
+import { deleteIn, selectIn, updateIn, upsertRows } from './sql';
+import type { WriteCounts, WritePageInput } from './types';
+
+interface RoleKeyRow {
+  external_opportunity_id: string;
+  lead_id: number;
+  role: string;
+}
+
+export async function writePageInTransaction(
+  trx: Knex.Transaction,
+  page: WritePageInput,
+  now: string,
+): Promise<WriteCounts> {
+  const opportunityIds = page.opportunities.map((o) => o.external_opportunity_id);
+  // Opportunities that failed mapping still exist in Dynamics: a full sync must not mark them deleted.
+  const erroredOpportunityIds = page.errors
+    .filter((e) => e.entity === 'opportunity')
+    .flatMap((e) => normalizeGuid(e.record_id) ?? []);
+
+  await upsertRows(
+    trx,
+    'companies',
+    page.companies.map((c) => ({ ...c, updated_at: now })),
+    ['external_company_id'],
+  );
+  await upsertRows(
+    trx,
+    'leads',
+    page.leads.map((l) => ({ ...l, updated_at: now })),
+    ['dynamics_contact_id'],
+  );
+  const leadIds = await leadIdsOf(
+    trx,
+    page.roles.map((r) => r.dynamics_contact_id),
+  );
+
+  await upsertRows(
+    trx,
+    'opportunities',
+    page.opportunities.map((o) => ({
+      ...o,
+      is_deleted: false,
+      updated_at: now,
+      ...(page.seenSyncId !== undefined ? { last_seen_sync: page.seenSyncId } : {}),
+    })),
+    ['external_opportunity_id'],
+  );
+
+  const roles = page.roles.map((r) => ({
+    external_opportunity_id: r.external_opportunity_id,
+    lead_id: leadIdOf(leadIds, r.dynamics_contact_id),
+    role: r.role,
+    is_primary: r.is_primary,
+    updated_at: now,
+  }));
+  await upsertRows(
+    trx,
+    'opportunity_roles',
+    roles,
+    ['external_opportunity_id', 'lead_id', 'role'],
+    ['is_primary', 'updated_at'],
+  );
+  const staleRolesDeleted = await deleteStaleRoles(trx, opportunityIds, roles);
+
+  const opportunitiesDeleted = await updateIn(
+    trx,
+    'opportunities',
+    'external_opportunity_id',
+    page.deletedOpportunityIds,
+    { is_deleted: true, updated_at: now },
+    { is_deleted: false },
+  );
+  const deletedRoles = await deleteIn(
+    trx,
+    'opportunity_roles',
+    'external_opportunity_id',
+    page.deletedOpportunityIds,
+  );
+
+  // Errors of records that synced (or were deleted) this time are no longer open.
+  await deleteIn(trx, 'sync_errors', 'record_id', [...opportunityIds, ...page.deletedOpportunityIds], {
+    entity: 'opportunity',
+  });
+  await deleteIn(
+    trx,
+    'sync_errors',
+    'record_id',
+    page.leads.map((l) => l.dynamics_contact_id),
+    {
+      entity: 'contact',
+    },
+  );
+  await deleteIn(
+    trx,
+    'sync_errors',
+    'record_id',
+    page.companies.map((c) => c.external_company_id),
+    {
+      entity: 'account',
+    },
+  );
+  await deleteIn(
+    trx,
+    'sync_errors',
+    'record_id',
+    page.stakeholderConnections.map((c) => c.connection_id),
+    {
+      entity: 'connection',
+    },
+  );
+  const syncErrors = await upsertErrors(trx, page.errors, now);
+
+  // The page's opportunities get exactly the connections that made their roles now.
+  await deleteIn(trx, 'stakeholder_connections', 'external_opportunity_id', [
+    ...opportunityIds,
+    ...page.deletedOpportunityIds,
+  ]);
+  await upsertRows(trx, 'stakeholder_connections', page.stakeholderConnections, ['connection_id']);
+
+  await deleteIn(trx, 'sync_pending', 'external_opportunity_id', [
+    ...opportunityIds,
+    ...page.deletedOpportunityIds,
+    ...page.skippedIds,
+    ...erroredOpportunityIds,
+  ]);
+  if (page.seenSyncId !== undefined) {
+    await updateIn(
+      trx,
+      'opportunities',
+      'external_opportunity_id',
+      [...page.skippedIds, ...erroredOpportunityIds],
+      {
+        last_seen_sync: page.seenSyncId,
+      },
+    );
+  }
+
+  return {
+    opportunitiesUpserted: page.opportunities.length,
+    opportunitiesDeleted,
+    rolesUpserted: roles.length,
+    rolesDeleted: staleRolesDeleted + deletedRoles,
+    leadsUpserted: page.leads.length,
+    companiesUpserted: page.companies.length,
+    syncErrors,
+  };
+}
+
+async function leadIdsOf(trx: Knex.Transaction, contactIds: string[]): Promise<Map<string, number>> {
+  const rows = await selectIn<{ id: number | string; dynamics_contact_id: string }>(
+    trx,
+    'leads',
+    'dynamics_contact_id',
+    contactIds,
+    ['id', 'dynamics_contact_id'],
+  );
+  return new Map(rows.map((r) => [r.dynamics_contact_id, Number(r.id)]));
+}
+
+function leadIdOf(leadIds: Map<string, number>, contactId: string): number {
+  const id = leadIds.get(contactId);
+  if (id === undefined) {
+    throw new StoreError(
+      'STORE_LEAD_MISSING',
+      `role points to contact ${contactId}, which is neither in the page nor in leads`,
+    );
+  }
+  return id;
+}
+
+function roleKey(r: RoleKeyRow): string {
+  return `${r.external_opportunity_id}|${Number(r.lead_id)}|${r.role}`;
+}
+
+/** Roles of the written opportunities that are not in the new set (the page holds their complete set). */
+async function deleteStaleRoles(
+  trx: Knex.Transaction,
+  opportunityIds: string[],
+  roles: RoleKeyRow[],
+): Promise<number> {
+  const keep = new Set(roles.map(roleKey));
+  const existing = await selectIn<RoleKeyRow>(
+    trx,
+    'opportunity_roles',
+    'external_opportunity_id',
+    opportunityIds,
+    ['external_opportunity_id', 'lead_id', 'role'],
+  );
+  const stale = existing.filter((r) => !keep.has(roleKey(r)));
+  // Row-value IN, not an OR chain: SQLite caps expression depth at 1,000.
+  for (const part of chunk(stale, 1_000)) {
+    await trx('opportunity_roles')
+      .whereIn(
+        ['external_opportunity_id', 'lead_id', 'role'],
+        part.map((r) => [r.external_opportunity_id, r.lead_id, r.role]),
+      )
+      .delete();
+  }
+  return stale.length;
+}
+
+/** Upsert by (entity, record_id): first_seen_at stays, last_seen_at moves. Returns the rows recorded. */
+export async function upsertErrors(
+  db: Knex | Knex.Transaction,
+  errors: SyncErrorRow[],
+  now: string,
+): Promise<number> {
+  const unique = new Map(errors.map((e) => [`${e.entity}|${e.record_id}`, e]));
+  const rows = [...unique.values()].map((e) => ({ ...e, first_seen_at: now, last_seen_at: now }));
+  await upsertRows(db, 'sync_errors', rows, ['entity', 'record_id'], ['error', 'payload', 'last_seen_at']);
+  return rows.length;
+}

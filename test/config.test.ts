@@ -1,0 +1,98 @@
+import { ConfigError, loadConfig, parseDuration } from '../config';
+
+const dynamicsEnv = {
+  DYNAMICS_URL: 'https://contoso.crm.dynamics.com/',
+  DYNAMICS_TENANT_ID: 'contoso.onmicrosoft.com',
+  DYNAMICS_CLIENT_ID: '0f8fad5b-d9cb-469f-a165-70867728950e',
+  DYNAMICS_CLIENT_SECRET: 's3cret-value',
+};
+
+function failure(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+describe('configuration', () => {
+  it('has the documented defaults on an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.storeUrl).toBe('sqlite:./data/marketo.sqlite');
+    expect(config.temporal).toMatchObject({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'opportunity-sync',
+      addressFromEnv: false,
+    });
+    expect(config.sync).toMatchObject({
+      interval: '5m',
+      intervalMs: 300_000,
+      pageSize: 500,
+      opportunityFields: [],
+    });
+    expect(config.sync.filterAttribute).toBeUndefined();
+    expect(config.dynamics.url).toBeUndefined();
+  });
+
+  it('reads a full Dynamics connection and strips the trailing slash of the org URL', () => {
+    const config = loadConfig(dynamicsEnv);
+    expect(config.dynamics.url).toBe('https://contoso.crm.dynamics.com');
+    expect(config.dynamics.clientSecret).toBe('s3cret-value');
+  });
+
+  it.each([
+    [{ SYNC_PAGE_SIZE: '0' }, 'SYNC_PAGE_SIZE'],
+    [{ SYNC_PAGE_SIZE: '5001' }, 'SYNC_PAGE_SIZE'],
+    [{ SYNC_PAGE_SIZE: 'ten' }, 'SYNC_PAGE_SIZE'],
+    [{ SYNC_INTERVAL: 'often' }, 'SYNC_INTERVAL'],
+    [{ MARKETO_DB_URL: 'mysql://db' }, 'MARKETO_DB_URL'],
+    [{ DYNAMICS_URL: 'http://contoso.crm.dynamics.com' }, 'DYNAMICS_URL'],
+    [{ DYNAMICS_URL: 'https://contoso.crm.dynamics.com' }, 'DYNAMICS_TENANT_ID'],
+    [{ ...dynamicsEnv, DYNAMICS_CLIENT_ID: 'not-a-guid' }, 'DYNAMICS_CLIENT_ID'],
+    [{ ...dynamicsEnv, DYNAMICS_CLIENT_SECRET: '' }, 'DYNAMICS_CLIENT_SECRET'],
+    [
+      { ...dynamicsEnv, DYNAMICS_CLIENT_SECRET: '', DYNAMICS_USERNAME: 'ops@contoso.com' },
+      'DYNAMICS_PASSWORD',
+    ],
+    [{ DYNAMICS_AUTHORITY: 'http://idp.example' }, 'DYNAMICS_AUTHORITY'],
+    [{ SYNC_OPPORTUNITY_FIELDS: 'new_region, bad-name' }, 'SYNC_OPPORTUNITY_FIELDS'],
+    [{ SYNC_FILTER_ATTRIBUTE: 'a,b' }, 'SYNC_FILTER_ATTRIBUTE'],
+    [{ TEMPORAL_ADDRESS: 'no-port' }, 'TEMPORAL_ADDRESS'],
+    [{ TEMPORAL_TLS_CERT: '/tmp/c.pem' }, 'TEMPORAL_TLS_KEY'],
+    [{ OPPSYNC_PAYLOAD_KEY: 'c2hvcnQ=' }, 'OPPSYNC_PAYLOAD_KEY'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('rejects %j naming %s', (env, variable) => {
+    const error = failure(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message.startsWith(`${variable}: `)).toBe(true);
+  });
+
+  it('never puts the secret into an error message', () => {
+    const error = failure({ ...dynamicsEnv, DYNAMICS_CLIENT_ID: 'nope' });
+    expect(error.message).not.toContain('s3cret-value');
+  });
+
+  it('parses selected fields and the filter column as lower-case logical names', () => {
+    const config = loadConfig({
+      SYNC_OPPORTUNITY_FIELDS: 'new_Region, new_segment,new_region',
+      SYNC_FILTER_ATTRIBUTE: 'new_SyncToMkto',
+    });
+    expect(config.sync.opportunityFields).toEqual(['new_region', 'new_segment']);
+    expect(config.sync.filterAttribute).toBe('new_synctomkto');
+  });
+
+  it('turns TLS on for an API key or certificates', () => {
+    expect(loadConfig({ TEMPORAL_API_KEY: 'k' }).temporal.tls).toBeDefined();
+    expect(loadConfig({}).temporal.tls).toBeUndefined();
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('5 minutes')).toBeUndefined();
+  });
+});

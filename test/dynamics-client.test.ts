@@ -1,0 +1,357 @@
+/**
+ * The Dataverse client against the bundled emulator over https, with real msal-node tokens from the
+ * emulator's Entra ID endpoints, in both auth flows.
+ */
+import {
+  DynamicsClient,
+  lookupOf,
+  formattedValue,
+  type DynamicsClientOptions,
+  type RawRecord,
+} from '../dynamics';
+import { startEmulator } from '../emulator';
+
+type Emulator = Awaited<ReturnType<typeof startEmulator>>;
+
+const APP = { clientId: '11111111-2222-3333-4444-555555555555', clientSecret: 'app-secret-value-1234' };
+const PUBLIC_CLIENT_ID = '66666666-7777-8888-9999-000000000000';
+const USER = { username: 'sync@contoso.example', password: 'user-password-5678' };
+const FLOWS = ['client credentials', 'username/password'] as const;
+type Flow = (typeof FLOWS)[number];
+
+let emulator: Emulator;
+
+beforeAll(async () => {
+  emulator = await startEmulator({
+    clients: [APP],
+    users: [USER],
+    publicClientIds: [PUBLIC_CLIENT_ID],
+    dataset: 'demo',
+    changeTracking: { opportunity: true, contact: true, account: true, connection: true },
+  });
+});
+
+afterAll(async () => {
+  await emulator.close();
+});
+
+function clientFor(flow: Flow, overrides: Partial<DynamicsClientOptions> = {}): DynamicsClient {
+  const credentials =
+    flow === 'client credentials'
+      ? { clientId: APP.clientId, clientSecret: APP.clientSecret }
+      : { clientId: PUBLIC_CLIENT_ID, username: USER.username, password: USER.password };
+  return new DynamicsClient({
+    url: emulator.url,
+    tenantId: emulator.tenantId,
+    authority: emulator.authority,
+    ca: emulator.caPem,
+    pageSize: 7,
+    ...credentials,
+    ...overrides,
+  });
+}
+
+/** Reads every page of a (tracked) read, returning the pages. */
+async function readAll(client: DynamicsClient, firstUrl: string, trackChanges = false) {
+  const pages = [];
+  for (let url: string | undefined = firstUrl; url !== undefined;) {
+    const page = await client.getPage(url, { trackChanges });
+    pages.push(page);
+    url = page.nextLink;
+  }
+  return pages;
+}
+
+function idsOf(records: RawRecord[], key: string): string[] {
+  return records.map((record) => String(record[key])).sort();
+}
+
+async function caught(promise: Promise<unknown>): Promise<Record<string, unknown>> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Record<string, unknown>;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe.each(FLOWS)('with %s', (flow) => {
+  it('pages at page size 7 through every opportunity exactly once', async () => {
+    const client = clientFor(flow);
+    const pages = await readAll(client, client.firstPageUrl('opportunities', { select: ['name'] }));
+    const expected = emulator.data.list('opportunity').map((row) => String(row.opportunityid));
+    expect(pages.length).toBe(Math.ceil(expected.length / 7));
+    for (const page of pages) expect(page.records.length).toBeLessThanOrEqual(7);
+    expect(
+      idsOf(
+        pages.flatMap((page) => page.records),
+        'opportunityid',
+      ),
+    ).toEqual([...expected].sort());
+    expect(client.requestCount).toBe(pages.length);
+  });
+
+  it('tells account customers from contact customers by the lookup annotation', async () => {
+    const client = clientFor(flow);
+    const pages = await readAll(
+      client,
+      client.firstPageUrl('opportunities', { select: ['name', '_customerid_value', 'statecode'] }),
+    );
+    const byId = new Map(emulator.data.list('opportunity').map((row) => [String(row.opportunityid), row]));
+    const kinds = new Set<string | undefined>();
+    for (const record of pages.flatMap((page) => page.records)) {
+      const seeded = byId.get(String(record.opportunityid));
+      const customer = seeded?.customerid as { id: string; logicalName: string } | null;
+      const lookup = lookupOf(record, 'customerid');
+      expect(lookup).toEqual(
+        customer ? { id: customer.id.toLowerCase(), logicalName: customer.logicalName } : null,
+      );
+      kinds.add(lookup?.logicalName);
+      expect(formattedValue(record, 'statecode')).toMatch(/^(Open|Won|Lost)$/);
+    }
+    expect(kinds).toEqual(new Set(['account', 'contact']));
+  });
+
+  it('renews an expired token in the middle of paging and reads on', async () => {
+    const client = clientFor(flow, { pageSize: 5 });
+    const first = await client.getPage(client.firstPageUrl('opportunities', { select: ['name'] }));
+    expect(first.nextLink).toBeDefined();
+    const rejectionsBefore = emulator.stats.expiredTokenRejections;
+    const tokensBefore = emulator.stats.tokensIssued.length;
+    emulator.faults.expireAllTokens();
+    const rest = await readAll(client, first.nextLink!);
+    expect(emulator.stats.expiredTokenRejections).toBe(rejectionsBefore + 1);
+    expect(emulator.stats.tokensIssued.length).toBeGreaterThan(tokensBefore);
+    const all = [...first.records, ...rest.flatMap((page) => page.records)];
+    expect(all).toHaveLength(emulator.data.list('opportunity').length);
+  });
+});
+
+describe('reads by id', () => {
+  it('finds rows by GUIDs in any case or braces, once each, applying the extra filter', async () => {
+    const client = clientFor('client credentials');
+    const ids = emulator.data.list('contact').map((row) => String(row.contactid));
+    emulator.data.update('contact', ids[0]!, { statecode: 1, statuscode: 2 });
+    const contacts = emulator.data.list('contact');
+    const asked = [...ids.map((id) => `{${id.toUpperCase()}}`), ...ids];
+    const rows = await client.getByIds('contacts', 'contactid', asked, ['fullname'], 'statecode eq 0');
+    const active = contacts.filter((row) => row.statecode === 0).map((row) => String(row.contactid));
+    expect(active).toHaveLength(ids.length - 1);
+    expect(idsOf(rows, 'contactid')).toEqual([...active].sort());
+    expect(client.requestCount).toBe(1);
+    emulator.data.update('contact', ids[0]!, { statecode: 0, statuscode: 1 });
+  });
+
+  it('reads every row of a small table', async () => {
+    const client = clientFor('username/password');
+    const roles = await client.getAll('connectionroles', ['name', 'category']);
+    expect(idsOf(roles, 'connectionroleid')).toEqual(
+      emulator.data
+        .list('connectionrole')
+        .map((row) => String(row.connectionroleid))
+        .sort(),
+    );
+    expect(formattedValue(roles.find((role) => role.category === 1000) ?? {}, 'category')).toBe(
+      'Stakeholder',
+    );
+  });
+});
+
+describe('change tracking', () => {
+  it('reports updated and deleted rows after the delta link', async () => {
+    const client = clientFor('client credentials');
+    const full = await readAll(
+      client,
+      client.firstPageUrl('opportunities', { select: ['name'], trackChanges: true }),
+      true,
+    );
+    const deltaLink = full[full.length - 1]?.deltaLink;
+    expect(deltaLink).toBeDefined();
+    expect(full.flatMap((page) => page.deletedIds)).toEqual([]);
+
+    const [updated, deleted] = emulator.data.list('opportunity').map((row) => String(row.opportunityid));
+    emulator.data.update('opportunity', updated!, { name: 'Renamed by the change-tracking test' });
+    emulator.data.remove('opportunity', deleted!);
+
+    const delta = await readAll(client, deltaLink!, true);
+    const changed = delta.flatMap((page) => page.records);
+    expect(changed.map((row) => row.opportunityid)).toEqual([updated]);
+    expect(changed[0]?.name).toBe('Renamed by the change-tracking test');
+    expect(delta.flatMap((page) => page.deletedIds)).toEqual([deleted]);
+    expect(delta[delta.length - 1]?.deltaLink).toBeDefined();
+  });
+
+  it('reports an expired change token as CHANGE_TOKEN_EXPIRED, not retryable', async () => {
+    const client = clientFor('client credentials');
+    const full = await readAll(
+      client,
+      client.firstPageUrl('contacts', { select: ['fullname'], trackChanges: true }),
+      true,
+    );
+    emulator.faults.expireChangeTokens();
+    const error = await caught(client.getPage(full[full.length - 1]!.deltaLink!, { trackChanges: true }));
+    expect(error).toMatchObject({ name: 'DynamicsError', code: 'CHANGE_TOKEN_EXPIRED', retryable: false });
+    expect(error.message).toMatch(/expired/i);
+  });
+
+  it('reads whether a table has change tracking enabled', async () => {
+    const client = clientFor('client credentials');
+    await expect(client.isChangeTrackingEnabled('opportunity')).resolves.toBe(true);
+  });
+});
+
+describe('permanent errors', () => {
+  it('reports a wrong client secret as BAD_CREDENTIALS with the AADSTS code and without the secret', async () => {
+    const client = clientFor('client credentials', { clientSecret: 'wrong-secret-abcdef' });
+    const error = await caught(client.getPage(client.firstPageUrl('accounts', { select: ['name'] })));
+    expect(error).toMatchObject({ name: 'DynamicsError', code: 'BAD_CREDENTIALS', retryable: false });
+    expect(error.message).toMatch(/AADSTS\d+/);
+    expect(error.message).not.toContain('wrong-secret-abcdef');
+    expect(client.requestCount).toBe(0);
+  });
+
+  it('reports a wrong password as BAD_CREDENTIALS without the password', async () => {
+    const client = clientFor('username/password', { password: 'wrong-password-xyz' });
+    const error = await caught(client.getAll('accounts', ['name']));
+    expect(error).toMatchObject({ name: 'DynamicsError', code: 'BAD_CREDENTIALS', retryable: false });
+    expect(error.message).toMatch(/AADSTS\d+/);
+    expect(error.message).not.toContain('wrong-password-xyz');
+  });
+
+  it('reports an unknown column as UNKNOWN_COLUMN naming the column', async () => {
+    const client = clientFor('client credentials');
+    const error = await caught(
+      client.getPage(client.firstPageUrl('opportunities', { select: ['name', 'new_nosuchcolumn'] })),
+    );
+    expect(error).toMatchObject({
+      code: 'UNKNOWN_COLUMN',
+      retryable: false,
+      status: 400,
+      dataverseCode: '0x80060888',
+    });
+    expect(error.message).toContain("'new_nosuchcolumn'");
+  });
+
+  it('reports an unknown column inside a $batch part as UNKNOWN_COLUMN', async () => {
+    const client = clientFor('client credentials');
+    const ids = emulator.data.list('account').map((row) => String(row.accountid));
+    const error = await caught(client.getByIds('accounts', 'accountid', ids, ['name', 'new_nosuchcolumn']));
+    expect(error).toMatchObject({ code: 'UNKNOWN_COLUMN', retryable: false, dataverseCode: '0x80060888' });
+    expect(error.message).toContain("'new_nosuchcolumn'");
+    expect(client.requestCount).toBe(1);
+  });
+
+  it('reports 403 as FORBIDDEN, not retryable', async () => {
+    const client = clientFor('client credentials');
+    emulator.faults.failNext(1, 403);
+    const error = await caught(client.getAll('accounts', ['name']));
+    expect(error).toMatchObject({ name: 'DynamicsError', code: 'FORBIDDEN', retryable: false, status: 403 });
+  });
+
+  it('rejects an invalid GUID before sending any request', async () => {
+    const client = clientFor('client credentials');
+    const requestsBefore = emulator.stats.requests;
+    const ids = [String(emulator.data.list('contact')[0]?.contactid), "x' or 1 eq 1"];
+    const error = await caught(client.getByIds('contacts', 'contactid', ids, ['fullname']));
+    expect(error).toMatchObject({ name: 'DynamicsError', code: 'INVALID_ID', retryable: false });
+    expect(client.requestCount).toBe(0);
+    expect(emulator.stats.requests).toBe(requestsBefore);
+  });
+
+  it('renews the token once after a 401 and reports a second 401 as UNAUTHORIZED', async () => {
+    const client = clientFor('client credentials');
+    await client.getAll('accounts', ['name']);
+    const tokensBefore = emulator.stats.tokensIssued.length;
+    emulator.faults.failNext(2, 401);
+    const error = await caught(client.getAll('accounts', ['name']));
+    expect(error).toMatchObject({
+      name: 'DynamicsError',
+      code: 'UNAUTHORIZED',
+      retryable: false,
+      status: 401,
+    });
+    expect(client.requestCount).toBe(3);
+    expect(emulator.stats.tokensIssued.length).toBe(tokensBefore + 1);
+  });
+
+  it('reports a revoked token whose renewal the IdP refuses as BAD_CREDENTIALS', async () => {
+    const client = clientFor('client credentials');
+    await client.getAll('accounts', ['name']);
+    emulator.faults.revokeAllTokens();
+    emulator.faults.rejectCredentials(true);
+    try {
+      const error = await caught(client.getAll('accounts', ['name']));
+      expect(error).toMatchObject({ name: 'DynamicsError', code: 'BAD_CREDENTIALS', retryable: false });
+      expect(error.message).not.toContain(APP.clientSecret);
+    } finally {
+      emulator.faults.rejectCredentials(false);
+    }
+  });
+});
+
+describe('transient errors', () => {
+  it('throws a 5xx as a retryable SERVER_ERROR without repeating the request', async () => {
+    const client = clientFor('client credentials');
+    emulator.faults.failNext(1, 503);
+    const error = await caught(client.getAll('accounts', ['name']));
+    expect(error).toMatchObject({
+      name: 'DynamicsError',
+      code: 'SERVER_ERROR',
+      retryable: true,
+      status: 503,
+    });
+    expect(client.requestCount).toBe(1);
+    await expect(client.getAll('accounts', ['name'])).resolves.toHaveLength(
+      emulator.data.list('account').length,
+    );
+  });
+
+  it('throws a corrupt JSON body as a retryable INVALID_RESPONSE', async () => {
+    const client = clientFor('client credentials');
+    emulator.faults.corruptNextResponse('opportunities');
+    const error = await caught(client.getPage(client.firstPageUrl('opportunities', { select: ['name'] })));
+    expect(error).toMatchObject({ name: 'DynamicsError', code: 'INVALID_RESPONSE', retryable: true });
+  });
+});
+
+describe('service protection (429)', () => {
+  afterEach(() => emulator.faults.throttle(null));
+
+  it('waits at least Retry-After before repeating a throttled request, also for concurrent requests', async () => {
+    const waits: string[] = [];
+    const client = clientFor('client credentials', { onWait: (reason) => waits.push(reason) });
+    await client.getAll('accounts', ['name']); // token first, so throttling hits Web API calls only
+    emulator.stats.reset();
+    emulator.faults.throttle({ ratio: 0.5, retryAfterSeconds: 1 });
+    const results = await Promise.all(
+      ['accounts', 'contacts', 'opportunities', 'connectionroles'].map((set) => client.getAll(set, [])),
+    );
+    expect(results.map((rows) => rows.length)).toEqual([
+      emulator.data.list('account').length,
+      emulator.data.list('contact').length,
+      emulator.data.list('opportunity').length,
+      emulator.data.list('connectionrole').length,
+    ]);
+    expect(emulator.stats.throttled).toBeGreaterThan(0);
+    expect(waits.length).toBeGreaterThan(0);
+    expect(emulator.stats.earlyRetries()).toBe(0);
+  });
+
+  it('gives up with a retryable THROTTLED after five waits, never early', async () => {
+    const client = clientFor('client credentials');
+    await client.getAll('accounts', ['name']);
+    emulator.stats.reset();
+    emulator.faults.throttle({ ratio: 1, retryAfterSeconds: 1 });
+    const started = Date.now();
+    const error = await caught(client.getAll('accounts', ['name']));
+    expect(error).toMatchObject({
+      name: 'DynamicsError',
+      code: 'THROTTLED',
+      retryable: true,
+      retryAfterMs: 1000,
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
+    expect(emulator.stats.throttled).toBe(6);
+    expect(emulator.stats.earlyRetries()).toBe(0);
+  });
+});

@@ -1,0 +1,630 @@
+import {
+  expectedStore,
+  mapAccount,
+  mapContact,
+  opportunityIdsOfConnection,
+  parentAccountIds,
+  parseConnectionRoles,
+  referencedIds,
+  resolvePage,
+  type RawRecord,
+  type RuleOptions,
+} from '../rules';
+import {
+  FORMATTED,
+  LOOKUP,
+  ROLE,
+  account,
+  connection,
+  connectionRoleRows,
+  contact,
+  guid,
+  opportunity,
+  reciprocal,
+  rolesMap,
+} from './rules-fixtures';
+
+const OPP = guid(1, 'b0b00000');
+const OPP2 = guid(2, 'b0b00000');
+const ACC = guid(1, 'acc00000');
+const ACC2 = guid(2, 'acc00000');
+const CON = guid(1, 'c0c00000');
+const CON2 = guid(2, 'c0c00000');
+const CON3 = guid(3, 'c0c00000');
+const USER = guid(1, 'eeee0000');
+
+function resolve(
+  page: {
+    opportunities: RawRecord[];
+    connections?: RawRecord[];
+    contacts?: RawRecord[];
+    accounts?: RawRecord[];
+  },
+  options: RuleOptions = { customFields: [] },
+) {
+  return resolvePage({
+    opportunities: page.opportunities,
+    connections: page.connections ?? [],
+    contacts: page.contacts ?? [],
+    accounts: page.accounts ?? [],
+    roles: rolesMap(),
+    options,
+  });
+}
+
+describe('customer (rule 4)', () => {
+  it('a contact customer with an account parent gives a primary Potential Customer role and that account as company', () => {
+    const page = resolve({
+      opportunities: [opportunity(OPP, { id: CON, type: 'contact' })],
+      contacts: [contact(CON, { id: ACC, type: 'account' })],
+      accounts: [account(ACC)],
+    });
+    expect(page.opportunities[0]?.external_company_id).toBe(ACC);
+    expect(page.roles).toEqual([
+      {
+        external_opportunity_id: OPP,
+        dynamics_contact_id: CON,
+        role: 'Potential Customer',
+        is_primary: true,
+      },
+    ]);
+    expect(page.leads).toEqual([
+      {
+        dynamics_contact_id: CON,
+        email: `c${CON.slice(-4)}@example.com`,
+        first_name: 'Ada',
+        last_name: `Lovelace ${CON.slice(-4)}`,
+        external_company_id: ACC,
+      },
+    ]);
+    expect(page.companies.map((c) => c.external_company_id)).toEqual([ACC]);
+    expect(page.errors).toEqual([]);
+  });
+
+  it('a contact customer whose parent is another contact leaves the company empty', () => {
+    const page = resolve({
+      opportunities: [opportunity(OPP, { id: CON, type: 'contact' })],
+      contacts: [contact(CON, { id: CON2, type: 'contact' })],
+    });
+    expect(page.opportunities[0]?.external_company_id).toBeNull();
+    expect(page.leads[0]?.external_company_id).toBeNull();
+    expect(page.roles).toHaveLength(1);
+    expect(page.companies).toEqual([]);
+    expect(page.errors).toEqual([]);
+  });
+
+  it('a contact customer without a parent leaves the company empty', () => {
+    const page = resolve({
+      opportunities: [opportunity(OPP, { id: CON, type: 'contact' })],
+      contacts: [contact(CON)],
+    });
+    expect(page.opportunities[0]?.external_company_id).toBeNull();
+    expect(page.roles.map((r) => r.role)).toEqual(['Potential Customer']);
+    expect(page.errors).toEqual([]);
+  });
+
+  it('an account customer becomes the company and creates no role', () => {
+    const page = resolve({
+      opportunities: [opportunity(OPP, { id: ACC, type: 'account' })],
+      accounts: [account(ACC)],
+    });
+    expect(page.opportunities[0]?.external_company_id).toBe(ACC);
+    expect(page.roles).toEqual([]);
+    expect(page.leads).toEqual([]);
+    expect(page.companies).toEqual([
+      {
+        external_company_id: ACC,
+        company: `Account ${ACC.slice(-4)}`,
+        website: `https://a${ACC.slice(-4)}.example.com`,
+        industry: 'Consulting',
+      },
+    ]);
+  });
+
+  it('reads customerid only, never the form lookups, when both form lookups are set', () => {
+    const opp = opportunity(
+      OPP,
+      { id: ACC, type: 'account' },
+      { _parentaccountid_value: ACC2, _parentcontactid_value: CON },
+    );
+    const page = resolve({
+      opportunities: [opp],
+      contacts: [contact(CON)],
+      accounts: [account(ACC), account(ACC2)],
+    });
+    expect(page.opportunities[0]?.external_company_id).toBe(ACC);
+    expect(page.roles).toEqual([]);
+    expect(page.leads).toEqual([]);
+    expect(page.companies.map((c) => c.external_company_id)).toEqual([ACC]);
+  });
+
+  it('a customer contact Dynamics did not return gives no role, no company, and a contact error; the opportunity still syncs', () => {
+    const page = resolve({ opportunities: [opportunity(OPP, { id: CON, type: 'contact' })] });
+    expect(page.opportunities.map((o) => [o.external_opportunity_id, o.external_company_id])).toEqual([
+      [OPP, null],
+    ]);
+    expect(page.roles).toEqual([]);
+    expect(page.errors.map((e) => [e.entity, e.record_id])).toEqual([['contact', CON]]);
+  });
+
+  it("a contact's parent account Dynamics did not return leaves lead and opportunity without company and records it", () => {
+    const page = resolve({
+      opportunities: [opportunity(OPP, { id: CON, type: 'contact' })],
+      contacts: [contact(CON, { id: ACC, type: 'account' })],
+    });
+    expect(page.opportunities[0]?.external_company_id).toBeNull();
+    expect(page.leads[0]?.external_company_id).toBeNull();
+    expect(page.errors.map((e) => [e.entity, e.record_id])).toEqual([['account', ACC]]);
+  });
+});
+
+describe('stakeholders (rule 5)', () => {
+  const customer = { id: ACC, type: 'account' };
+
+  it('every active connection to a contact with a Stakeholder-category role gives a non-primary role', () => {
+    const page = resolve({
+      opportunities: [opportunity(OPP, customer)],
+      accounts: [account(ACC), account(ACC2)],
+      contacts: [contact(CON), contact(CON2, { id: ACC2, type: 'account' })],
+      connections: [
+        connection(guid(1, 'cccc0000'), OPP, { id: CON, type: 'contact' }, ROLE.decisionMaker),
+        connection(guid(2, 'cccc0000'), OPP, { id: CON2, type: 'contact' }, ROLE.champion),
+        connection(guid(3, 'cccc0000'), OPP, { id: CON2, type: 'contact' }, ROLE.stakeholder),
+      ],
+    });
+    expect(page.roles).toEqual([
+      { external_opportunity_id: OPP, dynamics_contact_id: CON, role: 'Decision Maker', is_primary: false },
+      { external_opportunity_id: OPP, dynamics_contact_id: CON2, role: 'Champion', is_primary: false },
+      { external_opportunity_id: OPP, dynamics_contact_id: CON2, role: 'Stakeholder', is_primary: false },
+    ]);
+    // The stakeholder's own account is a company too: companies hold every account a lead points to.
+    expect(page.companies.map((c) => c.external_company_id)).toEqual([ACC, ACC2].sort());
+    expect(page.leads.map((l) => l.dynamics_contact_id)).toEqual([CON, CON2]);
+    expect(page.stakeholderConnections.map((c) => c.connection_id)).toEqual(
+      [1, 2, 3].map((n) => guid(n, 'cccc0000')),
+    );
+  });
+
+  it('Sales Team and other roles, accounts, users, inactive connections and reciprocal rows give no role', () => {
+    const active = connection(guid(9, 'cccc0000'), OPP, { id: CON, type: 'contact' }, ROLE.champion);
+    const page = resolve({
+      opportunities: [opportunity(OPP, customer)],
+      accounts: [account(ACC), account(ACC2)],
+      contacts: [contact(CON), contact(CON2)],
+      connections: [
+        connection(guid(1, 'cccc0000'), OPP, { id: CON2, type: 'contact' }, ROLE.salesTeam),
+        connection(guid(2, 'cccc0000'), OPP, { id: CON2, type: 'contact' }, ROLE.business),
+        connection(guid(3, 'cccc0000'), OPP, { id: ACC2, type: 'account' }, ROLE.stakeholder),
+        connection(guid(4, 'cccc0000'), OPP, { id: USER, type: 'systemuser' }, ROLE.stakeholder),
+        connection(guid(5, 'cccc0000'), OPP, { id: CON2, type: 'contact' }, ROLE.stakeholder, {
+          statecode: 1,
+        }),
+        connection(
+          guid(6, 'cccc0000'),
+          OPP,
+          { id: CON2, type: 'contact' },
+          { ...ROLE.stakeholder, id: guid(77) },
+        ),
+        active,
+        // The reciprocal of a stakeholder connection carries the contact as record1: never counted.
+        reciprocal(
+          connection(guid(7, 'cccc0000'), OPP, { id: CON2, type: 'contact' }, ROLE.stakeholder),
+          guid(8, 'cccc0000'),
+        ),
+      ],
+    });
+    expect(page.roles).toEqual([
+      { external_opportunity_id: OPP, dynamics_contact_id: CON, role: 'Champion', is_primary: false },
+    ]);
+    expect(page.leads.map((l) => l.dynamics_contact_id)).toEqual([CON]);
+    expect(page.companies.map((c) => c.external_company_id)).toEqual([ACC]);
+    expect(page.errors).toEqual([]);
+  });
+
+  it('a reciprocal row whose record2 role is a stakeholder role is not counted even with only the objecttypecode', () => {
+    const row = connection(guid(1, 'cccc0000'), CON, { id: OPP, type: 'contact' }, ROLE.stakeholder);
+    // record1 is a contact (objecttypecode 2), no annotations: not an opportunity row.
+    delete row[`_record1id_value${LOOKUP}`];
+    delete row[`_record2id_value${LOOKUP}`];
+    row.record1objecttypecode = 2;
+    row.record2objecttypecode = 3;
+    const page = resolve({ opportunities: [opportunity(OPP)], contacts: [contact(CON)], connections: [row] });
+    expect(page.roles).toEqual([]);
+  });
+
+  it('a record2 contact is recognised from record2objecttypecode when the annotation is absent', () => {
+    const row = connection(guid(1, 'cccc0000'), OPP, { id: CON, type: 'contact' }, ROLE.stakeholder);
+    delete row[`_record2id_value${LOOKUP}`];
+    const page = resolve({ opportunities: [opportunity(OPP)], contacts: [contact(CON)], connections: [row] });
+    expect(page.roles.map((r) => r.role)).toEqual(['Stakeholder']);
+  });
+
+  it('the same contact can be the primary customer and a stakeholder at once', () => {
+    const page = resolve({
+      opportunities: [opportunity(OPP, { id: CON, type: 'contact' })],
+      contacts: [contact(CON)],
+      connections: [connection(guid(1, 'cccc0000'), OPP, { id: CON, type: 'contact' }, ROLE.decisionMaker)],
+    });
+    expect(page.roles).toEqual([
+      { external_opportunity_id: OPP, dynamics_contact_id: CON, role: 'Decision Maker', is_primary: false },
+      {
+        external_opportunity_id: OPP,
+        dynamics_contact_id: CON,
+        role: 'Potential Customer',
+        is_primary: true,
+      },
+    ]);
+    expect(page.leads).toHaveLength(1);
+  });
+
+  it('duplicate connections (same opportunity, contact and role) collapse into one role', () => {
+    const page = resolve({
+      opportunities: [opportunity(OPP)],
+      contacts: [contact(CON)],
+      connections: [
+        connection(guid(1, 'cccc0000'), OPP, { id: CON, type: 'contact' }, ROLE.champion),
+        connection(guid(2, 'cccc0000'), OPP, { id: CON, type: 'contact' }, ROLE.champion),
+        connection(guid(1, 'cccc0000'), OPP, { id: CON, type: 'contact' }, ROLE.champion),
+      ],
+    });
+    expect(page.roles).toEqual([
+      { external_opportunity_id: OPP, dynamics_contact_id: CON, role: 'Champion', is_primary: false },
+    ]);
+    expect(page.stakeholderConnections).toHaveLength(2);
+  });
+
+  it('connections of opportunities outside the page give nothing', () => {
+    const page = resolve({
+      opportunities: [opportunity(OPP)],
+      contacts: [contact(CON)],
+      connections: [connection(guid(1, 'cccc0000'), OPP2, { id: CON, type: 'contact' }, ROLE.champion)],
+    });
+    expect(page.roles).toEqual([]);
+    expect(page.leads).toEqual([]);
+  });
+});
+
+describe('labels and mapping (SPEC section 3)', () => {
+  const mapOne = (extra: RawRecord, options: RuleOptions = { customFields: [] }) => {
+    const page = resolve({ opportunities: [opportunity(OPP, undefined, extra)] }, options);
+    expect(page.errors).toEqual([]);
+    const row = page.opportunities[0];
+    if (!row) throw new Error('opportunity not mapped');
+    return row;
+  };
+
+  it.each([
+    [0, 'Open', false, false],
+    [1, 'Won', true, true],
+    [2, 'Lost', true, false],
+  ])('statecode %d is stage %s (closed %s, won %s)', (statecode, stage, isClosed, isWon) => {
+    const row = mapOne({ statecode, [`statecode${FORMATTED}`]: 'Ouvert' });
+    expect([row.stage, row.is_closed, row.is_won]).toEqual([stage, isClosed, isWon]);
+  });
+
+  it.each([
+    [1, 'In Progress'],
+    [2, 'On Hold'],
+    [3, 'Won'],
+    [4, 'Canceled'],
+    [5, 'Out-Sold'],
+  ])('statuscode %d is status %s whatever the localised label says', (statuscode, status) => {
+    expect(mapOne({ statuscode, [`statuscode${FORMATTED}`]: 'Étiquette' }).status).toBe(status);
+  });
+
+  it.each([
+    [0, 'Qualify'],
+    [1, 'Develop'],
+    [2, 'Propose'],
+    [3, 'Close'],
+  ])('salesstage %d is sales stage %s', (salesstage, label) => {
+    expect(mapOne({ salesstage }).sales_stage).toBe(label);
+  });
+
+  it('an unknown option code takes its FormattedValue, else the number as text', () => {
+    expect(mapOne({ statuscode: 100000001, [`statuscode${FORMATTED}`]: 'Negotiating' }).status).toBe(
+      'Negotiating',
+    );
+    expect(mapOne({ statuscode: 100000001 }).status).toBe('100000001');
+    expect(mapOne({ salesstage: null }).sales_stage).toBeNull();
+  });
+
+  it('maps the core columns, date-only close dates and UTC timestamps', () => {
+    const row = mapOne({
+      name: 'Big deal',
+      estimatedvalue: 1234.5,
+      actualvalue: 1000,
+      estimatedclosedate: '2024-03-31T00:00:00Z',
+      actualclosedate: '2024-04-02',
+      closeprobability: 80,
+      stepname: '3-Propose',
+      createdon: '2024-01-01T10:00:00.000Z',
+      modifiedon: '2024-02-01T12:30:00+01:00',
+    });
+    expect(row).toMatchObject({
+      name: 'Big deal',
+      amount: 1234.5,
+      actual_amount: 1000,
+      close_date: '2024-03-31',
+      actual_close_date: '2024-04-02',
+      probability: 80,
+      pipeline_phase: '3-Propose',
+      external_created_date: '2024-01-01T10:00:00Z',
+      last_modified_at: '2024-02-01T11:30:00Z',
+      custom_fields: '{}',
+    });
+  });
+
+  it('GUIDs with braces and upper case are stored lower-case without braces', () => {
+    const upper = `{${OPP.toUpperCase()}}`;
+    const page = resolve({
+      opportunities: [opportunity(upper, { id: ACC.toUpperCase(), type: 'account' })],
+      accounts: [account(`{${ACC.toUpperCase()}}`)],
+    });
+    expect(page.opportunities.map((o) => [o.external_opportunity_id, o.external_company_id])).toEqual([
+      [OPP, ACC],
+    ]);
+    expect(page.companies.map((c) => c.external_company_id)).toEqual([ACC]);
+  });
+
+  it('custom fields hold the selected columns with sorted keys, lookups as GUIDs and missing ones as null', () => {
+    const row = mapOne(
+      { new_region: 'EMEA', new_synctomkto: true, _new_partnerid_value: ACC.toUpperCase(), new_score: 7 },
+      { customFields: ['new_synctomkto', 'new_region', 'new_partnerid', 'new_absent', 'new_score'] },
+    );
+    expect(row.custom_fields).toBe(
+      JSON.stringify({
+        new_absent: null,
+        new_partnerid: ACC,
+        new_region: 'EMEA',
+        new_score: 7,
+        new_synctomkto: true,
+      }),
+    );
+  });
+});
+
+describe('sync filter (SYNC_FILTER_ATTRIBUTE)', () => {
+  const options = { customFields: [], filterAttribute: 'new_synctomkto' };
+
+  it('skips only opportunities where the attribute is explicitly false', () => {
+    const page = resolve(
+      {
+        opportunities: [
+          opportunity(guid(1), { id: CON, type: 'contact' }, { new_synctomkto: false }),
+          opportunity(guid(2), undefined, { new_synctomkto: true }),
+          opportunity(guid(3), undefined, { new_synctomkto: null }),
+          opportunity(guid(4)),
+        ],
+        contacts: [contact(CON)],
+      },
+      options,
+    );
+    expect(page.skippedIds).toEqual([guid(1)]);
+    expect(page.opportunities.map((o) => o.external_opportunity_id)).toEqual([guid(2), guid(3), guid(4)]);
+    expect(page.roles).toEqual([]);
+    expect(page.leads).toEqual([]);
+  });
+
+  it('syncs everything when no filter attribute is configured', () => {
+    const page = resolve({ opportunities: [opportunity(OPP, undefined, { new_synctomkto: false })] });
+    expect(page.skippedIds).toEqual([]);
+    expect(page.opportunities).toHaveLength(1);
+  });
+});
+
+describe('bad input becomes a sync error, the rest of the page still resolves', () => {
+  const good = opportunity(OPP2, { id: ACC, type: 'account' });
+
+  it.each([
+    [
+      'a malformed opportunityid',
+      { opportunityid: 'not-a-guid' },
+      'not-a-guid',
+      /opportunityid is not a GUID/,
+    ],
+    ['a missing opportunityid', { opportunityid: undefined }, '(missing)', /opportunityid is missing/],
+    ['a malformed customer GUID', { _customerid_value: '1234' }, OPP, /_customerid_value is not a GUID/],
+    [
+      'a systemuser customer',
+      { _customerid_value: USER, [`_customerid_value${LOOKUP}`]: 'systemuser' },
+      OPP,
+      /unknown customer type "systemuser"/,
+    ],
+    [
+      'a customer without its lookuplogicalname annotation',
+      { _customerid_value: CON },
+      OPP,
+      /unknown customer type null/,
+    ],
+    ['a non-numeric amount', { estimatedvalue: 'lots' }, OPP, /estimatedvalue is not a number/],
+    ['an invalid close date', { estimatedclosedate: '2024-02-31' }, OPP, /estimatedclosedate is not a date/],
+    [
+      'a timestamp without a zone',
+      { modifiedon: '2024-02-01T11:30:00' },
+      OPP,
+      /modifiedon is not an ISO-8601/,
+    ],
+  ])('%s', (_case, extra, recordId, reason) => {
+    const bad: RawRecord = { ...opportunity(OPP), ...extra };
+    const page = resolve({ opportunities: [bad, good], accounts: [account(ACC)] });
+    expect(page.opportunities.map((o) => o.external_opportunity_id)).toEqual([OPP2]);
+    expect(page.errors).toHaveLength(1);
+    expect(page.errors[0]).toMatchObject({ entity: 'opportunity', record_id: recordId });
+    expect(page.errors[0]?.error).toMatch(reason);
+    expect(JSON.parse(page.errors[0]?.payload ?? '')).toMatchObject({ name: bad.name });
+  });
+
+  it('a connection with a malformed contact GUID is an error and gives no role', () => {
+    const page = resolve({
+      opportunities: [opportunity(OPP)],
+      contacts: [contact(CON)],
+      connections: [
+        connection(guid(1, 'cccc0000'), OPP, { id: 'zz', type: 'contact' }, ROLE.champion),
+        connection(guid(2, 'cccc0000'), OPP, { id: CON, type: 'contact' }, ROLE.champion),
+      ],
+    });
+    expect(page.errors.map((e) => [e.entity, e.record_id])).toEqual([['connection', guid(1, 'cccc0000')]]);
+    expect(page.roles.map((r) => r.dynamics_contact_id)).toEqual([CON]);
+  });
+
+  it('a contact with a malformed parent GUID is an error; its opportunity syncs without role or company', () => {
+    const page = resolve({
+      opportunities: [opportunity(OPP, { id: CON, type: 'contact' })],
+      contacts: [contact(CON, { id: '{oops}', type: 'account' })],
+    });
+    expect(page.errors.map((e) => [e.entity, e.record_id])).toEqual([['contact', CON]]);
+    expect(page.opportunities[0]?.external_company_id).toBeNull();
+    expect(page.roles).toEqual([]);
+  });
+
+  it('truncates absurdly long text to the documented limits without splitting a surrogate pair', () => {
+    const longName = 'x'.repeat(254) + '😀' + 'tail';
+    const description = 'д'.repeat(40_000);
+    const page = resolve({ opportunities: [opportunity(OPP, undefined, { name: longName, description })] });
+    const row = page.opportunities[0];
+    expect(row?.name).toBe('x'.repeat(254));
+    expect(row?.description).toBe('д'.repeat(32_000));
+    expect(page.errors).toEqual([]);
+  });
+
+  it('a huge bad record is stored with a truncated payload', () => {
+    const page = resolve({
+      opportunities: [opportunity('bad', undefined, { description: 'y'.repeat(100_000) })],
+    });
+    expect(page.errors[0]?.payload.length).toBeLessThanOrEqual(4_000);
+  });
+});
+
+describe('what a page needs from Dynamics', () => {
+  it('referencedIds lists customer contacts and accounts and stakeholder contacts of the page, deduplicated', () => {
+    const ids = referencedIds(
+      [
+        opportunity(OPP, { id: CON.toUpperCase(), type: 'contact' }),
+        opportunity(OPP2, { id: ACC, type: 'account' }),
+        opportunity(guid(3), { id: ACC, type: 'account' }),
+      ],
+      [
+        connection(guid(1, 'cccc0000'), OPP2, { id: CON2, type: 'contact' }, ROLE.champion),
+        connection(guid(2, 'cccc0000'), OPP2, { id: CON3, type: 'contact' }, ROLE.salesTeam),
+        connection(guid(3, 'cccc0000'), OPP2, { id: CON, type: 'contact' }, ROLE.stakeholder),
+      ],
+      rolesMap(),
+    );
+    expect(ids).toEqual({ contactIds: [CON, CON2].sort(), accountIds: [ACC] });
+  });
+
+  it('referencedIds leaves out opportunities the filter skips', () => {
+    const ids = referencedIds(
+      [opportunity(OPP, { id: CON, type: 'contact' }, { f: false })],
+      [],
+      rolesMap(),
+      {
+        customFields: [],
+        filterAttribute: 'f',
+      },
+    );
+    expect(ids).toEqual({ contactIds: [], accountIds: [] });
+  });
+
+  it('parentAccountIds lists the account parents of contacts only', () => {
+    expect(
+      parentAccountIds([
+        contact(CON, { id: ACC2, type: 'account' }),
+        contact(CON2, { id: CON, type: 'contact' }),
+        contact(CON3, { id: ACC2, type: 'account' }),
+        contact(guid(4), { id: ACC, type: 'account' }),
+        contact(guid(5)),
+      ]),
+    ).toEqual([ACC, ACC2].sort());
+  });
+
+  it('opportunityIdsOfConnection finds the opportunity on either side of a changed connection', () => {
+    const row = connection(
+      guid(1, 'cccc0000'),
+      OPP.toUpperCase(),
+      { id: CON, type: 'contact' },
+      ROLE.champion,
+    );
+    expect(opportunityIdsOfConnection(row)).toEqual([OPP]);
+    expect(opportunityIdsOfConnection(reciprocal(row, guid(2, 'cccc0000')))).toEqual([OPP]);
+    expect(
+      opportunityIdsOfConnection(
+        connection(guid(3), ACC, { id: CON, type: 'contact' }, ROLE.champion, {
+          [`_record1id_value${LOOKUP}`]: 'account',
+          record1objecttypecode: 1,
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('parseConnectionRoles keys roles by lower-case id and drops unreadable rows', () => {
+    const roles = parseConnectionRoles([
+      { connectionroleid: ROLE.champion.id.toUpperCase(), name: 'Champion', category: 1000 },
+      { connectionroleid: 'nope', name: 'Broken', category: 1000 },
+      { connectionroleid: guid(9), category: 1000 },
+    ]);
+    expect([...roles.values()]).toEqual([ROLE.champion]);
+  });
+});
+
+describe('contacts and accounts on their own (refresh on change)', () => {
+  it('mapContact gives the lead with its account parent, or the reason it cannot', () => {
+    expect(mapContact(contact(CON, { id: ACC, type: 'account' }))).toMatchObject({
+      ok: true,
+      row: { dynamics_contact_id: CON, external_company_id: ACC },
+    });
+    expect(mapContact(contact(CON, { id: CON2, type: 'contact' }))).toMatchObject({
+      ok: true,
+      row: { external_company_id: null },
+    });
+    expect(mapContact({ contactid: 'x' })).toMatchObject({
+      ok: false,
+      error: { entity: 'contact', record_id: 'x' },
+    });
+  });
+
+  it('mapAccount takes the industry label, else the code as text, else null', () => {
+    expect(mapAccount(account(ACC))).toMatchObject({ ok: true, row: { industry: 'Consulting' } });
+    expect(mapAccount(account(ACC, { [`industrycode${FORMATTED}`]: undefined }))).toMatchObject({
+      ok: true,
+      row: { industry: '7' },
+    });
+    expect(mapAccount(account(ACC, { industrycode: null }))).toMatchObject({
+      ok: true,
+      row: { industry: null },
+    });
+  });
+});
+
+describe('expectedStore (oracle for integration tests)', () => {
+  it('resolves the whole organisation, counting only connection rows whose record1 is an opportunity', () => {
+    const forward = connection(guid(1, 'cccc0000'), OPP, { id: CON2, type: 'contact' }, ROLE.champion);
+    const expected = expectedStore(
+      {
+        opportunities: [
+          opportunity(OPP2, { id: ACC, type: 'account' }),
+          opportunity(OPP, { id: CON, type: 'contact' }),
+        ],
+        connections: [reciprocal(forward, guid(2, 'cccc0000')), forward],
+        contacts: [contact(CON, { id: ACC2, type: 'account' }), contact(CON2), contact(CON3)],
+        accounts: [account(ACC), account(ACC2), account(guid(5))],
+        connectionRoles: connectionRoleRows(),
+      },
+      { customFields: [] },
+    );
+    expect(expected.opportunities.map((o) => [o.external_opportunity_id, o.external_company_id])).toEqual(
+      [
+        [OPP, ACC2],
+        [OPP2, ACC],
+      ].sort(),
+    );
+    expect(expected.roles.map((r) => [r.dynamics_contact_id, r.role])).toEqual([
+      [CON, 'Potential Customer'],
+      [CON2, 'Champion'],
+    ]);
+    expect(expected.leads.map((l) => l.dynamics_contact_id)).toEqual([CON, CON2]);
+    expect(expected.companies.map((c) => c.external_company_id)).toEqual([ACC, ACC2].sort());
+    expect(expected.errors).toEqual([]);
+  });
+});

@@ -1,0 +1,507 @@
+import type { CompanyRow, LeadRow, OpportunityRow, RoleRow, SyncErrorRow } from '../rules';
+import { MarketoStore, type WritePageInput } from '../store';
+import { migrationSource } from '../store/migration-source';
+import { guid } from './rules-fixtures';
+import { BACKENDS, freshStore, type Backend } from './store-backends';
+
+const T1 = '2024-05-01T10:00:00Z';
+const T2 = '2024-05-01T10:05:00Z';
+
+function opp(n: number, extra: Partial<OpportunityRow> = {}): OpportunityRow {
+  return {
+    external_opportunity_id: guid(n, 'b0b00000'),
+    name: `Deal ${n}`,
+    external_company_id: null,
+    description: 'Ünïcode 😀 text',
+    amount: 1234.5,
+    actual_amount: null,
+    close_date: '2024-03-31',
+    actual_close_date: null,
+    stage: 'Open',
+    sales_stage: 'Develop',
+    pipeline_phase: '2-Develop',
+    probability: 40,
+    status: 'In Progress',
+    is_closed: false,
+    is_won: false,
+    custom_fields: '{"new_region":"EMEA"}',
+    external_created_date: '2024-01-01T10:00:00Z',
+    last_modified_at: '2024-02-01T11:30:00Z',
+    ...extra,
+  };
+}
+const oppId = (n: number) => guid(n, 'b0b00000');
+const contactId = (n: number) => guid(n, 'c0c00000');
+const accountId = (n: number) => guid(n, 'acc00000');
+
+function lead(n: number, company: number | null = null): LeadRow {
+  return {
+    dynamics_contact_id: contactId(n),
+    email: `c${n}@example.com`,
+    first_name: 'Ada',
+    last_name: `Lovelace ${n}`,
+    external_company_id: company === null ? null : accountId(company),
+  };
+}
+function company(n: number, name = `Account ${n}`): CompanyRow {
+  return { external_company_id: accountId(n), company: name, website: null, industry: 'Consulting' };
+}
+function role(o: number, c: number, name: string, isPrimary = false): RoleRow {
+  return {
+    external_opportunity_id: oppId(o),
+    dynamics_contact_id: contactId(c),
+    role: name,
+    is_primary: isPrimary,
+  };
+}
+function page(parts: Partial<WritePageInput>): WritePageInput {
+  return {
+    opportunities: [],
+    roles: [],
+    leads: [],
+    companies: [],
+    skippedIds: [],
+    errors: [],
+    stakeholderConnections: [],
+    deletedOpportunityIds: [],
+    ...parts,
+  };
+}
+
+/** A typical page: opportunity 1 with a customer contact and two stakeholders, opportunity 2 on an account. */
+function typicalPage(): WritePageInput {
+  return page({
+    companies: [company(1), company(2)],
+    leads: [lead(1, 1), lead(2), lead(3, 2)],
+    opportunities: [
+      opp(1, { external_company_id: accountId(1) }),
+      opp(2, { external_company_id: accountId(2) }),
+    ],
+    roles: [
+      role(1, 1, 'Potential Customer', true),
+      role(1, 2, 'Champion'),
+      role(1, 3, 'Decision Maker'),
+      role(2, 3, 'Stakeholder'),
+    ],
+    stakeholderConnections: [
+      { connection_id: guid(1, 'cccc0000'), external_opportunity_id: oppId(1) },
+      { connection_id: guid(2, 'cccc0000'), external_opportunity_id: oppId(1) },
+      { connection_id: guid(3, 'cccc0000'), external_opportunity_id: oppId(2) },
+    ],
+  });
+}
+
+const SPEC_COLUMNS: Record<string, string[]> = {
+  companies: ['external_company_id', 'company', 'website', 'industry', 'updated_at'],
+  leads: [
+    'id',
+    'dynamics_contact_id',
+    'email',
+    'first_name',
+    'last_name',
+    'external_company_id',
+    'updated_at',
+  ],
+  opportunities: [
+    'external_opportunity_id',
+    'name',
+    'external_company_id',
+    'description',
+    'amount',
+    'actual_amount',
+    'close_date',
+    'actual_close_date',
+    'stage',
+    'sales_stage',
+    'pipeline_phase',
+    'probability',
+    'status',
+    'is_closed',
+    'is_won',
+    'custom_fields',
+    'external_created_date',
+    'last_modified_at',
+    'is_deleted',
+    'updated_at',
+    'last_seen_sync',
+  ],
+  opportunity_roles: ['external_opportunity_id', 'lead_id', 'role', 'is_primary', 'updated_at'],
+  sync_errors: ['entity', 'record_id', 'error', 'payload', 'first_seen_at', 'last_seen_at'],
+  sync_state: ['key', 'value', 'updated_at'],
+  sync_pending: ['external_opportunity_id', 'reason', 'added_at'],
+  stakeholder_connections: ['connection_id', 'external_opportunity_id'],
+};
+
+describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
+  let store: MarketoStore;
+  let url: string;
+  let done: () => Promise<void>;
+
+  beforeEach(async () => {
+    ({ store, url, done } = await freshStore(backend));
+  });
+  afterEach(async () => {
+    await done();
+  });
+
+  describe('schema', () => {
+    it('migrations create exactly the SPEC columns plus the sync bookkeeping', async () => {
+      for (const [table, columns] of Object.entries(SPEC_COLUMNS)) {
+        const info = await store.knex(table).columnInfo();
+        expect([table, Object.keys(info).sort()]).toEqual([table, [...columns].sort()]);
+      }
+    });
+
+    it('migrating again applies nothing', async () => {
+      expect(await store.migrate()).toEqual({ applied: [] });
+    });
+
+    it('two workers migrating the same fresh database at once both succeed, and it is migrated once', async () => {
+      const db = await backend.create();
+      const [a, b] = await Promise.all([MarketoStore.open(db.url), MarketoStore.open(db.url)]);
+      try {
+        const results = await Promise.all([a.migrate(), b.migrate()]);
+        expect(results.flatMap((r) => r.applied)).toEqual(['20240601000000_initial_schema']);
+        expect(Object.keys(await a.knex('opportunities').columnInfo())).toContain('is_deleted');
+      } finally {
+        await a.close();
+        await b.close();
+        await db.dispose();
+      }
+    });
+
+    it('the initial migration rolls back to nothing and forward again', async () => {
+      await store.knex.migrate.rollback({ migrationSource }, true);
+      expect(await store.knex.schema.hasTable('opportunities')).toBe(false);
+      expect(await store.migrate()).toEqual({ applied: ['20240601000000_initial_schema'] });
+      expect(await store.knex.schema.hasTable('opportunities')).toBe(true);
+    });
+
+    it('opportunity roles are unique per opportunity, lead and role', async () => {
+      await store.writePage(typicalPage(), T1);
+      const [leadRow] = (await store
+        .knex('leads')
+        .select('id')
+        .where({ dynamics_contact_id: contactId(2) })) as {
+        id: number;
+      }[];
+      await expect(
+        store.knex('opportunity_roles').insert({
+          external_opportunity_id: oppId(1),
+          lead_id: leadRow?.id,
+          role: 'Champion',
+          is_primary: false,
+          updated_at: T1,
+        }),
+      ).rejects.toThrow();
+    });
+  });
+
+  describe('writePage', () => {
+    it('writes companies, leads, opportunities and roles with normalised types', async () => {
+      const counts = await store.writePage(typicalPage(), T1);
+      expect(counts).toEqual({
+        opportunitiesUpserted: 2,
+        opportunitiesDeleted: 0,
+        rolesUpserted: 4,
+        rolesDeleted: 0,
+        leadsUpserted: 3,
+        companiesUpserted: 2,
+        syncErrors: 0,
+      });
+      const snap = await store.snapshot();
+      const expected = typicalPage();
+      expect(snap.opportunities).toEqual(expected.opportunities.map((o) => ({ ...o, is_deleted: false })));
+      expect(snap.roles).toEqual(expected.roles);
+      expect(snap.leads).toEqual(expected.leads);
+      expect(snap.companies).toEqual(expected.companies);
+      expect(await store.knex('opportunities').distinct('updated_at')).toEqual([{ updated_at: T1 }]);
+    });
+
+    it('replaying the same page leaves identical rows and keeps lead ids', async () => {
+      await store.writePage(typicalPage(), T1);
+      const first = await store.snapshot();
+      const ids = await store.knex('leads').select('id', 'dynamics_contact_id').orderBy('id');
+      await store.writePage(typicalPage(), T2);
+      expect(await store.snapshot()).toEqual(first);
+      expect(await store.knex('leads').select('id', 'dynamics_contact_id').orderBy('id')).toEqual(ids);
+    });
+
+    it('replaces the role set of a written opportunity: new roles added, missing ones deleted', async () => {
+      await store.writePage(typicalPage(), T1);
+      // Opportunity 1's customer changed from contact 1 to an account; Champion removed, Influencer added.
+      const counts = await store.writePage(
+        page({
+          companies: [company(1)],
+          leads: [lead(3, 2), lead(4)],
+          opportunities: [opp(1, { external_company_id: accountId(1) })],
+          roles: [role(1, 3, 'Decision Maker'), role(1, 4, 'Influencer')],
+        }),
+        T2,
+      );
+      expect(counts.rolesDeleted).toBe(2);
+      expect((await store.snapshot()).roles).toEqual([
+        role(1, 3, 'Decision Maker'),
+        role(1, 4, 'Influencer'),
+        role(2, 3, 'Stakeholder'), // opportunity 2 was not in the page: untouched
+      ]);
+    });
+
+    it('a role that turns primary is updated in place', async () => {
+      await store.writePage(
+        page({ leads: [lead(1)], opportunities: [opp(1)], roles: [role(1, 1, 'Champion')] }),
+        T1,
+      );
+      await store.writePage(
+        page({ leads: [lead(1)], opportunities: [opp(1)], roles: [role(1, 1, 'Champion', true)] }),
+        T2,
+      );
+      expect((await store.snapshot()).roles).toEqual([role(1, 1, 'Champion', true)]);
+    });
+
+    it('a deleted opportunity keeps its row with is_deleted and loses its roles and connections', async () => {
+      await store.writePage(typicalPage(), T1);
+      const counts = await store.writePage(page({ deletedOpportunityIds: [oppId(1), oppId(99)] }), T2);
+      expect(counts).toMatchObject({ opportunitiesDeleted: 1, rolesDeleted: 3 });
+      const snap = await store.snapshot();
+      expect(snap.opportunities.map((o) => [o.external_opportunity_id, o.is_deleted])).toEqual([
+        [oppId(1), true],
+        [oppId(2), false],
+      ]);
+      expect(snap.opportunities[0]?.name).toBe('Deal 1');
+      expect(snap.roles).toEqual([role(2, 3, 'Stakeholder')]);
+      expect(await store.opportunityIdsOfConnections([guid(1, 'cccc0000'), guid(3, 'cccc0000')])).toEqual([
+        oppId(2),
+      ]);
+      // Leads stay: Marketo keeps its people when a deal goes.
+      expect(snap.leads).toHaveLength(3);
+      // Replaying the delete changes nothing more.
+      expect(await store.writePage(page({ deletedOpportunityIds: [oppId(1)] }), T2)).toMatchObject({
+        opportunitiesDeleted: 0,
+        rolesDeleted: 0,
+      });
+    });
+
+    it('an opportunity written again after a delete (restored in Dynamics) is live again', async () => {
+      await store.writePage(typicalPage(), T1);
+      await store.writePage(page({ deletedOpportunityIds: [oppId(2)] }), T1);
+      await store.writePage(page({ opportunities: [opp(2)] }), T2);
+      expect(
+        (await store.snapshot()).opportunities.find((o) => o.external_opportunity_id === oppId(2))
+          ?.is_deleted,
+      ).toBe(false);
+    });
+
+    it('records sync errors by entity and record id, and clears them once the record syncs', async () => {
+      const error: SyncErrorRow = {
+        entity: 'opportunity',
+        record_id: oppId(1),
+        error: 'estimatedvalue is not a number',
+        payload: '{}',
+      };
+      const contactError: SyncErrorRow = {
+        entity: 'contact',
+        record_id: contactId(5),
+        error: 'not returned',
+        payload: '{}',
+      };
+      expect((await store.writePage(page({ errors: [error, contactError, error] }), T1)).syncErrors).toBe(2);
+      await store.writePage(
+        page({ errors: [{ ...error, error: 'modifiedon is not an ISO-8601 timestamp' }] }),
+        T2,
+      );
+      const rows = (await store.knex('sync_errors').select().orderBy('entity')) as Record<string, unknown>[];
+      expect(rows.map((r) => [r.entity, r.record_id, r.error, r.first_seen_at, r.last_seen_at])).toEqual([
+        ['contact', contactId(5), 'not returned', T1, T1],
+        ['opportunity', oppId(1), 'modifiedon is not an ISO-8601 timestamp', T1, T2],
+      ]);
+      expect(await store.openErrorCount()).toBe(2);
+
+      await store.writePage(
+        page({ opportunities: [opp(1)], leads: [lead(5)], roles: [role(1, 5, 'Champion')] }),
+        T2,
+      );
+      expect(await store.openErrorCount()).toBe(0);
+    });
+
+    it('recordErrors upserts on its own', async () => {
+      const error: SyncErrorRow = { entity: 'account', record_id: accountId(1), error: 'bad', payload: '{}' };
+      await store.recordErrors([error], T1);
+      await store.recordErrors([{ ...error, error: 'worse' }], T2);
+      expect((await store.snapshot()).syncErrors).toEqual([{ ...error, error: 'worse' }]);
+    });
+
+    it('writes 5,000 opportunities with 15,000 roles in one call within the parameter limits', async () => {
+      const n = 5_000;
+      const leads = Array.from({ length: n }, (_, i) => lead(i + 1, (i % 50) + 1));
+      const big = page({
+        companies: Array.from({ length: 50 }, (_, i) => company(i + 1)),
+        leads,
+        opportunities: Array.from({ length: n }, (_, i) =>
+          opp(i + 1, { external_company_id: accountId((i % 50) + 1) }),
+        ),
+        roles: Array.from({ length: n }, (_, i) => [
+          role(i + 1, i + 1, 'Potential Customer', true),
+          role(i + 1, ((i + 1) % n) + 1, 'Champion'),
+          role(i + 1, ((i + 2) % n) + 1, 'Decision Maker'),
+        ]).flat(),
+        stakeholderConnections: Array.from({ length: n }, (_, i) => ({
+          connection_id: guid(i + 1, 'cccc0000'),
+          external_opportunity_id: oppId(i + 1),
+        })),
+        seenSyncId: 'full-1',
+      });
+      await store.addPending(
+        big.opportunities.map((o) => o.external_opportunity_id),
+        'test',
+      );
+      const started = Date.now();
+      const counts = await store.writePage(big, T1);
+      const again = await store.writePage(
+        { ...big, roles: big.roles.filter((r) => r.role !== 'Champion') },
+        T2,
+      );
+      const elapsed = Date.now() - started;
+      expect(counts).toMatchObject({ opportunitiesUpserted: n, rolesUpserted: 3 * n, leadsUpserted: n });
+      expect(again).toMatchObject({ rolesUpserted: 2 * n, rolesDeleted: n });
+      const snap = await store.snapshot();
+      expect([snap.opportunities.length, snap.roles.length, snap.leads.length]).toEqual([n, 2 * n, n]);
+      expect(await store.pendingCount()).toBe(0);
+      expect(elapsed).toBeLessThan(60_000);
+    });
+
+    it('a role whose contact is neither in the page nor in the store fails the whole write', async () => {
+      await expect(
+        store.writePage(page({ opportunities: [opp(1)], roles: [role(1, 1, 'Champion')] }), T1),
+      ).rejects.toMatchObject({ name: 'StoreError', code: 'STORE_LEAD_MISSING' });
+      expect((await store.snapshot()).opportunities).toEqual([]);
+    });
+  });
+
+  describe('full sync deletions', () => {
+    it('markUnseenDeleted marks only opportunities the sync did not see (written, skipped or errored count as seen)', async () => {
+      await store.writePage(
+        page({
+          leads: [lead(1)],
+          opportunities: [opp(1), opp(2), opp(3), opp(4)],
+          roles: [role(3, 1, 'Champion'), role(4, 1, 'Champion')],
+          seenSyncId: 'full-1',
+        }),
+        T1,
+      );
+      await store.writePage(
+        page({
+          leads: [lead(1)],
+          opportunities: [opp(1)],
+          skippedIds: [oppId(2)],
+          errors: [{ entity: 'opportunity', record_id: oppId(3), error: 'bad', payload: '{}' }],
+          seenSyncId: 'full-2',
+        }),
+        T2,
+      );
+      expect(await store.markUnseenDeleted('full-2', T2)).toEqual({
+        opportunitiesDeleted: 1,
+        rolesDeleted: 1,
+      });
+      const snap = await store.snapshot();
+      expect(snap.opportunities.map((o) => [o.external_opportunity_id, o.is_deleted])).toEqual([
+        [oppId(1), false],
+        [oppId(2), false],
+        [oppId(3), false],
+        [oppId(4), true],
+      ]);
+      expect(snap.roles).toEqual([role(3, 1, 'Champion')]);
+      expect(await store.markUnseenDeleted('full-2', T2)).toEqual({
+        opportunitiesDeleted: 0,
+        rolesDeleted: 0,
+      });
+    });
+
+    it('an incremental page (no seenSyncId) does not count as seen by a full sync', async () => {
+      await store.writePage(page({ opportunities: [opp(1)] }), T1);
+      expect(await store.markUnseenDeleted('full-1', T2)).toEqual({
+        opportunitiesDeleted: 1,
+        rolesDeleted: 0,
+      });
+    });
+  });
+
+  describe('incremental bookkeeping', () => {
+    it('pending opportunities come out oldest first, stay until written, and keep their place when re-added', async () => {
+      await store.addPending([oppId(3), oppId(1)], 'connection changed');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await store.addPending([oppId(2), oppId(3)], 'contact changed');
+      expect(await store.takePending(10)).toEqual([oppId(1), oppId(3), oppId(2)]);
+      expect(await store.takePending(2)).toEqual([oppId(1), oppId(3)]);
+      expect(await store.pendingCount()).toBe(3);
+      await store.writePage(page({ opportunities: [opp(1)], skippedIds: [oppId(3)] }), T1);
+      expect(await store.takePending(10)).toEqual([oppId(2)]);
+      await store.clearPending();
+      expect(await store.pendingCount()).toBe(0);
+    });
+
+    it('state keys are set, read, overwritten and removed', async () => {
+      expect(await store.getState('deltaLink:opportunities')).toBeUndefined();
+      await store.setState({ 'deltaLink:opportunities': 'https://x/?$deltatoken=1', watermark: '2024' });
+      await store.setState({ 'deltaLink:opportunities': 'https://x/?$deltatoken=2', watermark: null });
+      expect(await store.getState('deltaLink:opportunities')).toBe('https://x/?$deltatoken=2');
+      expect(await store.getState('watermark')).toBeUndefined();
+    });
+
+    it('finds opportunities by customer contact (primary roles only) and by stakeholder connection', async () => {
+      await store.writePage(typicalPage(), T1);
+      expect(
+        await store.opportunityIdsWithCustomerContacts([contactId(1), contactId(2), contactId(3)]),
+      ).toEqual([oppId(1)]);
+      expect(await store.opportunityIdsOfConnections([guid(3, 'cccc0000'), guid(9, 'cccc0000')])).toEqual([
+        oppId(2),
+      ]);
+      expect(await store.knownLeadContactIds([contactId(2), contactId(9)])).toEqual([contactId(2)]);
+      expect(await store.knownCompanyIds([accountId(9), accountId(1)])).toEqual([accountId(1)]);
+    });
+
+    it('the connections of a re-written opportunity are replaced by the new set', async () => {
+      await store.writePage(typicalPage(), T1);
+      await store.writePage(
+        page({
+          leads: [lead(2)],
+          opportunities: [opp(1)],
+          roles: [role(1, 2, 'Champion')],
+          stakeholderConnections: [{ connection_id: guid(2, 'cccc0000'), external_opportunity_id: oppId(1) }],
+        }),
+        T2,
+      );
+      expect(await store.opportunityIdsOfConnections([guid(1, 'cccc0000')])).toEqual([]);
+      expect(await store.opportunityIdsOfConnections([guid(2, 'cccc0000')])).toEqual([oppId(1)]);
+    });
+
+    it('refreshLeadsAndCompanies updates known leads, adds their new parent account, and ignores strangers', async () => {
+      await store.writePage(typicalPage(), T1);
+      const result = await store.refreshLeadsAndCompanies(
+        [{ ...lead(2, 7), email: 'new@example.com' }, lead(8, 9)],
+        [company(7, 'New parent'), company(9, 'Stranger'), company(2, 'Renamed')],
+        T2,
+      );
+      expect(result).toEqual({ leadsUpdated: 1, companiesUpserted: 2 });
+      const snap = await store.snapshot();
+      expect(snap.leads.find((l) => l.dynamics_contact_id === contactId(2))).toEqual({
+        ...lead(2, 7),
+        email: 'new@example.com',
+      });
+      expect(snap.leads.map((l) => l.dynamics_contact_id)).not.toContain(contactId(8));
+      expect(snap.companies.map((c) => [c.external_company_id, c.company])).toEqual([
+        [accountId(1), 'Account 1'],
+        [accountId(2), 'Renamed'],
+        [accountId(7), 'New parent'],
+      ]);
+    });
+  });
+
+  it('keeps data across close and reopen', async () => {
+    await store.writePage(typicalPage(), T1);
+    const before = await store.snapshot();
+    await store.close();
+    store = await MarketoStore.open(url);
+    expect(await store.snapshot()).toEqual(before);
+  });
+});

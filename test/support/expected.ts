@@ -1,0 +1,110 @@
+import {
+  ACCOUNTS,
+  CONNECTIONS,
+  CONNECTION_ROLE_COLUMNS,
+  CONTACTS,
+  opportunityTable,
+} from '../../activities/tables';
+import type { DynamicsClient } from '../../dynamics';
+import {
+  expectedStore,
+  mapAccount,
+  mapContact,
+  type OrganisationData,
+  type RoleRow,
+  type RuleOptions,
+} from '../../rules';
+import type { StoreSnapshot } from '../../store';
+
+/** The whole organisation as the Web API serves it: the input of the rules' expected result. */
+export async function readOrganisation(
+  client: DynamicsClient,
+  options: RuleOptions,
+): Promise<OrganisationData> {
+  const opportunities = opportunityTable(options.customFields, options.filterAttribute);
+  return {
+    opportunities: await client.getAll(opportunities.entitySet, [...opportunities.select]),
+    connections: await client.getAll(CONNECTIONS.entitySet, [...CONNECTIONS.select]),
+    contacts: await client.getAll(CONTACTS.entitySet, [...CONTACTS.select]),
+    accounts: await client.getAll(ACCOUNTS.entitySet, [...ACCOUNTS.select]),
+    connectionRoles: await client.getAll('connectionroles', CONNECTION_ROLE_COLUMNS),
+  };
+}
+
+const byKey =
+  <T>(key: (row: T) => string) =>
+  (a: T, b: T): number =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
+const roleKey = (r: RoleRow): string => `${r.external_opportunity_id}|${r.dynamics_contact_id}|${r.role}`;
+
+/** Both sides sorted the same way, so tables compare row for row. */
+export function sortSnapshot(snapshot: StoreSnapshot): StoreSnapshot {
+  return {
+    opportunities: [...snapshot.opportunities].sort(byKey((r) => r.external_opportunity_id)),
+    roles: [...snapshot.roles].sort(byKey(roleKey)),
+    leads: [...snapshot.leads].sort(byKey((r) => r.dynamics_contact_id)),
+    companies: [...snapshot.companies].sort(byKey((r) => r.external_company_id)),
+    syncErrors: [...snapshot.syncErrors].sort(byKey((r) => `${r.entity}|${r.record_id}`)),
+  };
+}
+
+/**
+ * What the store must hold after each completed run, from the rules over the organisation as it is now, plus
+ * the store's memory that the rules alone cannot know: a deleted opportunity keeps its row (is_deleted), one the
+ * sync filter switched off keeps its last synced row, and leads and companies once written stay (refreshed
+ * with their current Dynamics data) because Marketo keeps people and companies.
+ */
+export class ExpectedStore {
+  private previous: StoreSnapshot = {
+    opportunities: [],
+    roles: [],
+    leads: [],
+    companies: [],
+    syncErrors: [],
+  };
+  private readonly everContacts = new Set<string>();
+  private readonly everAccounts = new Set<string>();
+
+  constructor(private readonly options: RuleOptions) {}
+
+  next(org: OrganisationData): StoreSnapshot {
+    const rules = expectedStore(org, this.options);
+    const present = new Set(org.opportunities.map((o) => String(o.opportunityid).toLowerCase()));
+    const skipped = new Set(rules.skippedIds);
+    const previousById = new Map(this.previous.opportunities.map((o) => [o.external_opportunity_id, o]));
+
+    const opportunities: StoreSnapshot['opportunities'] = rules.opportunities.map((o) => ({
+      ...o,
+      is_deleted: false,
+    }));
+    const roles: RoleRow[] = [...rules.roles];
+    for (const id of skipped) {
+      const kept = previousById.get(id);
+      if (kept === undefined) continue;
+      opportunities.push(kept);
+      roles.push(...this.previous.roles.filter((r) => r.external_opportunity_id === id));
+    }
+    for (const old of this.previous.opportunities) {
+      if (!present.has(old.external_opportunity_id)) opportunities.push({ ...old, is_deleted: true });
+    }
+
+    for (const lead of rules.leads) this.everContacts.add(lead.dynamics_contact_id);
+    for (const role of roles) this.everContacts.add(role.dynamics_contact_id);
+    const leads = org.contacts.flatMap((raw) => {
+      const mapped = mapContact(raw);
+      return mapped.ok && this.everContacts.has(mapped.row.dynamics_contact_id) ? [mapped.row] : [];
+    });
+    for (const company of rules.companies) this.everAccounts.add(company.external_company_id);
+    for (const lead of leads)
+      if (lead.external_company_id !== null) this.everAccounts.add(lead.external_company_id);
+    for (const o of opportunities)
+      if (o.external_company_id !== null) this.everAccounts.add(o.external_company_id);
+    const companies = org.accounts.flatMap((raw) => {
+      const mapped = mapAccount(raw);
+      return mapped.ok && this.everAccounts.has(mapped.row.external_company_id) ? [mapped.row] : [];
+    });
+
+    this.previous = sortSnapshot({ opportunities, roles, leads, companies, syncErrors: rules.errors });
+    return this.previous;
+  }
+}

@@ -1,0 +1,137 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { runSync, type SyncOutcome } from '../../client';
+import { loadConfig, type AppConfig } from '../../config';
+import { DynamicsClient, type DynamicsAuthConfig } from '../../dynamics';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator';
+import { createLogger } from '../../shared/logger';
+import { startDevServer, type DevServer } from '../../temporal/dev-server';
+import { createSyncWorker, workflowsPath, type SyncWorker } from '../../worker';
+import { MarketoStore } from '../../store';
+import { createTestDatabase } from './postgres';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Bundling the workflow code takes seconds: once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: workflowsPath(),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
+  });
+  return bundle;
+}
+
+export interface HarnessOptions {
+  store: 'sqlite' | 'postgres';
+  emulator?: EmulatorOptions;
+  env?: Record<string, string>;
+}
+
+/** A demo application registration for the emulator, like the one an admin creates in Entra ID. */
+export function emulatorApp(): { clientId: string; clientSecret: string } {
+  return { clientId: randomUUID(), clientSecret: `secret-${randomBytes(18).toString('base64url')}` };
+}
+
+/**
+ * The real pieces of one integration test file: a Temporal dev server, the emulator over https, a store on
+ * SQLite or PostgreSQL and a worker running the real workflow and activities.
+ */
+export class Harness {
+  worker?: SyncWorker;
+  private running?: Promise<void>;
+  private workerConnection?: NativeConnection;
+
+  private constructor(
+    readonly devServer: DevServer,
+    readonly emulator: Emulator,
+    readonly config: AppConfig,
+    readonly dynamicsAuth: DynamicsAuthConfig,
+    readonly client: Client,
+    private readonly connection: Connection,
+    private readonly dropDatabase: (() => Promise<void>) | undefined,
+    readonly tempDir: string,
+  ) {}
+
+  static async start(options: HarnessOptions): Promise<Harness> {
+    const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oppsync-test-'));
+    const app = emulatorApp();
+    const emulator = await startEmulator({
+      dataset: 'demo',
+      ...options.emulator,
+      clients: [app, ...(options.emulator?.clients ?? [])],
+    });
+    const devServer = await startDevServer({ mode: 'test' });
+    let storeUrl = `sqlite:${path.join(tempDir, 'marketo.sqlite')}`;
+    let drop: (() => Promise<void>) | undefined;
+    if (options.store === 'postgres') {
+      const db = await createTestDatabase();
+      storeUrl = db.url;
+      drop = () => db.drop();
+    }
+    const config = loadConfig({
+      MARKETO_DB_URL: storeUrl,
+      TEMPORAL_ADDRESS: devServer.address,
+      TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+      SYNC_PAGE_SIZE: '7',
+      LOG_LEVEL: 'warn',
+      ...options.env,
+    });
+    const dynamicsAuth: DynamicsAuthConfig = {
+      url: emulator.url,
+      tenantId: emulator.tenantId,
+      authority: emulator.authority,
+      ...app,
+      ca: emulator.caPem,
+    };
+    const connection = await Connection.connect({ address: devServer.address });
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    return new Harness(devServer, emulator, config, dynamicsAuth, client, connection, drop, tempDir);
+  }
+
+  async startWorker(): Promise<SyncWorker> {
+    this.workerConnection ??= await NativeConnection.connect({ address: this.devServer.address });
+    this.worker = await createSyncWorker({
+      config: this.config,
+      dynamics: this.dynamicsAuth,
+      logger: createLogger('warn', { test: true }),
+      connection: this.workerConnection,
+      workflowBundle: await workflowBundle(),
+    });
+    this.running = this.worker.run();
+    return this.worker;
+  }
+
+  async stopWorker(): Promise<void> {
+    this.worker?.shutdown();
+    await this.running;
+    this.worker = undefined;
+    this.running = undefined;
+  }
+
+  sync(full = false): Promise<SyncOutcome> {
+    return runSync(this.client, { taskQueue: this.config.temporal.taskQueue, full });
+  }
+
+  /** A separate connection to the store, for reading what the sync wrote. */
+  async openStore(): Promise<MarketoStore> {
+    return MarketoStore.open(this.config.storeUrl);
+  }
+
+  /** A plain Web API client, to read the organisation as Dynamics serves it (for the rules' expected result). */
+  dynamicsClient(): DynamicsClient {
+    return new DynamicsClient({ ...this.dynamicsAuth, pageSize: 5000 });
+  }
+
+  async close(): Promise<void> {
+    await this.stopWorker();
+    await this.workerConnection?.close();
+    await this.connection.close();
+    await this.devServer.stop();
+    await this.emulator.close();
+    await this.dropDatabase?.();
+    fs.rmSync(this.tempDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,3 @@
+import { describeSyncScenario } from './support/sync-scenario';
+
+describeSyncScenario('postgres');

@@ -1,0 +1,92 @@
+import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createSyncActivities } from '../activities';
+import { dataConverter, temporalConnectionOptions } from '../client/connection';
+import type { AppConfig } from '../config';
+import { DynamicsClient, type DynamicsAuthConfig } from '../dynamics';
+import type { Logger } from '../shared/logger';
+import { MarketoStore } from '../store';
+
+export interface SyncWorkerOptions {
+  config: AppConfig;
+  /** Where and how to reach Dynamics (from configuration, or the bundled emulator's address and demo app). */
+  dynamics: DynamicsAuthConfig;
+  logger: Logger;
+  /** Reuse a connection (tests, `oppsync dev`); otherwise one is made from the configuration. */
+  connection?: NativeConnection;
+  /** Pre-bundled workflow code: bundling takes seconds, so tests bundle once per file. */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+  taskQueue?: string;
+  /** Identity shown in the Temporal UI for activities this worker ran. */
+  identity?: string;
+  maxConcurrentActivityTaskExecutions?: number;
+}
+
+export interface SyncWorker {
+  readonly worker: Worker;
+  readonly store: MarketoStore;
+  readonly dynamics: DynamicsClient;
+  /** Runs until shutdown() (or the signal handlers the CLI installs), then closes the store and connection. */
+  run(): Promise<void>;
+  runUntil<R>(promise: Promise<R>): Promise<R>;
+  shutdown(): void;
+}
+
+export function workflowsPath(): string {
+  return require.resolve('../workflows');
+}
+
+/** A worker on the sync's task queue: migrates the store, then serves the workflow and its activities. */
+export async function createSyncWorker(options: SyncWorkerOptions): Promise<SyncWorker> {
+  const { config, logger } = options;
+  const store = await MarketoStore.open(config.storeUrl);
+  await store.migrate();
+  const dynamics = new DynamicsClient({ ...options.dynamics, pageSize: config.sync.pageSize });
+  const ownConnection = options.connection === undefined;
+  const connection =
+    options.connection ?? (await NativeConnection.connect(temporalConnectionOptions(config.temporal)));
+  const activities = createSyncActivities({
+    store,
+    dynamics,
+    sync: config.sync,
+    logger: logger.child({ component: 'activities' }),
+  });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: options.taskQueue ?? config.temporal.taskQueue,
+    ...(options.identity === undefined ? {} : { identity: options.identity }),
+    activities,
+    dataConverter: dataConverter(config),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 4,
+    ...(options.workflowBundle !== undefined
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: workflowsPath() }),
+  });
+  const close = async (): Promise<void> => {
+    await store.close();
+    if (ownConnection) await connection.close();
+  };
+  return {
+    worker,
+    store,
+    dynamics,
+    async run() {
+      try {
+        await worker.run();
+      } finally {
+        await close();
+      }
+    },
+    async runUntil<R>(promise: Promise<R>): Promise<R> {
+      try {
+        return await worker.runUntil(promise);
+      } finally {
+        await close();
+      }
+    },
+    shutdown() {
+      // The SDK runtime also shuts workers down on SIGINT/SIGTERM itself; a second request is a no-op.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+  };
+}

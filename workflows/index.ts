@@ -1,0 +1,1 @@
+export { opportunitySync, progressQuery } from './opportunity-sync';
