@@ -1,6 +1,5 @@
-import { Context } from '@temporalio/activity';
 import type { SyncConfig } from '../config';
-import type { DynamicsClient, RawRecord } from '../dynamics';
+import type { DynamicsClient, Page, RawRecord } from '../dynamics';
 import {
   mapAccount,
   mapContact,
@@ -15,8 +14,10 @@ import {
 } from '../rules';
 import type { Logger } from '../shared/logger';
 import type { MarketoStore, WriteCounts } from '../store';
+import { keyRangeFilter } from '../shared/partitions';
 import type {
   BeginSyncResult,
+  KeyRange,
   PageResult,
   PendingBatchResult,
   SyncCounts,
@@ -30,7 +31,9 @@ import {
   watermarkBefore,
   type ChangeState,
 } from './change-state';
+import { activityLogger, heartbeatIfInActivity } from './context';
 import { isChangeTokenExpired, toActivityFailure } from './failures';
+import { shareBackoff } from './shared-backoff';
 import {
   ACCOUNTS,
   CONNECTION_ROLE_COLUMNS,
@@ -48,14 +51,7 @@ export interface SyncActivityDependencies {
   now?: () => Date;
 }
 
-/** Heartbeats when called inside an activity; a no-op elsewhere (e.g. the benchmark's bare runs). */
-function beat(details?: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // not inside an activity
-  }
-}
+const beat = heartbeatIfInActivity;
 
 function toCounts(write: WriteCounts, requests: number, skipped: number): Partial<SyncCounts> {
   return { ...write, dynamicsRequests: requests, skipped, pages: 1 };
@@ -73,6 +69,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
   const feeds: TableSpec[] = [CONNECTIONS, CONTACTS, ACCOUNTS];
   const trackingFlags = new Map<string, Promise<boolean>>();
   const roleCache = new Map<string, Promise<Map<string, ConnectionRole>>>();
+  const backoff = shareBackoff(dynamics, store, logger);
 
   function changeTracked(table: TableSpec): Promise<boolean> {
     let flag = trackingFlags.get(table.logicalName);
@@ -125,7 +122,12 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     else url = dynamics.firstPageUrl(table.entitySet, { select: [...table.select], trackChanges: tracked });
     let deltaLink: string | undefined;
     for (let next: string | undefined = url; next !== undefined;) {
-      const page = await dynamics.getPage(next, { trackChanges: tracked && from?.kind !== 'watermark' });
+      const options = { trackChanges: tracked && from?.kind !== 'watermark' };
+      // A baseline wants only the delta link: its rows are not parsed.
+      const page: Page =
+        from === undefined
+          ? await dynamics.getPageLinks(next, options)
+          : await dynamics.getPage(next, options);
       beat({ table: table.entitySet });
       if (from !== undefined) await onPage(page.records, page.deletedIds);
       deltaLink = page.deltaLink ?? deltaLink;
@@ -271,17 +273,22 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     await store.setState(entries);
   }
 
-  async function beginFull(startedAt: Date): Promise<BeginSyncResult> {
+  async function beginFull(startedAt: Date, baselineOpportunities: boolean): Promise<BeginSyncResult> {
     await store.clearPending();
     const next: Record<string, string> = {};
     // Baselines first: whatever changes in these tables while the full read runs is seen by the next run.
-    for (const table of feeds) {
-      next[nextKey(table.entitySet)] = encodeChangeState(
-        await readFeed(table, undefined, async () => {}, startedAt),
-      );
-    }
+    // Partitioned reads filter by key, which change tracking does not allow, so a backfill takes the
+    // opportunities' baseline here too.
+    // The baselines read in parallel: Dynamics serves one table while the worker parses another.
+    const tables = baselineOpportunities ? [opportunities, ...feeds] : feeds;
+    const states = await Promise.all(
+      tables.map((table) => readFeed(table, undefined, async () => {}, startedAt)),
+    );
+    tables.forEach((table, index) => {
+      next[nextKey(table.entitySet)] = encodeChangeState(states[index] as ChangeState);
+    });
     const first = await firstPageUrl(opportunities);
-    if (!first.tracked)
+    if (!first.tracked && !baselineOpportunities)
       next[nextKey(opportunities.entitySet)] = encodeChangeState({
         kind: 'watermark',
         since: watermarkBefore(startedAt),
@@ -292,8 +299,14 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
 
   return {
     /** Chooses full or incremental, takes change baselines and queues opportunities touched by related changes. */
-    async beginSync(input: { syncId: string; full: boolean }): Promise<BeginSyncResult> {
+    async beginSync(input: {
+      syncId: string;
+      full: boolean;
+      baselineOpportunities?: boolean;
+    }): Promise<BeginSyncResult> {
       const before = dynamics.requestCount;
+      const log = activityLogger(logger);
+      await backoff.adopt();
       const startedAt = now();
       try {
         await clearNextState();
@@ -302,15 +315,12 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
         const foreign = saved?.kind === 'delta' && !dynamics.servesLink(saved.link);
         let result: BeginSyncResult;
         if (input.full || saved === undefined || foreign) {
-          result = await beginFull(startedAt);
+          result = await beginFull(startedAt, input.baselineOpportunities === true);
         } else {
           const related = await collectRelatedChanges(startedAt);
           if (related === 'expired') {
-            logger.warn(
-              { syncId: input.syncId },
-              'change-tracking token expired; falling back to a full sync',
-            );
-            result = await beginFull(startedAt);
+            log.warn({ syncId: input.syncId }, 'change-tracking token expired; falling back to a full sync');
+            result = await beginFull(startedAt, input.baselineOpportunities === true);
           } else {
             let cursor: string;
             if (saved.kind === 'delta') cursor = saved.link;
@@ -325,11 +335,21 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
             result = { mode: 'incremental', cursor, counts: {} };
           }
         }
-        logger.info({ syncId: input.syncId, mode: result.mode }, 'sync begun');
+        log.info({ syncId: input.syncId, mode: result.mode }, 'sync begun');
         return { ...result, counts: { ...result.counts, dynamicsRequests: dynamics.requestCount - before } };
       } catch (error) {
         throw toActivityFailure(error);
       }
+    },
+
+    /** The first page of one key range of a partitioned backfill (a plain read: no change tracking with filters). */
+    beginPartition(input: { range: KeyRange }): Promise<BeginSyncResult> {
+      const filter = keyRangeFilter(opportunities.key, input.range);
+      const cursor = dynamics.firstPageUrl(opportunities.entitySet, {
+        select: [...opportunities.select],
+        filter,
+      });
+      return Promise.resolve({ mode: 'full', cursor, counts: {} });
     },
 
     /** Reads one opportunity page (first page, next link or delta link), resolves it and writes it. */
@@ -339,12 +359,15 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       cursor: string;
     }): Promise<PageResult> {
       const before = dynamics.requestCount;
+      const log = activityLogger(logger);
+      await backoff.adopt();
       try {
         const tracked = await changeTracked(opportunities);
-        const isWatermarkRead = /[?&]\$filter=/.test(input.cursor);
+        // Filtered reads (watermarks, backfill partitions) cannot track changes.
+        const isFilteredRead = /[?&]\$filter=/.test(input.cursor);
         let page;
         try {
-          page = await dynamics.getPage(input.cursor, { trackChanges: tracked && !isWatermarkRead });
+          page = await dynamics.getPage(input.cursor, { trackChanges: tracked && !isFilteredRead });
         } catch (error) {
           if (input.mode === 'incremental' && isChangeTokenExpired(error))
             return { changeTokenExpired: true, counts: {} };
@@ -363,7 +386,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
             [nextKey(opportunities.entitySet)]: encodeChangeState({ kind: 'delta', link: page.deltaLink }),
           });
         }
-        logger.info(
+        log.info(
           {
             syncId: input.syncId,
             records: page.records.length,
@@ -384,6 +407,8 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     /** Re-resolves queued opportunities that changed only through their connections or customer contact. */
     async syncPendingBatch(input: { syncId: string; mode: SyncMode }): Promise<PendingBatchResult> {
       const before = dynamics.requestCount;
+      const log = activityLogger(logger);
+      await backoff.adopt();
       try {
         const ids = await store.takePending(sync.pageSize);
         if (ids.length === 0) return { remaining: 0, counts: {} };
@@ -396,6 +421,10 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
         const result = await resolveAndWrite(input.syncId, records, vanished, undefined);
         await store.removePending(ids);
         const remaining = await store.pendingCount();
+        log.info(
+          { syncId: input.syncId, records: records.length, vanished: vanished.length, remaining },
+          'queued opportunities written',
+        );
         return { remaining, counts: toCounts(result.write, dynamics.requestCount - before, result.skipped) };
       } catch (error) {
         throw toActivityFailure(error);
@@ -418,7 +447,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
         }
         await store.setState(promote);
         roleCache.delete(input.syncId);
-        logger.info({ syncId: input.syncId, mode: input.mode }, 'sync finished');
+        activityLogger(logger).info({ syncId: input.syncId, mode: input.mode }, 'sync finished');
         return { counts };
       } catch (error) {
         throw toActivityFailure(error);

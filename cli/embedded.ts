@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AppConfig } from '../config';
 import type { DynamicsAuthConfig } from '../dynamics';
+import { startCodecServer, type CodecServer } from '../codec-server';
 import { startEmulator, type Emulator } from '../emulator';
+import { AesGcmPayloadCodec } from '../shared/payload-codec';
 import type { Logger } from '../shared/logger';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { configuredDynamics } from './context';
@@ -14,6 +16,8 @@ export interface EmbeddedEnvironment {
   dynamics: DynamicsAuthConfig;
   devServer?: DevServer;
   emulator?: Emulator;
+  /** Decrypts payloads for the Temporal UI when OPPSYNC_PAYLOAD_KEY is set. */
+  codecServer?: CodecServer;
   stop(): Promise<void>;
 }
 
@@ -25,13 +29,22 @@ export async function startEmbedded(
   fs.mkdirSync(dataDir, { recursive: true });
   let devServer: DevServer | undefined;
   let emulator: Emulator | undefined;
+  let codecServer: CodecServer | undefined;
   try {
+    if (config.payloadKey !== undefined) {
+      // Encrypted history is unreadable in the UI unless it can reach a codec server holding the key.
+      codecServer = await startCodecServer({
+        codec: AesGcmPayloadCodec.fromKey(config.payloadKeyId, config.payloadKey),
+        port: 8888,
+      });
+    }
     if (!config.temporal.addressFromEnv) {
       const serverLog = fs.createWriteStream(path.join(dataDir, 'temporal-server.log'), { flags: 'a' });
       devServer = await startDevServer({
         mode: 'demo',
         dbFile: path.join(dataDir, 'temporal.sqlite'),
         namespace: config.temporal.namespace,
+        ...(codecServer === undefined ? {} : { codecEndpoint: `http://localhost:${codecServer.port}` }),
         onOutput: (line) => serverLog.write(`${line}\n`),
       });
       logger.info({ address: devServer.address, ui: devServer.uiUrl }, 'Temporal dev server started');
@@ -65,14 +78,17 @@ export async function startEmbedded(
       dynamics,
       devServer,
       emulator,
+      codecServer,
       async stop() {
         await emulator?.close();
         await devServer?.stop();
+        await codecServer?.close();
       },
     };
   } catch (error) {
     await emulator?.close();
     await devServer?.stop();
+    await codecServer?.close();
     throw error;
   }
 }

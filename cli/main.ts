@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { reportFailure, EXIT } from './context';
+import { codecServerCommand, type CodecServerCommandOptions } from './commands/codec-server';
 import { devCommand } from './commands/dev';
 import { emulatorCommand } from './commands/emulator';
 import { migrateCommand } from './commands/migrate';
@@ -33,7 +34,15 @@ function program(setExit: (code: number) => void): Command {
     .option('--full', 'ignore saved change state and read everything')
     .option('--json', 'print the summary as JSON')
     .option('--no-wait', 'return as soon as the run has started')
-    .action(run((options: { full?: boolean; json?: boolean; wait?: boolean }) => syncCommand(options)));
+    .option(
+      '--partitions <n>',
+      'a full sync split into n key ranges run in parallel by every worker (backfill)',
+    )
+    .action(
+      run((options: { full?: boolean; json?: boolean; wait?: boolean; partitions?: string }) =>
+        syncCommand(options),
+      ),
+    );
   cli
     .command('schedule')
     .description("manage the Temporal Schedule 'opportunity-sync'")
@@ -56,6 +65,12 @@ function program(setExit: (code: number) => void): Command {
     .description('run the bundled Dynamics emulator alone')
     .option('--port <port>', 'https port (default: a free one)')
     .action(run((options: { port?: string }) => emulatorCommand(options)));
+  cli
+    .command('codec-server')
+    .description('serve the payload codec (OPPSYNC_PAYLOAD_KEY) so the Temporal UI shows decrypted payloads')
+    .option('--port <port>', 'http port on 127.0.0.1', '8888')
+    .option('--origin <origin...>', 'Temporal UI origins allowed (default http://localhost:8233)')
+    .action(run((options: CodecServerCommandOptions) => codecServerCommand(options)));
   return cli;
 }
 

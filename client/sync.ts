@@ -1,10 +1,17 @@
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { MANUAL_WORKFLOW_ID_PREFIX, WORKFLOW_TYPE } from '../shared/constants';
-import { ZERO_COUNTS, type SyncSummary, type SyncWorkflowInput } from '../shared/sync-types';
+import { BACKFILL_WORKFLOW_TYPE, MANUAL_WORKFLOW_ID_PREFIX, WORKFLOW_TYPE } from '../shared/constants';
+import {
+  ZERO_COUNTS,
+  type BackfillWorkflowInput,
+  type SyncSummary,
+  type SyncWorkflowInput,
+} from '../shared/sync-types';
 
 export interface StartSyncOptions {
   taskQueue: string;
   full?: boolean;
+  /** A full sync split into this many key-range partitions (child workflows spread over every worker). */
+  partitions?: number;
   workflowId?: string;
 }
 
@@ -15,13 +22,18 @@ export interface SyncOutcome {
 }
 
 export async function startSync(client: Client, options: StartSyncOptions) {
+  const workflowId =
+    options.workflowId ?? `${MANUAL_WORKFLOW_ID_PREFIX}${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  if (options.partitions !== undefined && options.partitions > 1) {
+    const input: BackfillWorkflowInput = { partitions: options.partitions };
+    return client.workflow.start(BACKFILL_WORKFLOW_TYPE, {
+      taskQueue: options.taskQueue,
+      workflowId,
+      args: [input],
+    });
+  }
   const input: SyncWorkflowInput = options.full === true ? { full: true } : {};
-  return client.workflow.start(WORKFLOW_TYPE, {
-    taskQueue: options.taskQueue,
-    workflowId:
-      options.workflowId ?? `${MANUAL_WORKFLOW_ID_PREFIX}${new Date().toISOString().replace(/[:.]/g, '-')}`,
-    args: [input],
-  });
+  return client.workflow.start(WORKFLOW_TYPE, { taskQueue: options.taskQueue, workflowId, args: [input] });
 }
 
 function rootCause(error: unknown): string {
@@ -46,7 +58,7 @@ export async function runSync(client: Client, options: StartSyncOptions): Promis
         workflowId: handle.workflowId,
         runId: description.runId,
         status: 'FAILED',
-        mode: options.full === true ? 'full' : 'incremental',
+        mode: options.full === true || (options.partitions ?? 1) > 1 ? 'full' : 'incremental',
         startedAt: description.startTime.toISOString(),
         finishedAt: description.closeTime?.toISOString(),
       },

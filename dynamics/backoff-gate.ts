@@ -5,10 +5,25 @@
  */
 export class BackoffGate {
   private openAt = 0;
+  private readonly listeners = new Set<(openAt: number) => void>();
 
-  /** Keeps the gate shut for at least `ms` from now (never shortens an existing hold). */
+  /** Keeps the gate shut for at least `ms` from now (never shortens an existing hold); tells the listeners. */
   holdFor(ms: number): void {
-    this.openAt = Math.max(this.openAt, Date.now() + ms);
+    const openAt = Date.now() + ms;
+    if (openAt <= this.openAt) return;
+    this.openAt = openAt;
+    for (const listener of this.listeners) listener(openAt);
+  }
+
+  /** Adopts a hold learnt elsewhere (another worker's 429), without telling the listeners again. */
+  holdUntil(epochMs: number): void {
+    this.openAt = Math.max(this.openAt, epochMs);
+  }
+
+  /** Called with the new opening time whenever a 429 extends the hold. */
+  onHold(listener: (openAt: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Resolves once the gate is open, calling `onWait` when the wait starts and every `tickMs` during it. */

@@ -20,6 +20,7 @@ import {
   assertIdentifier,
   inFilterChunks,
   parsePage,
+  parsePageLinks,
   preferHeader,
   queryString,
   type Page,
@@ -83,6 +84,18 @@ export class DynamicsClient {
     this.transport = new WebApiTransport(url, http, tokens, timeoutMs, options.onWait);
   }
 
+  /**
+   * Service-protection back-off shared beyond this process: `onThrottle` hears every 429 hold (to publish it),
+   * `holdUntil` adopts a hold another worker published, so every worker on the queue waits it out.
+   */
+  onThrottle(listener: (openAt: number) => void): () => void {
+    return this.transport.gate.onHold(listener);
+  }
+
+  holdUntil(epochMs: number): void {
+    this.transport.gate.holdUntil(epochMs);
+  }
+
   /** Whether a saved link (delta link, next link) belongs to this organisation's Web API. */
   servesLink(link: string): boolean {
     return link.startsWith(this.apiBase);
@@ -122,6 +135,14 @@ export class DynamicsClient {
    */
   getPage(url: string, opts: { trackChanges?: boolean } = {}): Promise<Page> {
     return this.readPage(url, this.pageSize, opts.trackChanges ?? false);
+  }
+
+  /**
+   * Like getPage, for a caller that wants only the links (a change-tracking baseline): `records` come back
+   * empty and the rows are not parsed, which makes reading a large table for its delta link cheap.
+   */
+  getPageLinks(url: string, opts: { trackChanges?: boolean } = {}): Promise<Page> {
+    return this.readPage(url, this.pageSize, opts.trackChanges ?? false, true);
   }
 
   /** Rows of `entitySet` whose `property` is one of `ids` (see getByIdsMany). */
@@ -190,7 +211,12 @@ export class DynamicsClient {
     return definition.ChangeTrackingEnabled === true;
   }
 
-  private async readPage(url: string, pageSize: number, trackChanges: boolean): Promise<Page> {
+  private async readPage(
+    url: string,
+    pageSize: number,
+    trackChanges: boolean,
+    linksOnly = false,
+  ): Promise<Page> {
     const target = this.ownUrl(url);
     if (target.length > MAX_GET_URL_CHARS) {
       throw new DynamicsError(
@@ -203,7 +229,9 @@ export class DynamicsClient {
       url: target,
       headers: { Prefer: preferHeader(pageSize, trackChanges) },
     });
-    const page = parsePage(result.text, describeRequest('GET', target));
+    const page =
+      (linksOnly ? parsePageLinks(result.text) : undefined) ??
+      parsePage(result.text, describeRequest('GET', target));
     if (trackChanges && page.nextLink === undefined && page.deltaLink === undefined) {
       // The server ignored odata.track-changes (it echoes honoured preferences in Preference-Applied).
       throw new DynamicsError(

@@ -96,6 +96,34 @@ export function parsePage(text: string, request: string): Page {
   return page;
 }
 
+const LINK_KEYS = ['],"@odata.nextLink":"', '],"@odata.deltaLink":"'] as const;
+
+/**
+ * Only the links of a page whose rows the caller does not want (a change-tracking baseline), without
+ * parsing thousands of rows: the page must end `…],"@odata.nextLink"|"@odata.deltaLink":"<link>"}`.
+ * Undefined when it does not (then parse it whole: parsePage reports what is wrong).
+ */
+export function parsePageLinks(text: string): Page | undefined {
+  const end = text.trimEnd();
+  if (!end.startsWith('{') || !end.endsWith('"}')) return undefined;
+  const [nextAt, deltaAt] = LINK_KEYS.map((key) => end.lastIndexOf(key)) as [number, number];
+  const isNext = nextAt > deltaAt;
+  const at = isNext ? nextAt : deltaAt;
+  if (at < 0) return undefined;
+  // The key ends with the link's opening quote; the rest up to the final brace must be one JSON string.
+  const literalStart = at + (isNext ? LINK_KEYS[0] : LINK_KEYS[1]).length - 1;
+  let link: unknown;
+  try {
+    link = JSON.parse(end.slice(literalStart, -1));
+  } catch {
+    return undefined;
+  }
+  if (typeof link !== 'string' || link === '') return undefined;
+  return isNext
+    ? { records: [], deletedIds: [], nextLink: link }
+    : { records: [], deletedIds: [], deltaLink: link };
+}
+
 /**
  * `Microsoft.Dynamics.CRM.In` filters on `property` covering all `ids`, each producing a URL of at most
  * `maxUrlChars` (URL = `prefix` + encoded filter).

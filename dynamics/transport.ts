@@ -26,7 +26,8 @@ export interface WebApiRequest {
  */
 export class WebApiTransport {
   requestCount = 0;
-  private readonly gate: BackoffGate;
+  /** The process-wide back-off for this org; exposed so a fleet of workers can share it. */
+  readonly gate: BackoffGate;
 
   constructor(
     orgUrl: string,

@@ -56,5 +56,10 @@ export function createFaults(state: FaultState, tokens: TokenService, store: Org
     rejectCredentials(on) {
       tokens.rejectCredentials = on;
     },
+    serveColumns(entity, id, columns) {
+      const key = `${entity}:${id.toLowerCase()}`;
+      if (columns === null) store.servedColumns.delete(key);
+      else store.servedColumns.set(key, { ...columns });
+    },
   };
 }

@@ -1,7 +1,7 @@
 /** Turns stored rows into Web API JSON: `_x_value` lookups, @odata.etag, and the annotations asked for. */
 import { propertyNotFound, queryError } from './errors';
 import { lookupOfValueName } from './properties';
-import type { EntityDef } from './schema';
+import type { AttributeDef, EntityDef } from './schema';
 import { isLookup, type OrgStore, type Row } from './store';
 
 export const FORMATTED = 'OData.Community.Display.V1.FormattedValue';
@@ -94,7 +94,30 @@ export function parseSelect(def: EntityDef, value: string): string[] {
   return names;
 }
 
+/** One output column, resolved once per selection instead of once per row. */
+interface ColumnPlan {
+  name: string;
+  /** The lookup's logical name when the column is its `_x_value`. */
+  lookupName?: string;
+  /** Targets of the lookup (the navigation annotation names the target when there are several). */
+  lookupTargets: number;
+  attr?: AttributeDef;
+  /** Annotation property names, built once. */
+  formattedKey: string;
+  navigationKey: string;
+  logicalNameKey: string;
+}
+
+interface SelectionPlan {
+  columns: ColumnPlan[];
+  /** Selecting a money column also returns the currency, as Dataverse does. */
+  addCurrency: boolean;
+}
+
 export class RowFormatter {
+  /** Plans by selection: a page formats thousands of rows with the same one. */
+  private readonly plans = new WeakMap<Selection, SelectionPlan>();
+
   constructor(
     private readonly store: OrgStore,
     private readonly annotations: AnnotationChoice,
@@ -102,18 +125,21 @@ export class RowFormatter {
 
   format(def: EntityDef, row: Row, selection: Selection): Record<string, unknown> {
     const out: Record<string, unknown> = { '@odata.etag': `W/"${String(row.versionnumber)}"` };
-    const columns = selection.columns ?? allColumns(def);
-    let wroteCurrency = false;
-    for (const name of columns) {
-      if (name === '_transactioncurrencyid_value') wroteCurrency = true;
-      this.writeColumn(def, row, name, out);
-    }
-    if (selection.columns && !wroteCurrency && def.attributes.transactioncurrencyid) {
-      // Selecting a money column also returns the currency, as Dataverse does.
-      const hasMoney = selection.columns.some((name) => def.attributes[name]?.type === 'money');
-      if (hasMoney) this.writeColumn(def, row, '_transactioncurrencyid_value', out);
-    }
+    const plan = this.planOf(def, selection);
+    for (const column of plan.columns) this.writeColumn(row, column, out);
+    if (plan.addCurrency) this.writeColumn(row, this.columnPlan(def, '_transactioncurrencyid_value'), out);
     if (!(def.key in out)) out[def.key] = row[def.key];
+    const served =
+      this.store.servedColumns.size === 0
+        ? undefined
+        : this.store.servedColumns.get(`${def.logicalName}:${String(row[def.key])}`);
+    // Test hook: serve what a differently implemented Dataverse could (a missing key, a malformed GUID).
+    if (served !== undefined) {
+      for (const [name, value] of Object.entries(served)) {
+        if (value === undefined) delete out[name];
+        else out[name] = value;
+      }
+    }
     for (const expand of selection.expands) {
       const value = row[expand.attribute];
       const target =
@@ -127,8 +153,35 @@ export class RowFormatter {
     return out;
   }
 
-  private writeColumn(def: EntityDef, row: Row, name: string, out: Record<string, unknown>): void {
+  private planOf(def: EntityDef, selection: Selection): SelectionPlan {
+    let plan = this.plans.get(selection);
+    if (plan === undefined) {
+      const names = selection.columns ?? allColumns(def);
+      const addCurrency =
+        selection.columns !== null &&
+        !selection.columns.includes('_transactioncurrencyid_value') &&
+        def.attributes.transactioncurrencyid !== undefined &&
+        selection.columns.some((name) => def.attributes[name]?.type === 'money');
+      plan = { columns: names.map((name) => this.columnPlan(def, name)), addCurrency };
+      this.plans.set(selection, plan);
+    }
+    return plan;
+  }
+
+  private columnPlan(def: EntityDef, name: string): ColumnPlan {
+    const keys = {
+      formattedKey: `${name}@${FORMATTED}`,
+      navigationKey: `${name}@${NAVIGATION_PROPERTY}`,
+      logicalNameKey: `${name}@${LOOKUP_LOGICAL_NAME}`,
+    };
     const lookupName = lookupOfValueName(def, name);
+    if (lookupName)
+      return { name, lookupName, lookupTargets: def.attributes[lookupName]?.targets?.length ?? 0, ...keys };
+    return { name, lookupTargets: 0, attr: def.attributes[name], ...keys };
+  }
+
+  private writeColumn(row: Row, column: ColumnPlan, out: Record<string, unknown>): void {
+    const { name, lookupName } = column;
     if (lookupName) {
       const value = row[lookupName];
       if (!isLookup(value)) {
@@ -137,24 +190,37 @@ export class RowFormatter {
       }
       if (this.annotations.formatted) {
         const display = this.store.nameOf(value);
-        if (display !== undefined) out[`${name}@${FORMATTED}`] = display;
+        if (display !== undefined) out[column.formattedKey] = display;
       }
       if (this.annotations.navigation) {
-        const targets = def.attributes[lookupName]?.targets ?? [];
-        out[`${name}@${NAVIGATION_PROPERTY}`] =
-          targets.length > 1 ? `${lookupName}_${value.logicalName}` : lookupName;
+        out[column.navigationKey] =
+          column.lookupTargets > 1 ? `${lookupName}_${value.logicalName}` : lookupName;
       }
-      if (this.annotations.logicalName) out[`${name}@${LOOKUP_LOGICAL_NAME}`] = value.logicalName;
+      if (this.annotations.logicalName) out[column.logicalNameKey] = value.logicalName;
       out[name] = value.id;
       return;
     }
     const value = row[name] ?? null;
-    const attr = def.attributes[name];
+    const attr = column.attr;
     if (value !== null && attr && this.annotations.formatted) {
       const formatted = this.formatted(attr.type, value, attr.labels);
-      if (formatted !== undefined) out[`${name}@${FORMATTED}`] = formatted;
+      if (formatted !== undefined) out[column.formattedKey] = formatted;
     }
     out[name] = value;
+  }
+
+  /** Intl formatting is slow and a page repeats amounts and codes: remember them for this formatter. */
+  private readonly numberTexts = new Map<Intl.NumberFormat, Map<number, string>>();
+
+  private numberText(format: Intl.NumberFormat, value: number): string {
+    let texts = this.numberTexts.get(format);
+    if (texts === undefined) this.numberTexts.set(format, (texts = new Map<number, string>()));
+    let text = texts.get(value);
+    if (text === undefined) {
+      text = format.format(value);
+      if (texts.size < 10_000) texts.set(value, text);
+    }
+    return text;
   }
 
   private formatted(type: string, value: unknown, labels?: Record<number, string>): string | undefined {
@@ -162,11 +228,11 @@ export class RowFormatter {
       case 'optionset':
         return labels?.[value as number];
       case 'money':
-        return money.format(value as number);
+        return this.numberText(money, value as number);
       case 'int':
       case 'decimal':
       case 'bigint':
-        return decimal.format(value as number);
+        return this.numberText(decimal, value as number);
       case 'bool':
         return value ? 'Yes' : 'No';
       case 'date':

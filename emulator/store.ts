@@ -52,6 +52,8 @@ export class OrgStore {
   private version = 1_000;
   /** Delta tokens below this version are expired (set by `expireChangeTokens`). */
   minValidChangeVersion = 0;
+  /** Test hook (`faults.serveColumns`): `entity:id` → columns served in place of the stored ones. */
+  readonly servedColumns = new Map<string, Record<string, unknown>>();
   /** When this organisation's data was loaded, to the second (change tokens carry second precision). */
   readonly createdAtSeconds = Math.floor(Date.now() / 1000) * 1000;
   /** Clock for createdon/modifiedon; replaceable for deterministic datasets. */

@@ -64,6 +64,11 @@ export interface EmulatorFaults {
   expireChangeTokens(): void;
   corruptNextResponse(entitySet: string): void;
   rejectCredentials(on: boolean): void;
+  /**
+   * Serves record `id` of `entity` with these columns as given, bypassing validation (undefined removes one):
+   * raw rows that only another implementation would return, e.g. a malformed GUID or no key. null clears it.
+   */
+  serveColumns(entity: EntityName, id: string, columns: Record<string, unknown> | null): void;
 }
 
 export interface RequestLogEntry {

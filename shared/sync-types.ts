@@ -48,13 +48,22 @@ export interface SyncWorkflowInput {
   full?: boolean;
   /** Set by continue-as-new: where the previous run of this sync stopped. */
   resume?: SyncResumeState;
+  /** Set by a partitioned backfill: read only this key range as part of the parent's full sync. */
+  partition?: { syncId: string; index: number; range: KeyRange };
+}
+
+export interface BackfillWorkflowInput {
+  /** Number of key-range partitions, each a child workflow whose activities any worker may run. */
+  partitions: number;
 }
 
 export interface SyncResumeState {
   syncId: string;
   mode: SyncMode;
   phase: 'opportunities' | 'pending' | 'finish';
+  /** The next opportunity page; undefined once the last page is written. */
   cursor?: string;
+  partition?: SyncWorkflowInput['partition'];
   counts: SyncCounts;
   startedAt: string;
 }
@@ -92,7 +101,7 @@ export interface SyncSummary extends SyncCounts {
 export interface SyncProgress {
   syncId: string;
   mode: SyncMode;
-  phase: SyncResumeState['phase'] | 'starting' | 'done';
+  phase: SyncResumeState['phase'] | 'starting' | 'partitions' | 'done';
   startedAt: string;
   /** Opportunities in Dynamics at the start of a full sync, when known (for the progress bar's estimate). */
   expectedOpportunities?: number;

@@ -20,6 +20,18 @@ function isConcurrentMigration(error: unknown): boolean {
   );
 }
 
+/** Two workers starting together race on CREATE SCHEMA even with IF NOT EXISTS: the loser checks and goes on. */
+async function ensureSchema(knex: Knex, schema: string): Promise<void> {
+  try {
+    await knex.raw('create schema if not exists ??', [schema]);
+  } catch (error) {
+    const found = await knex.raw<{ rowCount: number }>('select 1 from pg_namespace where nspname = ?', [
+      schema,
+    ]);
+    if (found.rowCount === 0) throw error;
+  }
+}
+
 /** The Marketo store (SPEC section 2) on knex: SQLite or PostgreSQL. */
 export class MarketoStore {
   private constructor(readonly knex: Knex) {}
@@ -50,7 +62,7 @@ export class MarketoStore {
     const knex = knexFactory(config);
     try {
       const schema = config.searchPath?.[0];
-      if (schema) await knex.raw('create schema if not exists ??', [schema]);
+      if (schema) await ensureSchema(knex, schema);
       await knex.raw('select 1');
     } catch (error) {
       await knex.destroy();

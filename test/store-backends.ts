@@ -48,14 +48,14 @@ export const BACKENDS: Backend[] = [
 /** Opens and migrates a store on a fresh database; `done` closes it and drops the database. */
 export async function freshStore(
   backend: Backend,
-): Promise<{ store: MarketoStore; url: string; done(): Promise<void> }> {
+): Promise<{ store: MarketoStore; url: string; done: () => Promise<void> }> {
   const db = await backend.create();
   const store = await MarketoStore.open(db.url);
   await store.migrate();
   return {
     store,
     url: db.url,
-    async done() {
+    done: async () => {
       await store.close();
       await db.dispose();
     },

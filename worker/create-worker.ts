@@ -1,5 +1,5 @@
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createSyncActivities } from '../activities';
+import { createSyncActivities, heartbeatIfInActivity } from '../activities';
 import { dataConverter, temporalConnectionOptions } from '../client/connection';
 import type { AppConfig } from '../config';
 import { DynamicsClient, type DynamicsAuthConfig } from '../dynamics';
@@ -40,7 +40,12 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
   const { config, logger } = options;
   const store = await MarketoStore.open(config.storeUrl);
   await store.migrate();
-  const dynamics = new DynamicsClient({ ...options.dynamics, pageSize: config.sync.pageSize });
+  // Waiting out a Retry-After heartbeats, so a long service-protection pause never times the activity out.
+  const dynamics = new DynamicsClient({
+    ...options.dynamics,
+    pageSize: config.sync.pageSize,
+    onWait: () => heartbeatIfInActivity(),
+  });
   const ownConnection = options.connection === undefined;
   const connection =
     options.connection ?? (await NativeConnection.connect(temporalConnectionOptions(config.temporal)));

@@ -1,1 +1,2 @@
 export { opportunitySync, progressQuery } from './opportunity-sync';
+export { opportunityBackfill } from './opportunity-backfill';

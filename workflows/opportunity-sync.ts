@@ -6,12 +6,14 @@ import {
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities';
 import { SEARCH_ATTRIBUTES } from '../shared/constants';
 import {
   addCounts,
   ZERO_COUNTS,
+  type SyncCounts,
   type SyncProgress,
   type SyncResumeState,
   type SyncSummary,
@@ -22,41 +24,73 @@ export const progressQuery = defineQuery<SyncProgress>('progress');
 
 // Permanent failures are raised as non-retryable by the activities themselves; this bound only stops a
 // Dynamics or database outage from retrying forever (the next scheduled run tries again).
-const { beginSync, syncOpportunityPage, syncPendingBatch, finishSync } = proxyActivities<SyncActivities>({
+export const ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
+  // Activities beat every 5 s while running (activities/liveness.ts): a killed worker's task is retried soon.
+  heartbeatTimeout: '30 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 12,
   },
-});
+};
+
+export const activities = proxyActivities<SyncActivities>(ACTIVITY_OPTIONS);
+
+/** An activity call with a one-line summary that the Temporal UI shows in the run's timeline. */
+export const withSummary = (summary: string): ActivityOptions => ({ ...ACTIVITY_OPTIONS, summary });
+
+/** Search attributes and memo that let an operator find and read a run in the Temporal UI. */
+export function publishOutcome(mode: SyncSummary['mode'], counts: SyncCounts, summary?: SyncSummary): void {
+  upsertSearchAttributes({
+    [SEARCH_ATTRIBUTES.mode]: [mode],
+    [SEARCH_ATTRIBUTES.opportunitiesWritten]: [counts.opportunitiesUpserted + counts.opportunitiesDeleted],
+    [SEARCH_ATTRIBUTES.syncErrors]: [counts.syncErrors],
+  });
+  if (summary !== undefined) upsertMemo({ summary });
+}
+
+function initialState(input: SyncWorkflowInput): SyncResumeState {
+  const info = workflowInfo();
+  const partition = input.partition;
+  return {
+    syncId: partition?.syncId ?? `${info.workflowId}/${info.firstExecutionRunId}`,
+    mode: input.full === true || partition !== undefined ? 'full' : 'incremental',
+    phase: 'opportunities',
+    counts: { ...ZERO_COUNTS },
+    startedAt: new Date().toISOString(),
+    partition,
+  };
+}
 
 /**
  * One sync run: read every changed opportunity page by page, then the opportunities that changed only through
  * their connections or contacts, then commit the change state. Only cursors and counts pass through here.
+ * A partition of a backfill reads its key range only; its parent begins and finishes the sync.
  */
 export async function opportunitySync(input: SyncWorkflowInput = {}): Promise<SyncSummary> {
-  const info = workflowInfo();
-  let state: SyncResumeState = input.resume ?? {
-    syncId: `${info.workflowId}/${info.firstExecutionRunId}`,
-    mode: input.full === true ? 'full' : 'incremental',
-    phase: 'opportunities',
-    counts: { ...ZERO_COUNTS },
-    startedAt: new Date().toISOString(),
-  };
-  let progressPhase: SyncProgress['phase'] = input.resume === undefined ? 'starting' : state.phase;
+  let state = input.resume ?? initialState(input);
+  const partition = state.partition;
+  let phase: SyncProgress['phase'] = input.resume === undefined ? 'starting' : state.phase;
   setHandler(progressQuery, () => ({
     syncId: state.syncId,
     mode: state.mode,
-    phase: progressPhase,
+    phase,
     startedAt: state.startedAt,
     counts: state.counts,
   }));
 
   if (input.resume === undefined) {
-    const begun = await beginSync({ syncId: state.syncId, full: state.mode === 'full' });
+    const begun =
+      partition === undefined
+        ? await activities.beginSync.executeWithOptions(withSummary(`begin ${state.mode} sync`), [
+            { syncId: state.syncId, full: state.mode === 'full' },
+          ])
+        : await activities.beginPartition.executeWithOptions(
+            withSummary(`begin partition ${partition.index + 1}`),
+            [{ range: partition.range }],
+          );
     state = {
       ...state,
       mode: begun.mode,
@@ -66,49 +100,61 @@ export async function opportunitySync(input: SyncWorkflowInput = {}): Promise<Sy
     upsertSearchAttributes({ [SEARCH_ATTRIBUTES.mode]: [state.mode] });
   }
 
-  while (state.phase === 'opportunities' && state.cursor !== undefined) {
-    progressPhase = 'opportunities';
-    const page = await syncOpportunityPage({ syncId: state.syncId, mode: state.mode, cursor: state.cursor });
+  while (state.phase === 'opportunities') {
+    phase = 'opportunities';
+    if (state.cursor === undefined) {
+      state = { ...state, phase: partition === undefined ? 'pending' : 'finish' };
+      break;
+    }
+    const page = await activities.syncOpportunityPage.executeWithOptions(
+      withSummary(`${state.mode} opportunity page ${state.counts.pages + 1}`),
+      [{ syncId: state.syncId, mode: state.mode, cursor: state.cursor }],
+    );
     if (page.changeTokenExpired === true) {
       // The saved delta token is too old: Dynamics can no longer say what changed, so read everything.
-      const begun = await beginSync({ syncId: state.syncId, full: true });
+      const begun = await activities.beginSync.executeWithOptions(
+        withSummary('change token expired: begin full sync'),
+        [{ syncId: state.syncId, full: true }],
+      );
       state = { ...state, mode: 'full', cursor: begun.cursor, counts: addCounts(state.counts, begun.counts) };
       upsertSearchAttributes({ [SEARCH_ATTRIBUTES.mode]: ['full'] });
       continue;
     }
     state = { ...state, cursor: page.nextCursor, counts: addCounts(state.counts, page.counts) };
-    if (state.cursor === undefined) state = { ...state, phase: 'pending' };
     if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof opportunitySync>({ resume: state });
   }
-  if (state.phase === 'opportunities') state = { ...state, phase: 'pending' };
 
   while (state.phase === 'pending') {
-    progressPhase = 'pending';
-    const batch = await syncPendingBatch({ syncId: state.syncId, mode: state.mode });
+    phase = 'pending';
+    const batch = await activities.syncPendingBatch.executeWithOptions(
+      withSummary('opportunities changed through related records'),
+      [{ syncId: state.syncId, mode: state.mode }],
+    );
     state = { ...state, counts: addCounts(state.counts, batch.counts) };
     if (batch.remaining === 0) state = { ...state, phase: 'finish' };
     if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof opportunitySync>({ resume: state });
   }
 
-  progressPhase = 'finish';
-  const finished = await finishSync({ syncId: state.syncId, mode: state.mode });
-  state = { ...state, counts: addCounts(state.counts, finished.counts) };
-  progressPhase = 'done';
+  if (partition === undefined) {
+    phase = 'finish';
+    const finished = await activities.finishSync.executeWithOptions(
+      withSummary(`finish ${state.mode} sync`),
+      [{ syncId: state.syncId, mode: state.mode }],
+    );
+    state = { ...state, counts: addCounts(state.counts, finished.counts) };
+  }
+  phase = 'done';
 
-  const written = state.counts.opportunitiesUpserted + state.counts.opportunitiesDeleted;
-  upsertSearchAttributes({
-    [SEARCH_ATTRIBUTES.opportunitiesWritten]: [written],
-    [SEARCH_ATTRIBUTES.syncErrors]: [state.counts.syncErrors],
-  });
+  const info = workflowInfo();
   const summary: SyncSummary = {
     workflowId: info.workflowId,
-    runId: workflowInfo().runId,
+    runId: info.runId,
     status: 'COMPLETED',
     mode: state.mode,
     startedAt: state.startedAt,
     finishedAt: new Date().toISOString(),
     ...state.counts,
   };
-  upsertMemo({ summary });
+  publishOutcome(state.mode, state.counts, summary);
   return summary;
 }

@@ -1,26 +1,31 @@
 import { connectClient, jsonSummary, runSync, startSync } from '../../client';
-import { commandContext, EXIT } from '../context';
+import { commandContext, EXIT, UsageError } from '../context';
 
 export interface SyncCommandOptions {
   full?: boolean;
   json?: boolean;
   wait?: boolean;
+  partitions?: string;
 }
 
 export async function syncCommand(options: SyncCommandOptions): Promise<number> {
+  const partitions = options.partitions === undefined ? undefined : Number(options.partitions);
+  if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1 || partitions > 64)) {
+    throw new UsageError(`--partitions: must be a whole number from 1 to 64, got '${options.partitions}'`);
+  }
   const { config } = commandContext('sync');
   const { client, connection } = await connectClient(config);
   try {
     const taskQueue = config.temporal.taskQueue;
     if (options.wait === false) {
-      const handle = await startSync(client, { taskQueue, full: options.full });
+      const handle = await startSync(client, { taskQueue, full: options.full, partitions });
       const started = { workflowId: handle.workflowId, runId: handle.firstExecutionRunId, status: 'RUNNING' };
       process.stdout.write(
         options.json === true ? `${JSON.stringify(started)}\n` : `Started ${handle.workflowId}\n`,
       );
       return EXIT.ok;
     }
-    const outcome = await runSync(client, { taskQueue, full: options.full });
+    const outcome = await runSync(client, { taskQueue, full: options.full, partitions });
     if (options.json === true) {
       const json = {
         ...jsonSummary(outcome.summary),

@@ -10,7 +10,7 @@ import { DynamicsClient, type DynamicsAuthConfig } from '../../dynamics';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator';
 import { createLogger } from '../../shared/logger';
 import { startDevServer, type DevServer } from '../../temporal/dev-server';
-import { createSyncWorker, workflowsPath, type SyncWorker } from '../../worker';
+import { createSyncWorker, installRuntimeLogger, workflowsPath, type SyncWorker } from '../../worker';
 import { MarketoStore } from '../../store';
 import { createTestDatabase } from './postgres';
 
@@ -40,9 +40,10 @@ export function emulatorApp(): { clientId: string; clientSecret: string } {
  * SQLite or PostgreSQL and a worker running the real workflow and activities.
  */
 export class Harness {
+  /** The most recently started worker. */
   worker?: SyncWorker;
-  private running?: Promise<void>;
-  private workerConnection?: NativeConnection;
+  private readonly workers: { worker: SyncWorker; running: Promise<void>; connection: NativeConnection }[] =
+    [];
 
   private constructor(
     readonly devServer: DevServer,
@@ -56,6 +57,8 @@ export class Harness {
   ) {}
 
   static async start(options: HarnessOptions): Promise<Harness> {
+    // The SDK's own logs through our JSON logger, warnings and errors only: test output stays readable.
+    installRuntimeLogger(createLogger('warn', { test: true }), 'warn');
     const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oppsync-test-'));
     const app = emulatorApp();
     const emulator = await startEmulator({
@@ -91,24 +94,32 @@ export class Harness {
     return new Harness(devServer, emulator, config, dynamicsAuth, client, connection, drop, tempDir);
   }
 
-  async startWorker(): Promise<SyncWorker> {
-    this.workerConnection ??= await NativeConnection.connect({ address: this.devServer.address });
-    this.worker = await createSyncWorker({
+  /** Starts one more in-process worker on the harness's task queue (several may run side by side). */
+  async startWorker(
+    options: { identity?: string; maxConcurrentActivityTaskExecutions?: number } = {},
+  ): Promise<SyncWorker> {
+    // One connection per worker: the SDK allows one worker per task queue on a connection, as in separate processes.
+    const connection = await NativeConnection.connect({ address: this.devServer.address });
+    const worker = await createSyncWorker({
       config: this.config,
       dynamics: this.dynamicsAuth,
       logger: createLogger('warn', { test: true }),
-      connection: this.workerConnection,
+      connection,
       workflowBundle: await workflowBundle(),
+      ...options,
     });
-    this.running = this.worker.run();
-    return this.worker;
+    this.workers.push({ worker, running: worker.run(), connection });
+    this.worker = worker;
+    return worker;
   }
 
+  /** Stops every worker this harness started and waits until they have drained. */
   async stopWorker(): Promise<void> {
-    this.worker?.shutdown();
-    await this.running;
+    for (const { worker } of this.workers) worker.shutdown();
+    await Promise.all(this.workers.map(({ running }) => running));
+    await Promise.all(this.workers.map(({ connection }) => connection.close()));
+    this.workers.length = 0;
     this.worker = undefined;
-    this.running = undefined;
   }
 
   sync(full = false): Promise<SyncOutcome> {
@@ -127,7 +138,6 @@ export class Harness {
 
   async close(): Promise<void> {
     await this.stopWorker();
-    await this.workerConnection?.close();
     await this.connection.close();
     await this.devServer.stop();
     await this.emulator.close();

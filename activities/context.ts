@@ -1,0 +1,28 @@
+import { Context } from '@temporalio/activity';
+import type { Logger } from '../shared/logger';
+
+function currentContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined; // not inside an activity (e.g. the benchmark's bare runs)
+  }
+}
+
+/** Heartbeats when called inside an activity, so long waits (Retry-After, big pages) do not time it out. */
+export function heartbeatIfInActivity(details?: unknown): void {
+  currentContext()?.heartbeat(details);
+}
+
+/** The logger with the run's and the activity's ids on every line, so one grep follows a run. */
+export function activityLogger(logger: Logger): Logger {
+  const info = currentContext()?.info;
+  if (info === undefined) return logger;
+  return logger.child({
+    workflowId: info.workflowExecution?.workflowId,
+    runId: info.workflowExecution?.runId,
+    activityId: info.activityId,
+    activityType: info.activityType,
+    attempt: info.attempt,
+  });
+}

@@ -1,0 +1,206 @@
+/**
+ * `npm run bench`: seeds the emulator with a generated organisation, runs a full and then an incremental sync
+ * through the real Temporal dev server and a worker process into SQLite or PostgreSQL, measures the limit
+ * (bare reads + bare inserts) in the same run, prints a table and writes a JSON result.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client, Connection } from '@temporalio/client';
+import { opportunityTable } from '../activities/tables';
+import { runSync } from '../client';
+import { startEmulator, type Emulator } from '../emulator';
+import type { SyncSummary } from '../shared/sync-types';
+import { startDevServer } from '../temporal/dev-server';
+import { historyStats } from './history';
+import { bareReadSeconds, bulkInsertSeconds } from './limit';
+import { parseBenchOptions, type BenchOptions } from './options';
+import { changeOrganisation } from './organisation';
+import { describeMachine, resultTable, writeResult, type BenchResult, type RunFigures } from './report';
+import { createTargetStore } from './target-store';
+import { startWorkerProcess, type WorkerProcess } from './worker-process';
+
+const MIB = 2 ** 20;
+
+function say(message: string): void {
+  process.stderr.write(
+    `[bench ${new Date().toISOString().slice(11, 19)} load ${os.loadavg()[0]?.toFixed(2)}] ${message}\n`,
+  );
+}
+
+async function timedSync(
+  client: Client,
+  taskQueue: string,
+  full: boolean,
+  emulator: Emulator,
+  worker: WorkerProcess,
+): Promise<RunFigures> {
+  emulator.stats.reset();
+  const workflowId = `bench-${full ? 'full' : 'incremental'}-${randomUUID()}`;
+  const workerCpuBefore = worker.cpuSeconds();
+  const ownCpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const outcome = await runSync(client, { taskQueue, full, workflowId });
+  const seconds = (performance.now() - started) / 1000;
+  const workerCpuSeconds = worker.cpuSeconds() - workerCpuBefore;
+  const ownCpu = process.cpuUsage(ownCpuBefore);
+  if (outcome.summary.status !== 'COMPLETED')
+    throw new Error(`the ${full ? 'full' : 'incremental'} sync failed: ${outcome.error ?? '?'}`);
+  const summary: SyncSummary = outcome.summary;
+  const requests = emulator.stats.requests;
+  const tokenRequests = emulator.stats.tokenRequests;
+  const history = await historyStats(client, workflowId, summary.runId);
+  const written = summary.opportunitiesUpserted + summary.opportunitiesDeleted;
+  const per1000 = (value: number): number => (written === 0 ? 0 : (value * 1000) / written);
+  return {
+    seconds,
+    opportunitiesPerSecond: written / seconds,
+    opportunitiesWritten: written,
+    pages: summary.pages,
+    dynamicsRequests: requests,
+    tokenRequests,
+    requestsPer1000: per1000(requests),
+    runs: history.runs,
+    historyEvents: history.events,
+    eventsPer1000: per1000(history.events),
+    eventsPerPage: summary.pages === 0 ? 0 : history.events / summary.pages,
+    largestPayloadBytes: history.largestPayloadBytes,
+    activitySeconds: history.activitySeconds,
+    workerPeakRssMiB: worker.peakRssBytes() / MIB,
+    workerCpuSeconds,
+    emulatorCpuSeconds: (ownCpu.user + ownCpu.system) / 1e6,
+    load: os.loadavg()[0] ?? 0,
+  };
+}
+
+async function main(options: BenchOptions): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const loadBefore = os.loadavg();
+  const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oppsync-bench-'));
+  const app = { clientId: randomUUID(), clientSecret: `bench-${randomBytes(18).toString('base64url')}` };
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    say(`seeding ${options.opportunities} opportunities`);
+    const emulator = await startEmulator({
+      dataset: { generate: { opportunities: options.opportunities } },
+      clients: [app],
+      latencyMs: options.latencyMs,
+      // The benchmark measures the sync, not service protection: one client may send as much as it needs.
+      limits: { requestsPerWindow: 1_000_000 },
+    });
+    cleanups.push(() => emulator.close());
+    const organisation = {
+      opportunities: options.opportunities,
+      contacts: emulator.data.list('contact').length,
+      accounts: emulator.data.list('account').length,
+      connections: emulator.data.list('connection').length,
+    };
+    say(`organisation: ${JSON.stringify(organisation)}`);
+
+    const devServer = await startDevServer({ mode: 'test' });
+    cleanups.push(() => devServer.stop());
+    const syncStore = await createTargetStore(options.store, tempDir, 'sync');
+    cleanups.push(() => syncStore.drop());
+    const connection = await Connection.connect({ address: devServer.address });
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection });
+    const taskQueue = `bench-${randomUUID()}`;
+    const dynamicsAuth = {
+      url: emulator.url,
+      tenantId: emulator.tenantId,
+      authority: emulator.authority,
+      ...app,
+      ca: emulator.caPem,
+    };
+
+    say('limit: bare client reads every opportunity page');
+    const select = opportunityTable([], undefined).select;
+    const read = await bareReadSeconds(dynamicsAuth, options.pageSize, select);
+    say(`  ${read.pages} pages, ${read.records} records in ${read.seconds.toFixed(2)} s`);
+
+    // Outside the temporary folder, so it stays for a look after the run.
+    const workerLog = path.join(os.tmpdir(), `oppsync-bench-worker-${process.pid}.log`);
+    const worker = await startWorkerProcess(
+      {
+        DYNAMICS_URL: emulator.url,
+        DYNAMICS_TENANT_ID: emulator.tenantId,
+        DYNAMICS_AUTHORITY: emulator.authority,
+        DYNAMICS_CLIENT_ID: app.clientId,
+        DYNAMICS_CLIENT_SECRET: app.clientSecret,
+        NODE_EXTRA_CA_CERTS: emulator.caFile,
+        MARKETO_DB_URL: syncStore.url,
+        TEMPORAL_ADDRESS: devServer.address,
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        SYNC_PAGE_SIZE: String(options.pageSize),
+        LOG_LEVEL: 'info',
+      },
+      workerLog,
+    );
+    cleanups.unshift(() => worker.stop());
+    const workerIdlePeakMiB = worker.peakRssBytes() / MIB;
+    say(
+      `worker ${worker.pid} ready, peak RSS ${workerIdlePeakMiB.toFixed(0)} MiB (log: ${workerLog}); full sync`,
+    );
+    const full = await timedSync(client, taskQueue, true, emulator, worker);
+    say(
+      `  full: ${full.seconds.toFixed(2)} s, ${full.dynamicsRequests} requests, ${full.historyEvents} events`,
+    );
+
+    say('limit: bulk insert of the synced rows into a fresh store');
+    const insertStore = await createTargetStore(options.store, tempDir, 'insert');
+    cleanups.push(() => insertStore.drop());
+    const insert = await bulkInsertSeconds(syncStore.url, insertStore.url, options.pageSize);
+    say(`  ${insert.rows} rows in ${insert.seconds.toFixed(2)} s`);
+
+    const changes = changeOrganisation(emulator.data, options.changeRatio);
+    say(`changed ${JSON.stringify(changes)}; incremental sync`);
+    const incremental = await timedSync(client, taskQueue, false, emulator, worker);
+    say(`  incremental: ${incremental.seconds.toFixed(2)} s, ${incremental.dynamicsRequests} requests`);
+    await worker.stop();
+
+    const result: BenchResult = {
+      startedAt,
+      machine: describeMachine(),
+      options: { ...options },
+      organisation,
+      changes,
+      workerIdlePeakMiB,
+      full,
+      incremental,
+      limit: {
+        readSeconds: read.seconds,
+        readPages: read.pages,
+        insertSeconds: insert.seconds,
+        insertRows: insert.rows,
+        ratio: full.seconds / (read.seconds + insert.seconds),
+      },
+      loadBefore,
+      loadAfter: os.loadavg(),
+    };
+    const out =
+      options.out ??
+      path.join(
+        'bench',
+        'results',
+        `${options.store}-${options.opportunities}-${startedAt.replace(/[:.]/g, '-')}.json`,
+      );
+    writeResult(out, result);
+    process.stdout.write(`${resultTable(result)}\n\nwritten to ${out}\n`);
+  } finally {
+    for (const cleanup of cleanups)
+      await cleanup().catch((error: unknown) => say(`cleanup: ${String(error)}`));
+    fs.rmSync(tempDir, { recursive: true, force: true });
+  }
+}
+
+main(parseBenchOptions(process.argv)).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(
+      `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

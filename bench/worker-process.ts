@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface WorkerProcess {
+  readonly pid: number;
+  /** VmHWM of the worker process so far (peak resident set), in bytes. */
+  peakRssBytes(): number;
+  /** CPU seconds (user + system) the worker process has used so far. */
+  cpuSeconds(): number;
+  /** SIGTERM, then waits for the exit (in-flight activities finish first). */
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 120_000;
+
+/**
+ * `node bin/oppsync.js worker` as its own process, so its peak memory is its own. Resolves once it logs
+ * "worker started" (the workflow bundle is built and it polls the task queue).
+ */
+export async function startWorkerProcess(
+  env: Record<string, string>,
+  logFile: string,
+): Promise<WorkerProcess> {
+  const bin = path.resolve(__dirname, '..', '..', 'bin', 'oppsync.js');
+  const log = fs.createWriteStream(logFile);
+  // e.g. OPPSYNC_BENCH_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the worker.
+  const nodeArgs = (process.env.OPPSYNC_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  const child = spawn(process.execPath, [...nodeArgs, bin, 'worker'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(
+      () => reject(new Error(`worker not ready within ${READY_TIMEOUT_MS} ms (see ${logFile})`)),
+      READY_TIMEOUT_MS,
+    );
+    child.stderr?.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      buffered = (buffered + chunk.toString('utf8')).slice(-10_000);
+      if (buffered.includes('"worker started"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited with code ${code} before it was ready (see ${logFile})`));
+    });
+  });
+  return {
+    pid: child.pid ?? -1,
+    peakRssBytes: () => peakRss(child),
+    cpuSeconds: () => cpuSeconds(child),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+      log.end();
+    },
+  };
+}
+
+function peakRss(child: ChildProcess): number {
+  const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+  if (!match) throw new Error(`no VmHWM in /proc/${child.pid}/status`);
+  return Number(match[1]) * 1024;
+}
+
+/** utime + stime from /proc/<pid>/stat, in clock ticks of 1/100 s (USER_HZ on Linux). */
+function cpuSeconds(child: ChildProcess): number {
+  const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}

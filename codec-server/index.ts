@@ -1,0 +1,2 @@
+export { DEFAULT_UI_ORIGINS, startCodecServer } from './server';
+export type { CodecServer, CodecServerOptions } from './server';

@@ -1,0 +1,109 @@
+import { startSync } from '../../client';
+import { EMULATOR_DEFAULTS } from '../../emulator';
+import type { RuleOptions } from '../../rules';
+import type { MarketoStore } from '../../store';
+import type { SyncSummary } from '../../shared/sync-types';
+import { ExpectedStore, readOrganisation, sortSnapshot } from '../support/expected';
+import {
+  duplicateKeys,
+  rawHistories,
+  secretsFound,
+  spawnWorker,
+  waitFor,
+  type ChildWorker,
+} from '../support/faults';
+import { Harness } from '../support/harness';
+
+const OPTIONS: RuleOptions = { customFields: [] };
+const KILLS_PER_RUN = 3;
+
+/**
+ * SIGKILL at random points of a multi-page sync: each worker is killed a random 1–3 written pages plus
+ * 0–400 ms after it starts writing (inside an activity, between pages, or mid-workflow-task), a new one is
+ * started, and when the run completes the store is exactly the rules' result with no duplicate rows.
+ */
+describe('a sync whose workers are killed with SIGKILL', () => {
+  let h: Harness;
+  let marketo: MarketoStore;
+  const expected = new ExpectedStore(OPTIONS);
+  const workers: ChildWorker[] = [];
+  let killsSurvived = 0;
+
+  beforeAll(async () => {
+    h = await Harness.start({
+      store: 'sqlite',
+      emulator: { dataset: { generate: { opportunities: 300, seed: 7 } }, latencyMs: 15 },
+      env: { SYNC_PAGE_SIZE: '20' },
+    });
+    marketo = await h.openStore();
+  });
+
+  afterAll(async () => {
+    for (const worker of workers) await worker.kill('SIGKILL');
+    await marketo?.close();
+    await h?.close();
+  });
+
+  /** Runs one sync to completion through KILLS_PER_RUN killed workers and one that survives. */
+  async function syncThroughKills(full: boolean): Promise<SyncSummary> {
+    const handle = await startSync(h.client, { taskQueue: h.config.temporal.taskQueue, full });
+    for (let kill = 0; kill < KILLS_PER_RUN; kill++) {
+      const worker = spawnWorker(h);
+      workers.push(worker);
+      const pages = 1 + Math.floor(Math.random() * 3);
+      const start = worker.pagesWritten();
+      await waitFor('pages written by the worker', () => worker.pagesWritten() >= start + pages, 180_000);
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 400)));
+      await worker.kill('SIGKILL');
+      expect(worker.child.signalCode).toBe('SIGKILL');
+      const status = (await handle.describe()).status.name;
+      if (status === 'RUNNING') killsSurvived++;
+      expect(status).toBe('RUNNING');
+    }
+    const last = spawnWorker(h);
+    workers.push(last);
+    const summary = (await handle.result()) as SyncSummary;
+    await last.kill('SIGTERM');
+    return summary;
+  }
+
+  async function expectExactStore(): Promise<void> {
+    const actual = sortSnapshot(await marketo.snapshot());
+    expect(duplicateKeys(actual)).toEqual([]);
+    expect(actual).toEqual(expected.next(await readOrganisation(h.dynamicsClient(), OPTIONS)));
+  }
+
+  it('a full sync killed three times completes with exactly the rules’ result', async () => {
+    const summary = await syncThroughKills(true);
+    expect(summary.status).toBe('COMPLETED');
+    await expectExactStore();
+    const snapshot = await marketo.snapshot();
+    expect(snapshot.opportunities.length).toBe(300);
+  });
+
+  it('an incremental sync with changes, killed three times, completes exactly', async () => {
+    const ids = h.emulator.data.list('opportunity').map((row) => String(row.opportunityid));
+    for (const id of ids.slice(0, 120)) h.emulator.data.update('opportunity', id, { name: `renamed ${id}` });
+    for (const id of ids.slice(200, 205)) h.emulator.data.remove('opportunity', id);
+    const summary = await syncThroughKills(false);
+    expect(summary.status).toBe('COMPLETED');
+    expect(summary.mode).toBe('incremental');
+    await expectExactStore();
+  });
+
+  it('no history and no worker log holds the client secret, the password or an issued access token', async () => {
+    const secrets = [
+      h.dynamicsAuth.clientSecret ?? '',
+      EMULATOR_DEFAULTS.user.password,
+      ...h.emulator.stats.tokensIssued,
+    ];
+    expect(h.emulator.stats.tokensIssued.length).toBeGreaterThanOrEqual(workers.length);
+    const logs = workers.map((w) => w.output.join(''));
+    expect(logs.join('')).toContain('opportunity page written');
+    const found = secretsFound([...logs, ...(await rawHistories(h.client))], secrets);
+    expect(found).toEqual([]);
+    process.stdout.write(
+      `worker kills survived: ${killsSurvived}; secrets found in ${logs.length} logs and histories: ${found.length}\n`,
+    );
+  });
+});

@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { StoreSnapshot } from '../../store';
+import type { Harness } from './harness';
+
+const BIN = path.resolve(__dirname, '../../bin/oppsync.js');
+
+/** A worker in its own process (`node bin/oppsync.js worker`), so a test can SIGKILL it. */
+export interface ChildWorker {
+  readonly child: ChildProcess;
+  /** Its stderr (JSON log lines) and stdout, as received. */
+  readonly output: string[];
+  /** 'opportunity page written' lines logged so far. */
+  pagesWritten(): number;
+  readonly exited: Promise<number | null>;
+  kill(signal: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts a child worker on the harness's task queue, store and emulator (client-secret app of the harness). */
+export function spawnWorker(h: Harness, env: Record<string, string> = {}): ChildWorker {
+  const child = spawn(process.execPath, [BIN, 'worker'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      DYNAMICS_URL: h.emulator.url,
+      DYNAMICS_TENANT_ID: h.emulator.tenantId,
+      DYNAMICS_AUTHORITY: h.emulator.authority,
+      DYNAMICS_CLIENT_ID: h.dynamicsAuth.clientId,
+      DYNAMICS_CLIENT_SECRET: h.dynamicsAuth.clientSecret ?? '',
+      NODE_EXTRA_CA_CERTS: h.emulator.caFile,
+      MARKETO_DB_URL: h.config.storeUrl,
+      TEMPORAL_ADDRESS: h.devServer.address,
+      TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue,
+      SYNC_PAGE_SIZE: String(h.config.sync.pageSize),
+      LOG_LEVEL: 'debug',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output,
+    exited,
+    pagesWritten: () => output.join('').split('opportunity page written').length - 1,
+    async kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export async function waitFor(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 120_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The raw protobuf bytes of every workflow history in the namespace (payloads exactly as stored). */
+export async function rawHistories(client: Client): Promise<Buffer[]> {
+  const namespace = client.options.namespace;
+  const histories: Buffer[] = [];
+  for await (const workflow of client.workflow.list()) {
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page = await client.workflowService.getWorkflowExecutionHistory({
+        namespace,
+        execution: { workflowId: workflow.workflowId, runId: workflow.runId },
+        nextPageToken,
+      });
+      histories.push(Buffer.from(temporal.api.history.v1.History.encode(page.history ?? {}).finish()));
+      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+    } while (nextPageToken !== undefined);
+  }
+  return histories;
+}
+
+/** Which of `secrets` occur in any of the texts (verbatim, or base64-encoded as a JSON payload would carry them). */
+export function secretsFound(haystacks: (string | Buffer)[], secrets: string[]): string[] {
+  const buffers = haystacks.map((h) => (typeof h === 'string' ? Buffer.from(h, 'utf8') : h));
+  return secrets.filter(
+    (secret) =>
+      secret.length > 0 &&
+      buffers.some(
+        (b) => b.includes(Buffer.from(secret, 'utf8')) || b.includes(Buffer.from(secret).toString('base64')),
+      ),
+  );
+}
+
+/** Keys that occur on more than one row of a table (must be none). */
+export function duplicateKeys(snapshot: StoreSnapshot): string[] {
+  const dupes = (keys: string[]): string[] => keys.filter((k, i) => keys.indexOf(k) !== i);
+  return [
+    ...dupes(snapshot.opportunities.map((r) => `opportunity ${r.external_opportunity_id}`)),
+    ...dupes(
+      snapshot.roles.map((r) => `role ${r.external_opportunity_id}|${r.dynamics_contact_id}|${r.role}`),
+    ),
+    ...dupes(snapshot.leads.map((r) => `lead ${r.dynamics_contact_id}`)),
+    ...dupes(snapshot.companies.map((r) => `company ${r.external_company_id}`)),
+    ...dupes(snapshot.syncErrors.map((r) => `error ${r.entity}|${r.record_id}`)),
+  ];
+}

@@ -1,0 +1,59 @@
+import { executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
+import { keyRanges } from '../shared/partitions';
+import {
+  addCounts,
+  ZERO_COUNTS,
+  type BackfillWorkflowInput,
+  type SyncProgress,
+  type SyncSummary,
+} from '../shared/sync-types';
+import { activities, opportunitySync, progressQuery, publishOutcome, withSummary } from './opportunity-sync';
+
+/**
+ * A full sync split into key ranges of opportunityid, each a child workflow on the same task queue, so every
+ * worker on the queue takes part. The parent takes the change baselines first and finishes the sync once every
+ * partition is written, so the result is the same as one single-partition full sync.
+ */
+export async function opportunityBackfill(input: BackfillWorkflowInput): Promise<SyncSummary> {
+  const info = workflowInfo();
+  const syncId = `${info.workflowId}/${info.firstExecutionRunId}`;
+  const startedAt = new Date().toISOString();
+  let counts = { ...ZERO_COUNTS };
+  let phase: SyncProgress['phase'] = 'starting';
+  setHandler(progressQuery, () => ({ syncId, mode: 'full', phase, startedAt, counts }));
+
+  const begun = await activities.beginSync.executeWithOptions(
+    withSummary(`begin backfill in ${input.partitions} partitions`),
+    [{ syncId, full: true, baselineOpportunities: true }],
+  );
+  counts = addCounts(counts, begun.counts);
+
+  phase = 'partitions';
+  const results = await Promise.all(
+    keyRanges(input.partitions).map((range, index) =>
+      executeChild(opportunitySync, {
+        workflowId: `${info.workflowId}-partition-${index + 1}`,
+        args: [{ partition: { syncId, index, range } }],
+      }),
+    ),
+  );
+  for (const result of results) counts = addCounts(counts, result);
+
+  phase = 'finish';
+  const finished = await activities.finishSync.executeWithOptions(withSummary('finish backfill'), [
+    { syncId, mode: 'full' },
+  ]);
+  counts = addCounts(counts, finished.counts);
+  phase = 'done';
+  const summary: SyncSummary = {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    status: 'COMPLETED',
+    mode: 'full',
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    ...counts,
+  };
+  publishOutcome('full', counts, summary);
+  return summary;
+}
