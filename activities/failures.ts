@@ -41,7 +41,14 @@ export function toActivityFailure(error: unknown): Error {
     }
     return ApplicationFailure.retryable(error.message, type);
   }
-  return error instanceof Error ? error : new Error(String(error));
+  if (error instanceof ApplicationFailure) return error;
+  // Database drivers put the whole statement, values included, into their messages: keep only the driver's
+  // own reason, so contact data never reaches workflow history (retried: a database outage passes).
+  const name = error instanceof Error ? error.name : 'Error';
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const reason = (message.split(' - ').pop() ?? message).slice(0, 300);
+  return ApplicationFailure.retryable(`${name}${typeof code === 'string' ? ` ${code}` : ''}: ${reason}`, name);
 }
 
 export function isChangeTokenExpired(error: unknown): boolean {

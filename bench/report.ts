@@ -105,6 +105,12 @@ export function resultTable(result: BenchResult): string {
     ...activityRows(full.activitySeconds, incremental.activitySeconds),
     ['workflow runs (continue-as-new)', String(full.runs), String(incremental.runs)],
     ['largest history payload', kib(full.largestPayloadBytes), kib(incremental.largestPayloadBytes)],
+    ['worker CPU seconds', String(round(full.workerCpuSeconds)), String(round(incremental.workerCpuSeconds))],
+    [
+      'bench process (emulator) CPU seconds',
+      String(round(full.emulatorCpuSeconds)),
+      String(round(incremental.emulatorCpuSeconds)),
+    ],
     [
       'worker peak RSS (VmHWM)',
       `${round(full.workerPeakRssMiB, 0)} MiB`,

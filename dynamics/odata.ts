@@ -34,9 +34,15 @@ export function queryString(options: [string, string | undefined][]): string {
   return parts.length > 0 ? `?${parts.join('&')}` : '';
 }
 
+/**
+ * The annotations the rules read: option-set and lookup labels, and the target table of polymorphic lookups.
+ * Not "*": the navigation-property annotation on every lookup would only make each page larger.
+ */
+const ANNOTATIONS = 'OData.Community.Display.V1.FormattedValue,Microsoft.Dynamics.CRM.lookuplogicalname';
+
 /** The `Prefer` header of a read. */
 export function preferHeader(pageSize: number, trackChanges: boolean): string {
-  const values = ['odata.include-annotations="*"', `odata.maxpagesize=${pageSize}`];
+  const values = [`odata.include-annotations="${ANNOTATIONS}"`, `odata.maxpagesize=${pageSize}`];
   if (trackChanges) values.push('odata.track-changes');
   return values.join(',');
 }
