@@ -13,7 +13,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
     },
   },
   {
@@ -24,8 +27,15 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'http', 'https', 'child_process', 'net'], message: 'Workflows must stay deterministic: no Node built-ins.' },
-            { group: ['../activities', '../activities/*', '../dynamics/*', '../store/*', 'axios', 'knex'], message: 'Workflows import activities as types only (import type).', allowTypeImports: true },
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'crypto', 'http', 'https', 'child_process', 'net'],
+              message: 'Workflows must stay deterministic: no Node built-ins.',
+            },
+            {
+              group: ['../activities', '../activities/*', '../dynamics/*', '../store/*', 'axios', 'knex'],
+              message: 'Workflows import activities as types only (import type).',
+              allowTypeImports: true,
+            },
           ],
         },
       ],
@@ -34,6 +44,14 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked],
-    languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        __dirname: 'readonly',
+        console: 'readonly',
+      },
+    },
   },
 );

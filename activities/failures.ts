@@ -48,7 +48,10 @@ export function toActivityFailure(error: unknown): Error {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
   const reason = (message.split(' - ').pop() ?? message).slice(0, 300);
-  return ApplicationFailure.retryable(`${name}${typeof code === 'string' ? ` ${code}` : ''}: ${reason}`, name);
+  return ApplicationFailure.retryable(
+    `${name}${typeof code === 'string' ? ` ${code}` : ''}: ${reason}`,
+    name,
+  );
 }
 
 export function isChangeTokenExpired(error: unknown): boolean {

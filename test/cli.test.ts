@@ -129,6 +129,6 @@ describe('the oppsync command', () => {
   ])('oppsync %j with bad input exits 2 naming %s', async (args, extra, named) => {
     const result = await oppsync(args, { ...env, ...extra });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(named as string);
+    expect(result.stderr).toContain(named);
   });
 });
