@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Logger } from '../shared/logger';
 
-function currentContext(): Context | undefined {
+export function currentContext(): Context | undefined {
   try {
     return Context.current();
   } catch {

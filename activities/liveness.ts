@@ -1,15 +1,7 @@
-import { Context } from '@temporalio/activity';
+import { currentContext } from './context';
 
 /** How often a running activity tells Temporal its worker is alive, whatever the activity is doing. */
 export const LIVENESS_INTERVAL_MS = 5_000;
-
-function currentContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined; // called outside an activity (the benchmark's bare runs)
-  }
-}
 
 /**
  * Wraps every activity so that it heartbeats on a timer while it runs. Progress heartbeats alone can be
