@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 export interface BenchOptions {
   opportunities: number;
@@ -35,14 +35,13 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       100_000,
     )
     .option('--page-size <n>', 'SYNC_PAGE_SIZE (odata.maxpagesize)', integer(1, 5000), 5000)
-    .option('--store <kind>', 'sqlite or postgres', 'sqlite')
+    .addOption(
+      new Option('--store <kind>', 'the Marketo store').choices(['sqlite', 'postgres']).default('sqlite'),
+    )
     .option('--latency-ms <n>', 'emulator latency added to every Web API request', integer(0, 60_000), 0)
     .option('--change-ratio <r>', 'share of opportunities changed before the incremental sync', ratio, 0.01)
-    .option('--out <file>', 'JSON result file (default bench/results/<store>-<n>-<timestamp>.json)')
-    .exitOverride();
+    .option('--out <file>', 'JSON result file (default bench/results/<store>-<n>-<timestamp>.json)');
   program.parse(argv);
-  const options = program.opts<BenchOptions & { store: string }>();
-  if (options.store !== 'sqlite' && options.store !== 'postgres')
-    throw new InvalidArgumentError(`--store must be sqlite or postgres, got '${String(options.store)}'`);
-  return { ...options, store: options.store };
+  // commander prints usage and exits on a bad option; --store is checked by its choices.
+  return program.opts<BenchOptions>();
 }

@@ -10,6 +10,11 @@ export async function upsertRows(
   merge?: string[],
 ): Promise<void> {
   for (const rows_ of rowChunks(rows)) {
+    const raw = valuesInsert(db, table, rows_, conflict, merge ?? 'all');
+    if (raw !== undefined) {
+      await raw;
+      continue;
+    }
     const insert = db(table).insert(rows_).onConflict(conflict);
     await (merge ? insert.merge(merge) : insert.merge());
   }
@@ -21,7 +26,48 @@ export async function insertIgnoring(
   rows: readonly object[],
   conflict: string[],
 ): Promise<void> {
-  for (const rows_ of rowChunks(rows)) await db(table).insert(rows_).onConflict(conflict).ignore();
+  for (const rows_ of rowChunks(rows)) {
+    await (valuesInsert(db, table, rows_, conflict, 'ignore') ??
+      db(table).insert(rows_).onConflict(conflict).ignore());
+  }
+}
+
+/**
+ * The statement knex's `insert(rows).onConflict(conflict).merge(…)/.ignore()` makes, written as one
+ * `insert … values (…), (…) on conflict …`: knex writes a multi-row SQLite insert as a compound SELECT
+ * of hundreds of terms, which SQLite is slow to prepare, and building the query costs time too.
+ * Undefined (use knex) when the rows differ in shape or hold undefined (knex writes DEFAULT for those).
+ */
+function valuesInsert(
+  db: Knex | Knex.Transaction,
+  table: string,
+  rows: readonly object[],
+  conflict: string[],
+  action: string[] | 'all' | 'ignore',
+): Knex.Raw | undefined {
+  const first = rows[0];
+  if (first === undefined) return undefined;
+  const columns = Object.keys(first);
+  const bindings: unknown[] = [table, ...columns];
+  for (const row of rows) {
+    const values = row as Record<string, unknown>;
+    if (Object.keys(values).length !== columns.length) return undefined;
+    for (const column of columns) {
+      const value = values[column];
+      if (value === undefined) return undefined;
+      bindings.push(value);
+    }
+  }
+  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  let onConflict = `on conflict (${conflict.map(() => '??').join(', ')}) do nothing`;
+  bindings.push(...conflict);
+  if (action !== 'ignore') {
+    const merged = action === 'all' ? columns : action;
+    onConflict = `on conflict (${conflict.map(() => '??').join(', ')}) do update set ${merged.map(() => '?? = excluded.??').join(', ')}`;
+    for (const column of merged) bindings.push(column, column);
+  }
+  const sql = `insert into ?? (${columns.map(() => '??').join(', ')}) values ${rows.map(() => tuple).join(', ')} ${onConflict}`;
+  return db.raw(sql, bindings as Knex.RawBinding[]);
 }
 
 /** `select <columns> from table where column in (ids)`, over as many statements as needed. */

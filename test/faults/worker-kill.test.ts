@@ -18,7 +18,7 @@ const OPTIONS: RuleOptions = { customFields: [] };
 const KILLS_PER_RUN = 3;
 
 /**
- * SIGKILL at random points of a multi-page sync: each worker is killed a random 1–3 written pages plus
+ * SIGKILL at random points of a multi-page sync: each worker is killed a random 1–2 written pages plus
  * 0–400 ms after it starts writing (inside an activity, between pages, or mid-workflow-task), a new one is
  * started, and when the run completes the store is exactly the rules' result with no duplicate rows.
  */
@@ -50,7 +50,7 @@ describe('a sync whose workers are killed with SIGKILL', () => {
     for (let kill = 0; kill < KILLS_PER_RUN; kill++) {
       const worker = spawnWorker(h);
       workers.push(worker);
-      const pages = 1 + Math.floor(Math.random() * 3);
+      const pages = 1 + Math.floor(Math.random() * 2);
       const start = worker.pagesWritten();
       await waitFor('pages written by the worker', () => worker.pagesWritten() >= start + pages, 180_000);
       await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 400)));
@@ -83,7 +83,7 @@ describe('a sync whose workers are killed with SIGKILL', () => {
 
   it('an incremental sync with changes, killed three times, completes exactly', async () => {
     const ids = h.emulator.data.list('opportunity').map((row) => String(row.opportunityid));
-    for (const id of ids.slice(0, 120)) h.emulator.data.update('opportunity', id, { name: `renamed ${id}` });
+    for (const id of ids.slice(0, 290)) h.emulator.data.update('opportunity', id, { name: `renamed ${id}` });
     for (const id of ids.slice(200, 205)) h.emulator.data.remove('opportunity', id);
     const summary = await syncThroughKills(false);
     expect(summary.status).toBe('COMPLETED');
