@@ -117,9 +117,13 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     let url: string;
     if (from?.kind === 'delta') url = from.link;
     else if (from?.kind === 'watermark') url = (await firstPageUrl(table, from.since)).url;
-    // The delta link keeps the $select of the read that produced it, so the baseline selects every column
-    // that later deltas must carry.
-    else url = dynamics.firstPageUrl(table.entitySet, { select: [...table.select], trackChanges: tracked });
+    // The delta link keeps the $select of the read that produced it. Opportunity deltas are read as pages, so
+    // their baseline selects every column; the related tables' deltas only say which rows changed (their
+    // current rows are then fetched by id), so a key-only baseline is enough and far cheaper to read.
+    else {
+      const select = table === opportunities ? [...table.select] : [table.key];
+      url = dynamics.firstPageUrl(table.entitySet, { select, trackChanges: tracked });
+    }
     let deltaLink: string | undefined;
     for (let next: string | undefined = url; next !== undefined;) {
       const options = { trackChanges: tracked && from?.kind !== 'watermark' };
@@ -203,9 +207,11 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
         const state = await readFeed(
           table,
           from,
-          async (records, deletedIds) => {
-            if (table === CONNECTIONS) await queueConnectionChanges(records, deletedIds);
-            else if (table === CONTACTS) await refreshContacts(records, deletedIds);
+          async (changed, deletedIds) => {
+            const { records, vanishedIds } = await currentRows(table, changed);
+            const gone = [...deletedIds, ...vanishedIds];
+            if (table === CONNECTIONS) await queueConnectionChanges(records, gone);
+            else if (table === CONTACTS) await refreshContacts(records, gone);
             else await refreshAccounts(records);
           },
           startedAt,
@@ -217,6 +223,24 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       }
     }
     return next;
+  }
+
+  /** The current rows of the changed ids a delta reported; an id Dynamics no longer has was deleted since. */
+  async function currentRows(
+    table: TableSpec,
+    changed: RawRecord[],
+  ): Promise<{ records: RawRecord[]; vanishedIds: string[] }> {
+    const ids = [
+      ...new Set(
+        changed
+          .map((row) => row[table.key])
+          .filter((id): id is string => typeof id === 'string' && GUID.test(id)),
+      ),
+    ].map((id) => id.toLowerCase());
+    if (ids.length === 0) return { records: [], vanishedIds: [] };
+    const records = await dynamics.getByIds(table.entitySet, table.key, ids, [...table.select]);
+    const found = new Set(records.map((row) => String(row[table.key]).toLowerCase()));
+    return { records, vanishedIds: ids.filter((id) => !found.has(id)) };
   }
 
   async function queueConnectionChanges(records: RawRecord[], deletedIds: string[]): Promise<void> {

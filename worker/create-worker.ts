@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createSyncActivities, heartbeatIfInActivity } from '../activities';
 import { dataConverter, temporalConnectionOptions } from '../client/connection';
@@ -35,6 +37,19 @@ export function workflowsPath(): string {
   return require.resolve('../workflows');
 }
 
+/** Where `npm run build` puts the pre-bundled workflow code (dist/workflow-bundle.js). */
+export function prebuiltWorkflowBundlePath(): string {
+  return path.join(__dirname, '..', 'workflow-bundle.js');
+}
+
+/** The pre-built bundle when running from dist/, else the sources (bundled by the worker at start). */
+function workflowCode(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const prebuilt = prebuiltWorkflowBundlePath();
+  return fs.existsSync(prebuilt)
+    ? { workflowBundle: { codePath: prebuilt } }
+    : { workflowsPath: workflowsPath() };
+}
+
 /** A worker on the sync's task queue: migrates the store, then serves the workflow and its activities. */
 export async function createSyncWorker(options: SyncWorkerOptions): Promise<SyncWorker> {
   const { config, logger } = options;
@@ -63,9 +78,7 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
     activities,
     dataConverter: dataConverter(config),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 4,
-    ...(options.workflowBundle !== undefined
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: workflowsPath() }),
+    ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : workflowCode()),
   });
   const close = async (): Promise<void> => {
     await store.close();
