@@ -33,7 +33,7 @@ describe('a sync whose workers are killed with SIGKILL', () => {
     h = await Harness.start({
       store: 'sqlite',
       emulator: { dataset: { generate: { opportunities: 300, seed: 7 } }, latencyMs: 15 },
-      env: { SYNC_PAGE_SIZE: '20' },
+      env: { SYNC_PAGE_SIZE: '10' },
     });
     marketo = await h.openStore();
   });
