@@ -10,6 +10,8 @@ export interface HistoryStats {
   largestPayloadBytes: number;
   /** Seconds between start and completion of each activity, summed by activity type. */
   activitySeconds: Record<string, number>;
+  /** Activities completed, by the identity (`<pid>@<host>`) of the worker that ran them. */
+  activitiesByWorker: Record<string, number>;
 }
 
 const VISIBILITY_WAIT_MS = 30_000;
@@ -24,13 +26,14 @@ export async function historyStats(
   let events = 0;
   let largestPayloadBytes = 0;
   const activitySeconds: Record<string, number> = {};
+  const activitiesByWorker: Record<string, number> = {};
   for (const runId of runIds) {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     events += history.events?.length ?? 0;
     largestPayloadBytes = Math.max(largestPayloadBytes, largestData(history));
-    addActivityTimes(history.events ?? [], activitySeconds);
+    addActivityTimes(history.events ?? [], activitySeconds, activitiesByWorker);
   }
-  return { runs: runIds.length, events, largestPayloadBytes, activitySeconds };
+  return { runs: runIds.length, events, largestPayloadBytes, activitySeconds, activitiesByWorker };
 }
 
 /** Visibility is eventually consistent: list until the last run (the one that returned) shows up. */
@@ -62,7 +65,11 @@ function seconds(event: HistoryEvent | undefined): number {
   return time ? Number(time.seconds ?? 0) + (time.nanos ?? 0) / 1e9 : 0;
 }
 
-function addActivityTimes(events: HistoryEvent[], into: Record<string, number>): void {
+function addActivityTimes(
+  events: HistoryEvent[],
+  into: Record<string, number>,
+  byWorker: Record<string, number>,
+): void {
   const byId = new Map(events.map((event) => [Number(event.eventId), event]));
   for (const event of events) {
     const done = event.activityTaskCompletedEventAttributes;
@@ -71,5 +78,7 @@ function addActivityTimes(events: HistoryEvent[], into: Record<string, number>):
     const type = scheduled?.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
     const started = byId.get(Number(done.startedEventId));
     into[type] = (into[type] ?? 0) + seconds(event) - seconds(started);
+    const worker = started?.activityTaskStartedEventAttributes?.identity ?? '?';
+    byWorker[worker] = (byWorker[worker] ?? 0) + 1;
   }
 }

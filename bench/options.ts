@@ -6,6 +6,10 @@ export interface BenchOptions {
   store: 'sqlite' | 'postgres';
   latencyMs: number;
   changeRatio: number;
+  /** Partition counts: instead of the full + incremental measurement, one partitioned full sync per count. */
+  partitions?: number[];
+  /** Worker processes for the partitioned runs. */
+  workers: number;
   out?: string;
 }
 
@@ -24,6 +28,13 @@ function ratio(value: string): number {
   return parsed;
 }
 
+function partitionList(value: string): number[] {
+  const counts = value.split(',').map((part) => Number(part.trim()));
+  if (counts.length === 0 || counts.some((count) => !Number.isInteger(count) || count < 1 || count > 64))
+    throw new InvalidArgumentError('a comma-separated list of integers from 1 to 64, e.g. 1,2,4');
+  return counts;
+}
+
 /** `npm run bench -- --opportunities 10000 --store postgres` */
 export function parseBenchOptions(argv: string[]): BenchOptions {
   const program = new Command('bench')
@@ -40,7 +51,16 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     )
     .option('--latency-ms <n>', 'emulator latency added to every Web API request', integer(0, 60_000), 0)
     .option('--change-ratio <r>', 'share of opportunities changed before the incremental sync', ratio, 0.01)
-    .option('--out <file>', 'JSON result file (default bench/results/<store>-<n>-<timestamp>.json)');
+    .option(
+      '--partitions <list>',
+      'instead of full + incremental: a partitioned full sync per count (e.g. 1,2,4), each into a fresh store',
+      partitionList,
+    )
+    .option('--workers <n>', 'worker processes for the --partitions runs', integer(1, 8), 2)
+    .option(
+      '--out <file>',
+      'JSON result file (default bench/results/<store>-<n>-<timestamp>.json, partitions-… with --partitions)',
+    );
   program.parse(argv);
   // commander prints usage and exits on a bad option; --store is checked by its choices.
   return program.opts<BenchOptions>();

@@ -136,7 +136,7 @@ export function resultTable(result: BenchResult): string {
   return lines.join('\n');
 }
 
-export function writeResult(file: string, result: BenchResult): void {
+export function writeResult(file: string, result: object): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 }

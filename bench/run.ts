@@ -18,9 +18,11 @@ import { historyStats } from './history';
 import { bareReadSeconds, bulkInsertSeconds } from './limit';
 import { parseBenchOptions, type BenchOptions } from './options';
 import { changeOrganisation } from './organisation';
+import { partitionTable, type PartitionBenchResult, type PartitionRunFigures } from './partition-report';
+import { measurePartitionedFull, type PartitionBenchContext } from './partitions';
 import { describeMachine, resultTable, writeResult, type BenchResult, type RunFigures } from './report';
 import { createTargetStore } from './target-store';
-import { startWorkerProcess, type WorkerProcess } from './worker-process';
+import { benchWorkerEnv, startWorkerProcess, type WorkerProcess } from './worker-process';
 
 const MIB = 2 ** 20;
 
@@ -75,6 +77,33 @@ async function timedSync(
   };
 }
 
+/** `--partitions`: a partitioned full sync per count instead of the full + incremental measurement. */
+async function partitionBench(
+  context: PartitionBenchContext,
+  options: BenchOptions,
+  about: Pick<PartitionBenchResult, 'startedAt' | 'organisation'>,
+): Promise<void> {
+  const runs: PartitionRunFigures[] = [];
+  for (const partitions of options.partitions ?? []) {
+    say(`full sync in ${partitions} partition(s), ${context.workers} worker process(es), fresh store`);
+    const run = await measurePartitionedFull(context, partitions);
+    say(
+      `  ${partitions}: ${run.seconds.toFixed(2)} s, ${run.opportunitiesWritten} written, ${run.dynamicsRequests} requests, ${run.historyEvents} events`,
+    );
+    runs.push(run);
+  }
+  const result: PartitionBenchResult = {
+    ...about,
+    machine: describeMachine(),
+    options: { ...options },
+    runs,
+  };
+  const out =
+    options.out ?? path.join('bench', 'results', `partitions-${options.store}-${options.opportunities}.json`);
+  writeResult(out, result);
+  process.stdout.write(`${partitionTable(result)}\n\nwritten to ${out}\n`);
+}
+
 async function main(options: BenchOptions): Promise<void> {
   const startedAt = new Date().toISOString();
   const loadBefore = os.loadavg();
@@ -101,11 +130,16 @@ async function main(options: BenchOptions): Promise<void> {
 
     const devServer = await startDevServer({ mode: 'test' });
     cleanups.push(() => devServer.stop());
-    const syncStore = await createTargetStore(options.store, tempDir, 'sync');
-    cleanups.push(() => syncStore.drop());
     const connection = await Connection.connect({ address: devServer.address });
     cleanups.push(() => connection.close());
     const client = new Client({ connection });
+    if (options.partitions !== undefined) {
+      const context = { client, emulator, app, temporalAddress: devServer.address, tempDir, say, ...options };
+      await partitionBench(context, options, { startedAt, organisation });
+      return;
+    }
+    const syncStore = await createTargetStore(options.store, tempDir, 'sync');
+    cleanups.push(() => syncStore.drop());
     const taskQueue = `bench-${randomUUID()}`;
     const dynamicsAuth = {
       url: emulator.url,
@@ -123,19 +157,14 @@ async function main(options: BenchOptions): Promise<void> {
     // Outside the temporary folder, so it stays for a look after the run.
     const workerLog = path.join(os.tmpdir(), `oppsync-bench-worker-${process.pid}.log`);
     const worker = await startWorkerProcess(
-      {
-        DYNAMICS_URL: emulator.url,
-        DYNAMICS_TENANT_ID: emulator.tenantId,
-        DYNAMICS_AUTHORITY: emulator.authority,
-        DYNAMICS_CLIENT_ID: app.clientId,
-        DYNAMICS_CLIENT_SECRET: app.clientSecret,
-        NODE_EXTRA_CA_CERTS: emulator.caFile,
-        MARKETO_DB_URL: syncStore.url,
-        TEMPORAL_ADDRESS: devServer.address,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        SYNC_PAGE_SIZE: String(options.pageSize),
-        LOG_LEVEL: 'info',
-      },
+      benchWorkerEnv({
+        emulator,
+        app,
+        temporalAddress: devServer.address,
+        taskQueue,
+        storeUrl: syncStore.url,
+        pageSize: options.pageSize,
+      }),
       workerLog,
     );
     cleanups.unshift(() => worker.stop());

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Emulator } from '../emulator';
 
 export interface WorkerProcess {
   readonly pid: number;
@@ -13,6 +14,33 @@ export interface WorkerProcess {
 }
 
 const READY_TIMEOUT_MS = 120_000;
+
+export interface WorkerTarget {
+  emulator: Emulator;
+  app: { clientId: string; clientSecret: string };
+  temporalAddress: string;
+  taskQueue: string;
+  storeUrl: string;
+  pageSize: number;
+}
+
+/** The environment of `oppsync worker` against the bench's emulator, dev server and store. */
+export function benchWorkerEnv(target: WorkerTarget): Record<string, string> {
+  const { emulator, app } = target;
+  return {
+    DYNAMICS_URL: emulator.url,
+    DYNAMICS_TENANT_ID: emulator.tenantId,
+    DYNAMICS_AUTHORITY: emulator.authority,
+    DYNAMICS_CLIENT_ID: app.clientId,
+    DYNAMICS_CLIENT_SECRET: app.clientSecret,
+    NODE_EXTRA_CA_CERTS: emulator.caFile,
+    MARKETO_DB_URL: target.storeUrl,
+    TEMPORAL_ADDRESS: target.temporalAddress,
+    TEMPORAL_TASK_QUEUE: target.taskQueue,
+    SYNC_PAGE_SIZE: String(target.pageSize),
+    LOG_LEVEL: 'info',
+  };
+}
 
 /**
  * `node bin/oppsync.js worker` as its own process, so its peak memory is its own. Resolves once it logs

@@ -1,0 +1,103 @@
+/** The result of `npm run bench -- --partitions …`: a JSON document and the Markdown table printed from it. */
+import type { Machine } from './report';
+
+export interface WorkerFigures {
+  pid: number;
+  /** Activities this worker ran (from the identities in the histories). */
+  activities: number;
+  /** VmHWM once ready, before the sync (start-up: workflow bundle, Temporal core). */
+  idlePeakRssMiB: number;
+  /** VmHWM after the sync (peak since the worker started). */
+  peakRssMiB: number;
+  cpuSeconds: number;
+}
+
+export interface PartitionRunFigures {
+  partitions: number;
+  workers: WorkerFigures[];
+  /** Workflow start to result. */
+  seconds: number;
+  /** Upserted + deleted, as the summary reports them. */
+  opportunitiesWritten: number;
+  /** Rows in the store's opportunities table afterwards (the store was empty before). */
+  opportunitiesInStore: number;
+  opportunitiesPerSecond: number;
+  /** Opportunity pages over every partition. */
+  pages: number;
+  dynamicsRequests: number;
+  tokenRequests: number;
+  /** Executions counted: the parent and its children. */
+  workflows: number;
+  runs: number;
+  /** Events over the parent and every child, all runs. */
+  historyEvents: number;
+  largestPayloadBytes: number;
+  activitySeconds: Record<string, number>;
+  /** Start to close of each child workflow (none for one partition: the plain full sync has no children). */
+  partitionSeconds: number[];
+  /** CPU seconds of the bench process during the run: mostly the emulator serving. */
+  emulatorCpuSeconds: number;
+  loadBefore: number[];
+  loadAfter: number[];
+}
+
+export interface PartitionBenchResult {
+  startedAt: string;
+  machine: Machine;
+  options: Record<string, unknown>;
+  organisation: { opportunities: number; contacts: number; accounts: number; connections: number };
+  runs: PartitionRunFigures[];
+}
+
+const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits;
+const load = (averages: number[]): string => (averages[0] ?? 0).toFixed(2);
+
+/** One column per partition count. */
+export function partitionTable(result: PartitionBenchResult): string {
+  const { runs, machine, options } = result;
+  const first = runs[0];
+  const row = (name: string, cell: (run: PartitionRunFigures) => string): string =>
+    `| ${name} | ${runs.map(cell).join(' | ')} |`;
+  const workerCount = Math.max(...runs.map((run) => run.workers.length));
+  const workerRows = Array.from({ length: workerCount }, (_, i) => [
+    row(`worker ${i + 1}: activities run`, (run) => String(run.workers[i]?.activities ?? '–')),
+    row(`worker ${i + 1}: peak RSS (when ready)`, (run) => {
+      const worker = run.workers[i];
+      return worker ? `${round(worker.peakRssMiB, 0)} MiB (${round(worker.idlePeakRssMiB, 0)} MiB)` : '–';
+    }),
+    row(`worker ${i + 1}: CPU seconds`, (run) => String(round(run.workers[i]?.cpuSeconds ?? 0, 1))),
+  ]).flat();
+  return [
+    `${options.opportunities as number} opportunities, page size ${options.pageSize as number}, store ${options.store as string}, emulator latency ${options.latencyMs as number} ms, ${workerCount} worker process(es) — ${machine.cpus} CPUs (${machine.model}), ${machine.ramGiB} GiB RAM, Node ${machine.node}`,
+    '',
+    `| partitions | ${runs.map((run) => String(run.partitions)).join(' | ')} |`,
+    `|---|${runs.map(() => '---:').join('|')}|`,
+    row(
+      'opportunities written (in the store)',
+      (run) => `${run.opportunitiesWritten} (${run.opportunitiesInStore})`,
+    ),
+    row('seconds, end to end', (run) => String(round(run.seconds))),
+    row('opportunities / s', (run) => String(round(run.opportunitiesPerSecond, 0))),
+    row('speed-up over the first column', (run) =>
+      first === undefined ? '–' : `${round(first.seconds / run.seconds)}×`,
+    ),
+    row('  seconds in beginSync (before any partition starts)', (run) =>
+      String(round(run.activitySeconds.beginSync ?? 0)),
+    ),
+    row('  seconds per partition (child workflow)', (run) =>
+      run.partitionSeconds.length === 0
+        ? '–'
+        : run.partitionSeconds.map((value) => round(value, 1)).join(', '),
+    ),
+    row('  seconds in syncOpportunityPage, summed', (run) =>
+      String(round(run.activitySeconds.syncOpportunityPage ?? 0)),
+    ),
+    row('opportunity pages', (run) => String(run.pages)),
+    row('Dynamics requests (token requests)', (run) => `${run.dynamicsRequests} (${run.tokenRequests})`),
+    row('history events (workflows, runs)', (run) => `${run.historyEvents} (${run.workflows}, ${run.runs})`),
+    row('largest history payload', (run) => `${round(run.largestPayloadBytes / 1024, 1)} KiB`),
+    ...workerRows,
+    row('bench process (emulator) CPU seconds', (run) => String(round(run.emulatorCpuSeconds, 1))),
+    row('load average (1 min) before / after', (run) => `${load(run.loadBefore)} / ${load(run.loadAfter)}`),
+  ].join('\n');
+}
