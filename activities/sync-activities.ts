@@ -1,5 +1,5 @@
 import type { SyncConfig } from '../config';
-import type { DynamicsClient, Page, RawRecord } from '../dynamics';
+import { isGuid, normaliseGuid, type DynamicsClient, type Page, type RawRecord } from '../dynamics';
 import {
   mapAccount,
   mapContact,
@@ -147,12 +147,12 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     records: RawRecord[],
     deletedIds: string[],
     seenSyncId: string | undefined,
-  ): Promise<{ write: WriteCounts; skipped: number; handledIds: string[] }> {
+  ): Promise<{ write: WriteCounts; skipped: number }> {
     const roles = await connectionRoles(syncId);
     const opportunityIds = records
       .map((record) => record.opportunityid)
-      .filter((id): id is string => typeof id === 'string' && GUID.test(id))
-      .map((id) => id.toLowerCase());
+      .filter(isGuid)
+      .map(normaliseGuid);
     const connections =
       opportunityIds.length === 0
         ? []
@@ -195,7 +195,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       { ...resolved, deletedOpportunityIds: deletedIds, stakeholderConnections, seenSyncId },
       now().toISOString(),
     );
-    return { write, skipped: resolved.skippedIds.length, handledIds: [...opportunityIds, ...deletedIds] };
+    return { write, skipped: resolved.skippedIds.length };
   }
 
   /** Incremental: reads what changed in connections, contacts and accounts and queues the opportunities it touches. */
@@ -234,9 +234,10 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       ...new Set(
         changed
           .map((row) => row[table.key])
-          .filter((id): id is string => typeof id === 'string' && GUID.test(id)),
+          .filter(isGuid)
+          .map(normaliseGuid),
       ),
-    ].map((id) => id.toLowerCase());
+    ];
     if (ids.length === 0) return { records: [], vanishedIds: [] };
     const records = await dynamics.getByIds(table.entitySet, table.key, ids, [...table.select]);
     const found = new Set(records.map((row) => String(row[table.key]).toLowerCase()));
@@ -479,7 +480,5 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     },
   };
 }
-
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export type SyncActivities = ReturnType<typeof createSyncActivities>;
