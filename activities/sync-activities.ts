@@ -184,15 +184,10 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       roles,
       options: ruleOptions,
     });
-    const stakeholderConnections = connections.flatMap((row) => {
-      const id = row.connectionid;
-      const opportunityId = row._record1id_value;
-      return typeof id === 'string' && typeof opportunityId === 'string'
-        ? [{ connection_id: id.toLowerCase(), external_opportunity_id: opportunityId.toLowerCase() }]
-        : [];
-    });
+    // resolved.stakeholderConnections: the connections that gave a role, so a later delete (the delta says only
+    // its id) can be traced back to its opportunity.
     const write = await store.writePage(
-      { ...resolved, deletedOpportunityIds: deletedIds, stakeholderConnections, seenSyncId },
+      { ...resolved, deletedOpportunityIds: deletedIds, seenSyncId },
       now().toISOString(),
     );
     return { write, skipped: resolved.skippedIds.length };
