@@ -15,6 +15,7 @@ import {
   type RuleOptions,
 } from '../../rules';
 import type { StoreSnapshot } from '../../store';
+import { duplicateKeys } from './faults';
 
 /** The whole organisation as the Web API serves it: the input of the rules' expected result. */
 export async function readOrganisation(
@@ -107,4 +108,27 @@ export class ExpectedStore {
     this.previous = sortSnapshot({ opportunities, roles, leads, companies, syncErrors: rules.errors });
     return this.previous;
   }
+}
+
+/**
+ * Runs one sync through the harness and asserts the whole store equals the rules' result, with no duplicate
+ * keys; returns the store as read.
+ */
+export async function syncAndExpectExactStore(
+  h: {
+    sync(full?: boolean): Promise<{ error?: string; summary: { status: string } }>;
+    dynamicsClient(): DynamicsClient;
+  },
+  marketo: { snapshot(): Promise<StoreSnapshot> },
+  expected: ExpectedStore,
+  options: RuleOptions,
+  full = false,
+): Promise<StoreSnapshot> {
+  const outcome = await h.sync(full);
+  expect(outcome.error).toBeUndefined();
+  expect(outcome.summary.status).toBe('COMPLETED');
+  const actual = sortSnapshot(await marketo.snapshot());
+  expect(duplicateKeys(actual)).toEqual([]);
+  expect(actual).toEqual(expected.next(await readOrganisation(h.dynamicsClient(), options)));
+  return actual;
 }

@@ -2,7 +2,7 @@ import { DEMO } from '../../emulator';
 import type { Lookup } from '../../emulator';
 import type { RuleOptions } from '../../rules';
 import type { MarketoStore, StoreSnapshot } from '../../store';
-import { ExpectedStore, readOrganisation, sortSnapshot } from './expected';
+import { ExpectedStore, sortSnapshot, syncAndExpectExactStore } from './expected';
 import { Harness } from './harness';
 
 const OPTIONS: RuleOptions = { customFields: ['new_region'], filterAttribute: 'new_synctomkto' };
@@ -39,15 +39,8 @@ export function describeSyncScenario(store: 'sqlite' | 'postgres'): void {
       await h?.close();
     });
 
-    async function syncAndCompare(full = false): Promise<StoreSnapshot> {
-      const outcome = await h.sync(full);
-      expect(outcome.error).toBeUndefined();
-      expect(outcome.summary.status).toBe('COMPLETED');
-      const actual = sortSnapshot(await marketo.snapshot());
-      const wanted = expected.next(await readOrganisation(h.dynamicsClient(), OPTIONS));
-      expect(actual).toEqual(wanted);
-      return actual;
-    }
+    const syncAndCompare = (full = false): Promise<StoreSnapshot> =>
+      syncAndExpectExactStore(h, marketo, expected, OPTIONS, full);
 
     function masterConnection(opportunityId: string, contactId: string): string {
       const row = h.emulator.data
