@@ -9,8 +9,8 @@ import { DEMO, EMULATOR_DEFAULTS, type Lookup } from '../emulator';
 import type { RuleOptions } from '../rules';
 import type { MarketoStore } from '../store';
 import { createSyncWorker, type SyncWorker } from '../worker';
-import { ExpectedStore, readOrganisation, sortSnapshot } from './support/expected';
-import { duplicateKeys, rawHistories, secretsFound } from './support/faults';
+import { ExpectedStore, syncAndExpectExactStore } from './support/expected';
+import { rawHistories, secretsFound } from './support/faults';
 import { Harness, workflowBundle } from './support/harness';
 
 const OPTIONS: RuleOptions = { customFields: ['new_region'], filterAttribute: 'new_synctomkto' };
@@ -92,13 +92,7 @@ describe('bad input and bad setup', () => {
   });
 
   async function syncExactly(full = false): Promise<SyncOutcome> {
-    const outcome = await h.sync(full);
-    expect(outcome.error).toBeUndefined();
-    expect(outcome.summary.status).toBe('COMPLETED');
-    const actual = sortSnapshot(await marketo.snapshot());
-    expect(duplicateKeys(actual)).toEqual([]);
-    expect(actual).toEqual(expected.next(await readOrganisation(h.dynamicsClient(), OPTIONS)));
-    return outcome;
+    return (await syncAndExpectExactStore(h, marketo, expected, OPTIONS, full)).outcome;
   }
 
   function opportunity(name: string, extra: Record<string, unknown> = {}): string {

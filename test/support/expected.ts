@@ -112,23 +112,20 @@ export class ExpectedStore {
 
 /**
  * Runs one sync through the harness and asserts the whole store equals the rules' result, with no duplicate
- * keys; returns the store as read.
+ * keys; returns the run's outcome and the store as read.
  */
-export async function syncAndExpectExactStore(
-  h: {
-    sync(full?: boolean): Promise<{ error?: string; summary: { status: string } }>;
-    dynamicsClient(): DynamicsClient;
-  },
+export async function syncAndExpectExactStore<O extends { error?: string; summary: { status: string } }>(
+  h: { sync(full?: boolean): Promise<O>; dynamicsClient(): DynamicsClient },
   marketo: { snapshot(): Promise<StoreSnapshot> },
   expected: ExpectedStore,
   options: RuleOptions,
   full = false,
-): Promise<StoreSnapshot> {
+): Promise<{ outcome: O; snapshot: StoreSnapshot }> {
   const outcome = await h.sync(full);
   expect(outcome.error).toBeUndefined();
   expect(outcome.summary.status).toBe('COMPLETED');
   const actual = sortSnapshot(await marketo.snapshot());
   expect(duplicateKeys(actual)).toEqual([]);
   expect(actual).toEqual(expected.next(await readOrganisation(h.dynamicsClient(), options)));
-  return actual;
+  return { outcome, snapshot: actual };
 }

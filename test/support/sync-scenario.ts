@@ -39,8 +39,8 @@ export function describeSyncScenario(store: 'sqlite' | 'postgres'): void {
       await h?.close();
     });
 
-    const syncAndCompare = (full = false): Promise<StoreSnapshot> =>
-      syncAndExpectExactStore(h, marketo, expected, OPTIONS, full);
+    const syncAndCompare = async (full = false): Promise<StoreSnapshot> =>
+      (await syncAndExpectExactStore(h, marketo, expected, OPTIONS, full)).snapshot;
 
     function masterConnection(opportunityId: string, contactId: string): string {
       const row = h.emulator.data
