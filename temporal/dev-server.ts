@@ -30,15 +30,29 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
+/**
+ * A TCP port nobody listens on. The probe connection is closed from the listening side, which leaves the
+ * port in TIME_WAIT: Linux then does not hand it out again for bind(0) for a while, so the dev server's own
+ * random internal ports cannot land on the ports we chose for it (the Temporal CLI does the same).
+ */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const server = net.createServer();
+    const server = net.createServer((socket) => socket.destroy());
     server.unref();
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
+      const probe = net.connect(port, '127.0.0.1');
+      let closed = false;
+      const done = (): void => {
+        if (closed) return;
+        closed = true;
+        probe.destroy();
+        server.close(() => resolve(port));
+      };
+      probe.once('close', done);
+      probe.once('error', done);
     });
   });
 }
@@ -57,7 +71,10 @@ async function waitUntilServing(
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
-        await connection.workflowService.describeNamespace({ namespace });
+        // A bounded call: something else listening on the port may accept and never answer.
+        await connection.withDeadline(Date.now() + 2000, () =>
+          connection.workflowService.describeNamespace({ namespace }),
+        );
         return;
       } finally {
         await connection.close();
@@ -81,13 +98,47 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     );
   }
   const namespace = options.namespace ?? 'default';
-  const port = options.port ?? (options.mode === 'test' ? await freePort() : 7233);
   const uiPort = options.uiPort ?? (options.mode === 'test' ? undefined : 8233);
   const dbFile =
     options.dbFile ??
     path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'oppsync-temporal-')), 'temporal.sqlite');
   fs.mkdirSync(path.dirname(dbFile), { recursive: true });
 
+  // The server binds ports it picks itself after ours; on a busy machine one of them can be taken in the
+  // meantime and the server exits before it serves. Such a start is tried again on fresh ports.
+  const attempts = 3;
+  for (let attempt = 1; ; attempt += 1) {
+    const port = options.port ?? (options.mode === 'test' ? await freePort() : 7233);
+    const launched = await launch({ cli, namespace, port, uiPort, dbFile, options });
+    if (launched.server !== undefined) return launched.server;
+    if (attempt >= attempts || !launched.exitedEarly) throw launched.error;
+    options.onOutput?.(`temporal server start-dev did not start (${launched.error.message}); trying again`);
+  }
+}
+
+interface LaunchSettings {
+  cli: string;
+  namespace: string;
+  port: number;
+  uiPort: number | undefined;
+  dbFile: string;
+  options: DevServerOptions;
+}
+
+type LaunchResult =
+  | { server: DevServer; error?: undefined; exitedEarly?: undefined }
+  | { server?: undefined; error: Error; exitedEarly: boolean };
+
+const OUTPUT_LINES_KEPT = 20;
+
+async function launch({
+  cli,
+  namespace,
+  port,
+  uiPort,
+  dbFile,
+  options,
+}: LaunchSettings): Promise<LaunchResult> {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', dbFile];
   args.push('--namespace', namespace, '--log-level', 'warn');
   // The dev server picks a random HTTP API port by default; pin the metrics port off so tests never clash.
@@ -99,8 +150,15 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     args.push('--search-attribute', `${name}=${type}`);
 
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The last lines the server printed explain a failed start.
+  const recent: string[] = [];
   const forward = (chunk: Buffer): void => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') options.onOutput?.(line);
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      recent.push(line);
+      if (recent.length > OUTPUT_LINES_KEPT) recent.shift();
+      options.onOutput?.(line);
+    }
   };
   child.stdout?.on('data', forward);
   child.stderr?.on('data', forward);
@@ -115,11 +173,15 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     await waitUntilServing(address, namespace, child, 60_000);
   } catch (error) {
     killOnExit();
-    throw error;
+    process.removeListener('exit', killOnExit);
+    const exitedEarly = child.exitCode !== null;
+    const output = recent.length > 0 ? `\n--- last output of the server ---\n${recent.join('\n')}` : '';
+    const message = error instanceof Error ? error.message : String(error);
+    return { error: new Error(`${message}${output}`), exitedEarly };
   }
 
   let stopped: Promise<void> | undefined;
-  return {
+  const server: DevServer = {
     address,
     namespace,
     uiUrl: uiPort === undefined ? undefined : `http://localhost:${uiPort}`,
@@ -139,4 +201,5 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       return stopped;
     },
   };
+  return { server };
 }

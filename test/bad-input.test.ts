@@ -56,7 +56,7 @@ describe('bad input and bad setup', () => {
   async function misconfiguredRun(
     env: Record<string, string>,
     dynamics: DynamicsAuthConfig,
-  ): Promise<{ outcome: SyncOutcome; ms: number }> {
+  ): Promise<{ outcome: SyncOutcome; activityAttempts: number[] }> {
     const taskQueue = `misconfigured-${randomUUID()}`;
     const config = loadConfig({
       MARKETO_DB_URL: h.config.storeUrl,
@@ -66,9 +66,13 @@ describe('bad input and bad setup', () => {
       ...env,
     });
     await startWorker(config, dynamics);
-    const started = Date.now();
     const outcome = await runSync(h.client, { taskQueue, full: true });
-    return { outcome, ms: Date.now() - started };
+    // The attempt of each activity as history records it (retries show as a higher attempt on one event).
+    const history = await h.client.workflow.getHandle(outcome.summary.workflowId).fetchHistory();
+    const activityAttempts = (history.events ?? []).flatMap((event) =>
+      event.activityTaskStartedEventAttributes ? [event.activityTaskStartedEventAttributes.attempt ?? 0] : [],
+    );
+    return { outcome, activityAttempts };
   }
 
   beforeAll(async () => {
@@ -174,21 +178,26 @@ describe('bad input and bad setup', () => {
   });
 
   it('an unknown selected column stops the run at once, naming the column', async () => {
-    const { outcome, ms } = await misconfiguredRun(
+    const { outcome, activityAttempts } = await misconfiguredRun(
       { SYNC_OPPORTUNITY_FIELDS: 'new_nosuchcolumn' },
       h.dynamicsAuth,
     );
     expect(outcome.summary.status).toBe('FAILED');
     expect(outcome.error).toMatch(/Unknown column 'new_nosuchcolumn'/);
-    expect(ms).toBeLessThan(20_000);
+    // Stopped at once: beginSync, then the first page, each tried once and not retried.
+    expect(activityAttempts).toEqual([1, 1]);
   });
 
   it('wrong credentials stop the run at once, and the message does not carry the secret', async () => {
-    const { outcome, ms } = await misconfiguredRun({}, { ...h.dynamicsAuth, clientSecret: wrongSecret });
+    const { outcome, activityAttempts } = await misconfiguredRun(
+      {},
+      { ...h.dynamicsAuth, clientSecret: wrongSecret },
+    );
     expect(outcome.summary.status).toBe('FAILED');
     expect(outcome.error).toMatch(/credential|secret|AADSTS7000215/i);
     expect(outcome.error).not.toContain(wrongSecret);
-    expect(ms).toBeLessThan(20_000);
+    // Stopped at once: beginSync's first request fails and is not retried.
+    expect(activityAttempts).toEqual([1]);
   });
 
   it('no history and no log holds a client secret, the password or an issued access token', async () => {

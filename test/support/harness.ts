@@ -60,38 +60,50 @@ export class Harness {
     // The SDK's own logs through our JSON logger, warnings and errors only: test output stays readable.
     installRuntimeLogger(createLogger('warn', { test: true }), 'warn');
     const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oppsync-test-'));
-    const app = emulatorApp();
-    const emulator = await startEmulator({
-      dataset: 'demo',
-      ...options.emulator,
-      clients: [app, ...(options.emulator?.clients ?? [])],
-    });
-    const devServer = await startDevServer({ mode: 'test' });
-    let storeUrl = `sqlite:${path.join(tempDir, 'marketo.sqlite')}`;
-    let drop: (() => Promise<void>) | undefined;
-    if (options.store === 'postgres') {
-      const db = await createTestDatabase();
-      storeUrl = db.url;
-      drop = () => db.drop();
+    // What started before a failing step is stopped again, or its open sockets would keep jest from exiting.
+    const started: (() => Promise<void>)[] = [
+      () => fs.promises.rm(tempDir, { recursive: true, force: true }),
+    ];
+    try {
+      const app = emulatorApp();
+      const emulator = await startEmulator({
+        dataset: 'demo',
+        ...options.emulator,
+        clients: [app, ...(options.emulator?.clients ?? [])],
+      });
+      started.push(() => emulator.close());
+      const devServer = await startDevServer({ mode: 'test' });
+      started.push(() => devServer.stop());
+      let storeUrl = `sqlite:${path.join(tempDir, 'marketo.sqlite')}`;
+      let drop: (() => Promise<void>) | undefined;
+      if (options.store === 'postgres') {
+        const db = await createTestDatabase();
+        storeUrl = db.url;
+        drop = () => db.drop();
+        started.push(drop);
+      }
+      const config = loadConfig({
+        MARKETO_DB_URL: storeUrl,
+        TEMPORAL_ADDRESS: devServer.address,
+        TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+        SYNC_PAGE_SIZE: '7',
+        LOG_LEVEL: 'warn',
+        ...options.env,
+      });
+      const dynamicsAuth: DynamicsAuthConfig = {
+        url: emulator.url,
+        tenantId: emulator.tenantId,
+        authority: emulator.authority,
+        ...app,
+        ca: emulator.caPem,
+      };
+      const connection = await Connection.connect({ address: devServer.address });
+      const client = new Client({ connection, namespace: config.temporal.namespace });
+      return new Harness(devServer, emulator, config, dynamicsAuth, client, connection, drop, tempDir);
+    } catch (error) {
+      for (const stop of started.reverse()) await stop().catch(() => undefined);
+      throw error;
     }
-    const config = loadConfig({
-      MARKETO_DB_URL: storeUrl,
-      TEMPORAL_ADDRESS: devServer.address,
-      TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
-      SYNC_PAGE_SIZE: '7',
-      LOG_LEVEL: 'warn',
-      ...options.env,
-    });
-    const dynamicsAuth: DynamicsAuthConfig = {
-      url: emulator.url,
-      tenantId: emulator.tenantId,
-      authority: emulator.authority,
-      ...app,
-      ca: emulator.caPem,
-    };
-    const connection = await Connection.connect({ address: devServer.address });
-    const client = new Client({ connection, namespace: config.temporal.namespace });
-    return new Harness(devServer, emulator, config, dynamicsAuth, client, connection, drop, tempDir);
   }
 
   /** Starts one more in-process worker on the harness's task queue (several may run side by side). */
