@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { asyncLocalStorage, Context } from '@temporalio/activity';
 import type { Logger } from '../shared/logger';
 
 export function currentContext(): Context | undefined {
@@ -25,4 +25,12 @@ export function activityLogger(logger: Logger): Logger {
     activityType: info.activityType,
     attempt: info.attempt,
   });
+}
+
+/**
+ * Runs `work` outside the current activity's context: work that outlives the activity (reading the next page
+ * ahead) must not heartbeat for it or log as it.
+ */
+export function outsideActivity<T>(work: () => T): T {
+  return asyncLocalStorage.exit(work);
 }

@@ -1,5 +1,12 @@
 import type { SyncConfig } from '../config';
-import { isGuid, normaliseGuid, type DynamicsClient, type Page, type RawRecord } from '../dynamics';
+import {
+  isGuid,
+  normaliseGuid,
+  tallyRequests,
+  type DynamicsClient,
+  type Page,
+  type RawRecord,
+} from '../dynamics';
 import {
   mapAccount,
   mapContact,
@@ -31,8 +38,9 @@ import {
   watermarkBefore,
   type ChangeState,
 } from './change-state';
-import { activityLogger, heartbeatIfInActivity } from './context';
+import { activityLogger, heartbeatIfInActivity, outsideActivity } from './context';
 import { isChangeTokenExpired, toActivityFailure } from './failures';
+import { PagePrefetch } from './page-prefetch';
 import { shareBackoff } from './shared-backoff';
 import {
   ACCOUNTS,
@@ -49,9 +57,30 @@ export interface SyncActivityDependencies {
   sync: SyncConfig;
   logger: Logger;
   now?: () => Date;
+  /** Where pages read ahead wait for their activity (tests pass their own); unused when SYNC_READ_AHEAD=false. */
+  readAhead?: PagePrefetch<ReadAheadPage>;
+}
+
+/** A page read ahead, with the requests reading it took (counted for the activity that uses it). */
+export interface ReadAheadPage {
+  value: LoadedPage;
+  requests: number;
 }
 
 const beat = heartbeatIfInActivity;
+
+/** What resolving a page of opportunities needs besides the page: read from Dynamics in a few batches. */
+export interface RelatedRows {
+  connections: RawRecord[];
+  contacts: RawRecord[];
+  accounts: RawRecord[];
+}
+
+/** One opportunity page and its related rows, as read from Dynamics, with the requests that took. */
+export interface LoadedPage {
+  page: Page;
+  related: RelatedRows;
+}
 
 function toCounts(write: WriteCounts, requests: number, skipped: number): Partial<SyncCounts> {
   return { ...write, dynamicsRequests: requests, skipped, pages: 1 };
@@ -70,6 +99,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
   const trackingFlags = new Map<string, Promise<boolean>>();
   const roleCache = new Map<string, Promise<Map<string, ConnectionRole>>>();
   const backoff = shareBackoff(dynamics, store, logger);
+  const readAhead = sync.readAhead ? (deps.readAhead ?? new PagePrefetch<ReadAheadPage>()) : undefined;
 
   function changeTracked(table: TableSpec): Promise<boolean> {
     let flag = trackingFlags.get(table.logicalName);
@@ -141,13 +171,8 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     return { kind: 'watermark', since: watermarkBefore(startedAt) };
   }
 
-  /** Fetches what a page of opportunities needs, applies the rules and writes the result in one transaction. */
-  async function resolveAndWrite(
-    syncId: string,
-    records: RawRecord[],
-    deletedIds: string[],
-    seenSyncId: string | undefined,
-  ): Promise<{ write: WriteCounts; skipped: number }> {
+  /** Reads what a page of opportunities needs: their connections, customers, stakeholders and accounts. */
+  async function readRelated(syncId: string, records: RawRecord[]): Promise<RelatedRows> {
     const roles = await connectionRoles(syncId);
     const opportunityIds = records
       .map((record) => record.opportunityid)
@@ -176,14 +201,19 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
         ? []
         : await dynamics.getByIds(ACCOUNTS.entitySet, ACCOUNTS.key, accountIds, [...ACCOUNTS.select]);
     beat();
-    const resolved = resolvePage({
-      opportunities: records,
-      connections,
-      contacts,
-      accounts,
-      roles,
-      options: ruleOptions,
-    });
+    return { connections, contacts, accounts };
+  }
+
+  /** Applies the rules to a page and its related rows and writes the result in one transaction. */
+  async function writeResolved(
+    syncId: string,
+    records: RawRecord[],
+    related: RelatedRows,
+    deletedIds: string[],
+    seenSyncId: string | undefined,
+  ): Promise<{ write: WriteCounts; skipped: number }> {
+    const roles = await connectionRoles(syncId);
+    const resolved = resolvePage({ opportunities: records, ...related, roles, options: ruleOptions });
     // resolved.stakeholderConnections: the connections that gave a role, so a later delete (the delta says only
     // its id) can be traced back to its opportunity.
     const write = await store.writePage(
@@ -191,6 +221,50 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       now().toISOString(),
     );
     return { write, skipped: resolved.skippedIds.length };
+  }
+
+  /**
+   * Reads one opportunity page and its related rows. `onNextLink` hears the next page's link as soon as the
+   * page itself has arrived, so reading ahead can start while this page's related rows are still being read.
+   */
+  async function loadPage(
+    syncId: string,
+    cursor: string,
+    trackChanges: boolean,
+    onNextLink: (link: string) => void = () => undefined,
+  ): Promise<LoadedPage> {
+    const page = await dynamics.getPage(cursor, { trackChanges });
+    beat();
+    if (page.nextLink !== undefined) onNextLink(page.nextLink);
+    return { page, related: await readRelated(syncId, page.records) };
+  }
+
+  const readAheadKey = (syncId: string, cursor: string, trackChanges: boolean): string =>
+    JSON.stringify([syncId, trackChanges, cursor]);
+
+  /** Starts reading the page at `cursor` ahead, outside the current activity (no heartbeats, its own request tally). */
+  function startReadAhead(syncId: string, cursor: string, trackChanges: boolean): void {
+    readAhead?.start(readAheadKey(syncId, cursor, trackChanges), () =>
+      outsideActivity(() => tallyRequests(() => loadPage(syncId, cursor, trackChanges))),
+    );
+  }
+
+  /** The page at `cursor`: read ahead by the previous page's activity on this worker, or read now. */
+  async function pageAt(
+    syncId: string,
+    cursor: string,
+    trackChanges: boolean,
+  ): Promise<{ loaded: LoadedPage; readAheadRequests: number; wasReadAhead: boolean }> {
+    const ahead = await readAhead?.take(readAheadKey(syncId, cursor, trackChanges))?.catch(() => undefined);
+    if (ahead !== undefined) {
+      const next = ahead.value.page.nextLink;
+      if (next !== undefined) startReadAhead(syncId, next, trackChanges);
+      return { loaded: ahead.value, readAheadRequests: ahead.requests, wasReadAhead: true };
+    }
+    const loaded = await loadPage(syncId, cursor, trackChanges, (next) =>
+      startReadAhead(syncId, next, trackChanges),
+    );
+    return { loaded, readAheadRequests: 0, wasReadAhead: false };
   }
 
   /** Incremental: reads what changed in connections, contacts and accounts and queues the opportunities it touches. */
@@ -317,6 +391,41 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     return { mode: 'full', cursor: first.url, counts: {} };
   }
 
+  /** Full or incremental: takes the change baselines or reads the related tables' changes, and says where to start. */
+  async function chooseAndBegin(
+    input: { syncId: string; full: boolean; baselineOpportunities?: boolean },
+    startedAt: Date,
+    log: Logger,
+  ): Promise<BeginSyncResult> {
+    await clearNextState();
+    const saved = decodeChangeState(await store.getState(committedKey(opportunities.entitySet)));
+    // Change state saved against another organisation (DYNAMICS_URL changed) says nothing about this one.
+    const foreign = saved?.kind === 'delta' && !dynamics.servesLink(saved.link);
+    let result: BeginSyncResult;
+    if (input.full || saved === undefined || foreign) {
+      result = await beginFull(startedAt, input.baselineOpportunities === true);
+    } else {
+      const related = await collectRelatedChanges(startedAt);
+      if (related === 'expired') {
+        log.warn({ syncId: input.syncId }, 'change-tracking token expired; falling back to a full sync');
+        result = await beginFull(startedAt, input.baselineOpportunities === true);
+      } else {
+        let cursor: string;
+        if (saved.kind === 'delta') cursor = saved.link;
+        else {
+          cursor = (await firstPageUrl(opportunities, saved.since)).url;
+          related[nextKey(opportunities.entitySet)] = encodeChangeState({
+            kind: 'watermark',
+            since: watermarkBefore(startedAt),
+          });
+        }
+        await store.setState(related);
+        result = { mode: 'incremental', cursor, counts: {} };
+      }
+    }
+    return result;
+  }
+
   return {
     /** Chooses full or incremental, takes change baselines and queues opportunities touched by related changes. */
     async beginSync(input: {
@@ -324,39 +433,13 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       full: boolean;
       baselineOpportunities?: boolean;
     }): Promise<BeginSyncResult> {
-      const before = dynamics.requestCount;
       const log = activityLogger(logger);
       await backoff.adopt();
       const startedAt = now();
       try {
-        await clearNextState();
-        const saved = decodeChangeState(await store.getState(committedKey(opportunities.entitySet)));
-        // Change state saved against another organisation (DYNAMICS_URL changed) says nothing about this one.
-        const foreign = saved?.kind === 'delta' && !dynamics.servesLink(saved.link);
-        let result: BeginSyncResult;
-        if (input.full || saved === undefined || foreign) {
-          result = await beginFull(startedAt, input.baselineOpportunities === true);
-        } else {
-          const related = await collectRelatedChanges(startedAt);
-          if (related === 'expired') {
-            log.warn({ syncId: input.syncId }, 'change-tracking token expired; falling back to a full sync');
-            result = await beginFull(startedAt, input.baselineOpportunities === true);
-          } else {
-            let cursor: string;
-            if (saved.kind === 'delta') cursor = saved.link;
-            else {
-              cursor = (await firstPageUrl(opportunities, saved.since)).url;
-              related[nextKey(opportunities.entitySet)] = encodeChangeState({
-                kind: 'watermark',
-                since: watermarkBefore(startedAt),
-              });
-            }
-            await store.setState(related);
-            result = { mode: 'incremental', cursor, counts: {} };
-          }
-        }
+        const { value: result, requests } = await tallyRequests(() => chooseAndBegin(input, startedAt, log));
         log.info({ syncId: input.syncId, mode: result.mode }, 'sync begun');
-        return { ...result, counts: { ...result.counts, dynamicsRequests: dynamics.requestCount - before } };
+        return { ...result, counts: { ...result.counts, dynamicsRequests: requests } };
       } catch (error) {
         throw toActivityFailure(error);
       }
@@ -378,25 +461,26 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       mode: SyncMode;
       cursor: string;
     }): Promise<PageResult> {
-      const before = dynamics.requestCount;
       const log = activityLogger(logger);
       await backoff.adopt();
       try {
-        const tracked = await changeTracked(opportunities);
-        // Filtered reads (watermarks, backfill partitions) cannot track changes.
-        const isFilteredRead = /[?&]\$filter=/.test(input.cursor);
-        let page;
-        try {
-          page = await dynamics.getPage(input.cursor, { trackChanges: tracked && !isFilteredRead });
-        } catch (error) {
-          if (input.mode === 'incremental' && isChangeTokenExpired(error))
-            return { changeTokenExpired: true, counts: {} };
-          throw error;
-        }
-        beat();
-        const result = await resolveAndWrite(
+        const { value, requests } = await tallyRequests(async () => {
+          const tracked = await changeTracked(opportunities);
+          // Filtered reads (watermarks, backfill partitions) cannot track changes.
+          const trackChanges = tracked && !/[?&]\$filter=/.test(input.cursor);
+          try {
+            return await pageAt(input.syncId, input.cursor, trackChanges);
+          } catch (error) {
+            if (input.mode === 'incremental' && isChangeTokenExpired(error)) return 'changeTokenExpired';
+            throw error;
+          }
+        });
+        if (value === 'changeTokenExpired') return { changeTokenExpired: true, counts: {} };
+        const { page, related } = value.loaded;
+        const result = await writeResolved(
           input.syncId,
           page.records,
+          related,
           page.deletedIds,
           input.mode === 'full' ? input.syncId : undefined,
         );
@@ -412,12 +496,13 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
             records: page.records.length,
             deleted: page.deletedIds.length,
             last: page.nextLink === undefined,
+            readAhead: value.wasReadAhead,
           },
           'opportunity page written',
         );
         return {
           nextCursor: page.nextLink,
-          counts: toCounts(result.write, dynamics.requestCount - before, result.skipped),
+          counts: toCounts(result.write, requests + value.readAheadRequests, result.skipped),
         };
       } catch (error) {
         throw toActivityFailure(error);
@@ -426,26 +511,29 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
 
     /** Re-resolves queued opportunities that changed only through their connections or customer contact. */
     async syncPendingBatch(input: { syncId: string; mode: SyncMode }): Promise<PendingBatchResult> {
-      const before = dynamics.requestCount;
       const log = activityLogger(logger);
       await backoff.adopt();
       try {
         const ids = await store.takePending(sync.pageSize);
         if (ids.length === 0) return { remaining: 0, counts: {} };
-        const records = await dynamics.getByIds(opportunities.entitySet, opportunities.key, ids, [
-          ...opportunities.select,
-        ]);
+        const { value: read, requests } = await tallyRequests(async () => {
+          const rows = await dynamics.getByIds(opportunities.entitySet, opportunities.key, ids, [
+            ...opportunities.select,
+          ]);
+          return { rows, related: await readRelated(input.syncId, rows) };
+        });
+        const { rows: records, related } = read;
         const found = new Set(records.map((r) => String(r.opportunityid).toLowerCase()));
         // A queued opportunity that Dynamics no longer has was deleted.
         const vanished = ids.filter((id) => !found.has(id));
-        const result = await resolveAndWrite(input.syncId, records, vanished, undefined);
+        const result = await writeResolved(input.syncId, records, related, vanished, undefined);
         await store.removePending(ids);
         const remaining = await store.pendingCount();
         log.info(
           { syncId: input.syncId, records: records.length, vanished: vanished.length, remaining },
           'queued opportunities written',
         );
-        return { remaining, counts: toCounts(result.write, dynamics.requestCount - before, result.skipped) };
+        return { remaining, counts: toCounts(result.write, requests, result.skipped) };
       } catch (error) {
         throw toActivityFailure(error);
       }

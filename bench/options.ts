@@ -10,6 +10,8 @@ export interface BenchOptions {
   partitions?: number[];
   /** Worker processes for the partitioned runs. */
   workers: number;
+  /** SYNC_READ_AHEAD for the worker: read the next page while the current one is written. */
+  readAhead: boolean;
   out?: string;
 }
 
@@ -57,6 +59,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       partitionList,
     )
     .option('--workers <n>', 'worker processes for the --partitions runs', integer(1, 8), 2)
+    .option('--no-read-ahead', 'run the worker with SYNC_READ_AHEAD=false (pages read one at a time)')
     .option(
       '--out <file>',
       'JSON result file (default bench/results/<store>-<n>-<timestamp>.json, partitions-… with --partitions)',

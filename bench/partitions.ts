@@ -27,6 +27,7 @@ export interface PartitionBenchContext {
   tempDir: string;
   pageSize: number;
   workers: number;
+  readAhead: boolean;
   say(message: string): void;
 }
 
@@ -50,6 +51,7 @@ export async function measurePartitionedFull(
         taskQueue,
         storeUrl: store.url,
         pageSize: context.pageSize,
+        readAhead: context.readAhead,
       });
       workers.push(await startWorkerProcess(env, log));
       context.say(`  worker ${i} (pid ${workers[i - 1]?.pid}) ready, log ${log}`);

@@ -120,7 +120,7 @@ export function resultTable(result: BenchResult): string {
     ['load average (1 min) at end', String(round(full.load)), String(round(incremental.load))],
   ];
   const lines = [
-    `${result.options.opportunities as number} opportunities, page size ${result.options.pageSize as number}, store ${result.options.store as string}, emulator latency ${result.options.latencyMs as number} ms — ${machine.cpus} CPUs (${machine.model}), ${machine.ramGiB} GiB RAM, Node ${machine.node}`,
+    `${result.options.opportunities as number} opportunities, page size ${result.options.pageSize as number}, store ${result.options.store as string}, emulator latency ${result.options.latencyMs as number} ms${result.options.readAhead === false ? ', read-ahead off' : ''} — ${machine.cpus} CPUs (${machine.model}), ${machine.ramGiB} GiB RAM, Node ${machine.node}`,
     '',
     '| | full sync | incremental sync |',
     '|---|---:|---:|',

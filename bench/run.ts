@@ -164,6 +164,7 @@ async function main(options: BenchOptions): Promise<void> {
         taskQueue,
         storeUrl: syncStore.url,
         pageSize: options.pageSize,
+        readAhead: options.readAhead,
       }),
       workerLog,
     );

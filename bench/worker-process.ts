@@ -22,6 +22,7 @@ export interface WorkerTarget {
   taskQueue: string;
   storeUrl: string;
   pageSize: number;
+  readAhead: boolean;
 }
 
 /** The environment of `oppsync worker` against the bench's emulator, dev server and store. */
@@ -38,6 +39,7 @@ export function benchWorkerEnv(target: WorkerTarget): Record<string, string> {
     TEMPORAL_ADDRESS: target.temporalAddress,
     TEMPORAL_TASK_QUEUE: target.taskQueue,
     SYNC_PAGE_SIZE: String(target.pageSize),
+    SYNC_READ_AHEAD: String(target.readAhead),
     LOG_LEVEL: 'info',
   };
 }

@@ -45,6 +45,8 @@ export interface SyncConfig {
   readonly pageSize: number;
   readonly opportunityFields: readonly string[];
   readonly filterAttribute?: string;
+  /** Read the next opportunity page while the current one is written (default; the worker holds one more page). */
+  readonly readAhead: boolean;
 }
 
 export interface AppConfig {
@@ -84,6 +86,14 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got '${value}'`);
   }
   return parsed.data;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const value = text(env, name);
+  if (value === undefined) return fallback;
+  const parsed = z.enum(['true', 'false']).safeParse(value.toLowerCase());
+  if (!parsed.success) throw new ConfigError(name, `must be true or false, got '${value}'`);
+  return parsed.data === 'true';
 }
 
 function logicalNames(env: Env, name: string): string[] {
@@ -177,6 +187,7 @@ function syncConfig(env: Env): SyncConfig {
     pageSize: integer(env, 'SYNC_PAGE_SIZE', 500, 1, 5000),
     opportunityFields: logicalNames(env, 'SYNC_OPPORTUNITY_FIELDS'),
     filterAttribute: filter[0],
+    readAhead: flag(env, 'SYNC_READ_AHEAD', true),
   };
 }
 

@@ -5,3 +5,4 @@ export type { Page } from './odata';
 export { lookupOf, formattedValue, type RawRecord } from './annotations';
 export { isGuid, normaliseGuid } from './guid';
 export { DynamicsError, isDynamicsError, toSafeMessage, type DynamicsErrorCode } from './errors';
+export { tallyRequests } from './transport';

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AxiosInstance } from 'axios';
 import type { TokenProvider, AccessToken } from './auth';
 import { backoffGateFor, parseRetryAfter, type BackoffGate } from './backoff-gate';
@@ -11,6 +12,19 @@ export const MAX_THROTTLED_REPEATS = 5;
 const DEFAULT_RETRY_AFTER_MS = 5000;
 // Timers and clocks are coarse: waiting a little past Retry-After guarantees the repeat is not early.
 const RETRY_AFTER_MARGIN_MS = 50;
+
+/**
+ * Requests counted per piece of work rather than per process: work running side by side (a page being
+ * resolved while the next one is read ahead) each learns exactly how many requests it sent.
+ */
+const requestTally = new AsyncLocalStorage<{ requests: number }>();
+
+/** Runs `work` and counts the Web API requests it sends (work it starts in its own tally is not counted). */
+export async function tallyRequests<T>(work: () => Promise<T>): Promise<{ value: T; requests: number }> {
+  const tally = { requests: 0 };
+  const value = await requestTally.run(tally, work);
+  return { value, requests: tally.requests };
+}
 
 export interface WebApiRequest {
   method: 'GET' | 'POST';
@@ -84,6 +98,8 @@ export class WebApiTransport {
 
   private async sendOnce(request: WebApiRequest, token: AccessToken, described: string): Promise<HttpResult> {
     this.requestCount += 1;
+    const tally = requestTally.getStore();
+    if (tally !== undefined) tally.requests += 1;
     try {
       const response = await this.http.request({
         method: request.method,

@@ -1,6 +1,6 @@
 /** HTTP routing: Entra ID endpoints, the Web API (auth, faults, service protection, GET and $batch). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { boundaryOf, parseBatch, writeBatchResponse, type BatchPartResponse } from './batch';
 import { CODES, ODataError, queryError } from './errors';
@@ -288,11 +288,16 @@ export function createRequestHandler(
     const method = req.method ?? 'GET';
     const question = rawUrl.indexOf('?');
     const path = question >= 0 ? rawUrl.slice(0, question) : rawUrl;
-    const key = `${method} ${ctx.url}${rawUrl}`;
+    // "The same request" for early-retry accounting: every $batch shares one URL, so its body tells them apart.
+    const key =
+      body === ''
+        ? `${method} ${ctx.url}${rawUrl}`
+        : `${method} ${ctx.url}${rawUrl} ${createHash('sha256').update(body).digest('hex').slice(0, 16)}`;
     ctx.stats.requests++;
     const finish = (reply: Reply, extra: { token?: IssuedToken; retryAfterMs?: number } = {}): void => {
       ctx.stats.log.push({
         at,
+        answeredAt: Date.now(),
         method,
         path,
         status: reply.status,

@@ -1,19 +1,27 @@
 /** Request counters and the request log; early retries are computed from the log, never counted ad hoc. */
 import type { EmulatorStats, RequestLogEntry } from './types';
 
-/** Requests that repeated a 429'd request (same key, same client) before its Retry-After elapsed. */
+/**
+ * Requests that repeated a 429'd request (same key, same client) before its Retry-After elapsed, counted from
+ * when the 429 was answered. A request that arrived before that answer is not a repeat of it: its client could
+ * not yet know (two reads of the same URL may be in flight at once).
+ */
 export function countEarlyRetries(log: readonly RequestLogEntry[]): number {
-  const deadlines = new Map<string, number>();
-  let early = 0;
+  const idOf = (entry: RequestLogEntry): string => `${entry.client ?? ''}\n${entry.key}`;
+  const holds = new Map<string, { throttled: RequestLogEntry; answeredAt: number; until: number }[]>();
   for (const entry of log) {
-    const id = `${entry.client ?? ''}\n${entry.key}`;
-    const deadline = deadlines.get(id);
-    if (deadline !== undefined && entry.at < deadline) early++;
-    if (entry.status === 429 && entry.retryAfterMs !== undefined) {
-      deadlines.set(id, Math.max(deadline ?? 0, entry.at + entry.retryAfterMs));
-    }
+    if (entry.status !== 429 || entry.retryAfterMs === undefined) continue;
+    const answeredAt = entry.answeredAt ?? entry.at;
+    const list = holds.get(idOf(entry)) ?? [];
+    list.push({ throttled: entry, answeredAt, until: answeredAt + entry.retryAfterMs });
+    holds.set(idOf(entry), list);
   }
-  return early;
+  return log.filter((entry) =>
+    (holds.get(idOf(entry)) ?? []).some(
+      // Clocks tick in milliseconds: a 429 may be answered in the millisecond it arrived, so skip itself.
+      (hold) => hold.throttled !== entry && entry.at >= hold.answeredAt && entry.at < hold.until,
+    ),
+  ).length;
 }
 
 export function createStats(): EmulatorStats {

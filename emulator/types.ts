@@ -72,7 +72,10 @@ export interface EmulatorFaults {
 }
 
 export interface RequestLogEntry {
+  /** When the request arrived. */
   at: number;
+  /** When it was answered (a $batch part: when its batch was). */
+  answeredAt?: number;
   method: string;
   path: string;
   status: number;

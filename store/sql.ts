@@ -1,6 +1,14 @@
 /** Bulk statements shared by the writer and the store, all chunked to respect parameter limits. */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { idChunks, rowChunks } from './chunks';
+
+/**
+ * better-sqlite3 runs each statement synchronously, so a page's writes would hold the event loop for their
+ * whole transaction. Giving it back between statements lets responses for the page being read ahead be taken
+ * in and its next request sent, so Dynamics works while the store does.
+ */
+const yieldBetweenStatements = (): Promise<void> => nextTurn();
 
 export async function upsertRows(
   db: Knex | Knex.Transaction,
@@ -11,12 +19,12 @@ export async function upsertRows(
 ): Promise<void> {
   for (const rows_ of rowChunks(rows)) {
     const raw = valuesInsert(db, table, rows_, conflict, merge ?? 'all');
-    if (raw !== undefined) {
-      await raw;
-      continue;
+    if (raw !== undefined) await raw;
+    else {
+      const insert = db(table).insert(rows_).onConflict(conflict);
+      await (merge ? insert.merge(merge) : insert.merge());
     }
-    const insert = db(table).insert(rows_).onConflict(conflict);
-    await (merge ? insert.merge(merge) : insert.merge());
+    await yieldBetweenStatements();
   }
 }
 
@@ -29,6 +37,7 @@ export async function insertIgnoring(
   for (const rows_ of rowChunks(rows)) {
     await (valuesInsert(db, table, rows_, conflict, 'ignore') ??
       db(table).insert(rows_).onConflict(conflict).ignore());
+    await yieldBetweenStatements();
   }
 }
 

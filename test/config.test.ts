@@ -32,9 +32,15 @@ describe('configuration', () => {
       intervalMs: 300_000,
       pageSize: 500,
       opportunityFields: [],
+      readAhead: true,
     });
     expect(config.sync.filterAttribute).toBeUndefined();
     expect(config.dynamics.url).toBeUndefined();
+  });
+
+  it('turns reading ahead off with SYNC_READ_AHEAD=false', () => {
+    expect(loadConfig({ SYNC_READ_AHEAD: 'FALSE' }).sync.readAhead).toBe(false);
+    expect(loadConfig({ SYNC_READ_AHEAD: 'true' }).sync.readAhead).toBe(true);
   });
 
   it('reads a full Dynamics connection and strips the trailing slash of the org URL', () => {
@@ -47,6 +53,7 @@ describe('configuration', () => {
     [{ SYNC_PAGE_SIZE: '0' }, 'SYNC_PAGE_SIZE'],
     [{ SYNC_PAGE_SIZE: '5001' }, 'SYNC_PAGE_SIZE'],
     [{ SYNC_PAGE_SIZE: 'ten' }, 'SYNC_PAGE_SIZE'],
+    [{ SYNC_READ_AHEAD: 'yes' }, 'SYNC_READ_AHEAD'],
     [{ SYNC_INTERVAL: 'often' }, 'SYNC_INTERVAL'],
     [{ MARKETO_DB_URL: 'mysql://db' }, 'MARKETO_DB_URL'],
     [{ DYNAMICS_URL: 'http://contoso.crm.dynamics.com' }, 'DYNAMICS_URL'],

@@ -1,3 +1,4 @@
+import { countEarlyRetries } from '../emulator/stats';
 import { DEMO, startEmulator, type Emulator } from '../emulator';
 import { clientToken, httpRequest, webGet, type ODataErrorBody } from './emulator-http';
 
@@ -157,6 +158,26 @@ describe('emulator: faults and service protection', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await webGet(emulator, token, 'accounts?$select=name'); // waited long enough
     expect(emulator.stats.earlyRetries()).toBe(1);
+  });
+
+  it('does not count as a repeat a request sent before the 429 was answered', () => {
+    const key = 'GET https://org/api/data/v9.2/$batch';
+    const entry = (at: number, answeredAt: number, status: number) => ({
+      at,
+      answeredAt,
+      method: 'GET',
+      path: '$batch',
+      status,
+      client: 'app',
+      key,
+      ...(status === 429 ? { retryAfterMs: 1000 } : {}),
+    });
+    // Two reads in flight together: the second arrived while the first was being answered 429.
+    expect(countEarlyRetries([entry(0, 50, 429), entry(10, 60, 200)])).toBe(0);
+    // Sent after the 429 was answered, before its Retry-After had passed: early.
+    expect(countEarlyRetries([entry(0, 50, 429), entry(10, 60, 200), entry(900, 950, 200)])).toBe(1);
+    // After Retry-After, counted from the answer: not early.
+    expect(countEarlyRetries([entry(0, 50, 429), entry(1051, 1100, 200)])).toBe(0);
   });
 
   it('enforces the request window per client with a growing Retry-After', async () => {

@@ -120,8 +120,11 @@ export async function syncAndExpectExactStore<O extends { error?: string; summar
   expected: ExpectedStore,
   options: RuleOptions,
   full = false,
+  /** Called right after the run, before the organisation is read for the comparison. */
+  afterSync: (outcome: O) => void = () => undefined,
 ): Promise<{ outcome: O; snapshot: StoreSnapshot }> {
   const outcome = await h.sync(full);
+  afterSync(outcome);
   expect(outcome.error).toBeUndefined();
   expect(outcome.summary.status).toBe('COMPLETED');
   const actual = sortSnapshot(await marketo.snapshot());

@@ -1,0 +1,46 @@
+import { PagePrefetch } from '../activities/page-prefetch';
+
+describe('PagePrefetch (pages read ahead)', () => {
+  it('hands a read-ahead to one taker only', async () => {
+    const prefetch = new PagePrefetch<string>();
+    let loads = 0;
+    prefetch.start('page-2', () => Promise.resolve(`loaded ${++loads}`));
+    prefetch.start('page-2', () => Promise.resolve(`loaded ${++loads}`));
+    expect(loads).toBe(1);
+    await expect(prefetch.take('page-2')).resolves.toBe('loaded 1');
+    expect(prefetch.take('page-2')).toBeUndefined();
+    expect(prefetch.take('page-3')).toBeUndefined();
+  });
+
+  it('holds at most maxEntries pages, dropping the oldest', async () => {
+    const prefetch = new PagePrefetch<number>(2);
+    for (const n of [1, 2, 3]) prefetch.start(`page-${n}`, () => Promise.resolve(n));
+    expect(prefetch.size).toBe(2);
+    expect(prefetch.take('page-1')).toBeUndefined();
+    await expect(prefetch.take('page-3')).resolves.toBe(3);
+  });
+
+  it('does not hand out a page read longer ago than maxAgeMs', () => {
+    let clock = 0;
+    const prefetch = new PagePrefetch<number>(2, 1000, () => clock);
+    prefetch.start('page-2', () => Promise.resolve(2));
+    clock = 1001;
+    expect(prefetch.take('page-2')).toBeUndefined();
+    expect(prefetch.size).toBe(0);
+  });
+
+  it('keeps a failed read-ahead for its taker without an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const prefetch = new PagePrefetch<number>();
+      prefetch.start('page-2', () => Promise.reject(new Error('503 from Dynamics')));
+      await new Promise((resolve) => setImmediate(resolve));
+      await expect(prefetch.take('page-2')).rejects.toThrow('503 from Dynamics');
+    } finally {
+      process.removeListener('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * Reading the next page ahead (SYNC_READ_AHEAD): the activities, run in order as the workflow runs them,
+ * against the emulator over https and a SQLite store. The pages after the first come from the read-ahead,
+ * the store ends up exactly as the rules say, and every request Dynamics saw is counted by one activity.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { createSyncActivities, type SyncActivities } from '../activities';
+import { PagePrefetch } from '../activities/page-prefetch';
+import type { ReadAheadPage } from '../activities/sync-activities';
+import { loadConfig } from '../config';
+import { DynamicsClient } from '../dynamics';
+import { startEmulator, type Emulator } from '../emulator';
+import type { RuleOptions } from '../rules';
+import { MarketoStore } from '../store';
+import { ExpectedStore, readOrganisation, sortSnapshot } from './support/expected';
+import { emulatorApp } from './support/harness';
+
+const OPTIONS: RuleOptions = { customFields: [], filterAttribute: undefined };
+const PAGE_SIZE = 10;
+
+let emulator: Emulator;
+let dynamics: DynamicsClient;
+const app = emulatorApp();
+
+beforeAll(async () => {
+  emulator = await startEmulator({ clients: [app], dataset: { generate: { opportunities: 45, seed: 11 } } });
+  dynamics = new DynamicsClient({
+    url: emulator.url,
+    tenantId: emulator.tenantId,
+    authority: emulator.authority,
+    ca: emulator.caPem,
+    pageSize: PAGE_SIZE,
+    ...app,
+  });
+});
+
+afterAll(async () => {
+  await emulator.close();
+});
+
+/** A fresh store and the activities over it; `lines` receives every log line. */
+async function setUp(readAhead?: PagePrefetch<ReadAheadPage>) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oppsync-read-ahead-'));
+  const config = loadConfig({
+    MARKETO_DB_URL: `sqlite:${path.join(dir, 'marketo.sqlite')}`,
+    SYNC_PAGE_SIZE: String(PAGE_SIZE),
+    SYNC_READ_AHEAD: 'true',
+  });
+  const store = await MarketoStore.open(config.storeUrl);
+  await store.migrate();
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+      done();
+    },
+  });
+  const activities = createSyncActivities({
+    store,
+    dynamics,
+    sync: config.sync,
+    logger: pino({ level: 'info' }, sink),
+    ...(readAhead !== undefined ? { readAhead } : {}),
+  });
+  const close = async (): Promise<void> => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { store, activities, lines, close };
+}
+
+/** A full sync, activity after activity as the workflow calls them; returns the requests they reported. */
+async function fullSync(activities: SyncActivities, syncId: string): Promise<number> {
+  const begun = await activities.beginSync({ syncId, full: true });
+  let requests = begun.counts.dynamicsRequests ?? 0;
+  for (let cursor: string | undefined = begun.cursor; cursor !== undefined;) {
+    const page = await activities.syncOpportunityPage({ syncId, mode: 'full', cursor });
+    requests += page.counts.dynamicsRequests ?? 0;
+    cursor = page.nextCursor;
+  }
+  await activities.finishSync({ syncId, mode: 'full' });
+  return requests;
+}
+
+const pageLines = (lines: Record<string, unknown>[]) =>
+  lines.filter((line) => line.msg === 'opportunity page written');
+
+it('pages after the first come from the read-ahead; the store is exact and every request is counted once', async () => {
+  const { store, activities, lines, close } = await setUp();
+  try {
+    const before = emulator.stats.requests;
+    const reported = await fullSync(activities, 'read-ahead-1');
+    expect(reported).toBe(emulator.stats.requests - before);
+    const pages = pageLines(lines);
+    expect(pages).toHaveLength(5);
+    expect(pages.map((line) => line.readAhead)).toEqual([false, true, true, true, true]);
+    const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(dynamics, OPTIONS));
+    expect(sortSnapshot(await store.snapshot())).toEqual(expected);
+  } finally {
+    await close();
+  }
+});
+
+it('a read-ahead that fails costs nothing but its requests: each page is read by its own activity', async () => {
+  /** Reads every page ahead as asked, then loses it, as a read-ahead would on a 5xx or a dropped connection. */
+  class FailingReadAhead extends PagePrefetch<ReadAheadPage> {
+    started = 0;
+    override start(key: string, load: () => Promise<ReadAheadPage>): void {
+      this.started += 1;
+      super.start(key, async () => {
+        await load();
+        throw new Error('connection reset while reading ahead');
+      });
+    }
+  }
+  const failing = new FailingReadAhead();
+  const { store, activities, lines, close } = await setUp(failing);
+  try {
+    await fullSync(activities, 'read-ahead-2');
+    expect(failing.started).toBe(4);
+    expect(pageLines(lines).map((line) => line.readAhead)).toEqual([false, false, false, false, false]);
+    const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(dynamics, OPTIONS));
+    expect(sortSnapshot(await store.snapshot())).toEqual(expected);
+  } finally {
+    await close();
+  }
+});
