@@ -71,12 +71,13 @@ const beat = heartbeatIfInActivity;
 
 /** What resolving a page of opportunities needs besides the page: read from Dynamics in a few batches. */
 export interface RelatedRows {
+  roles: Map<string, ConnectionRole>;
   connections: RawRecord[];
   contacts: RawRecord[];
   accounts: RawRecord[];
 }
 
-/** One opportunity page and its related rows, as read from Dynamics, with the requests that took. */
+/** One opportunity page and its related rows, as read from Dynamics. */
 export interface LoadedPage {
   page: Page;
   related: RelatedRows;
@@ -201,19 +202,17 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
         ? []
         : await dynamics.getByIds(ACCOUNTS.entitySet, ACCOUNTS.key, accountIds, [...ACCOUNTS.select]);
     beat();
-    return { connections, contacts, accounts };
+    return { roles, connections, contacts, accounts };
   }
 
   /** Applies the rules to a page and its related rows and writes the result in one transaction. */
   async function writeResolved(
-    syncId: string,
     records: RawRecord[],
     related: RelatedRows,
     deletedIds: string[],
     seenSyncId: string | undefined,
   ): Promise<{ write: WriteCounts; skipped: number }> {
-    const roles = await connectionRoles(syncId);
-    const resolved = resolvePage({ opportunities: records, ...related, roles, options: ruleOptions });
+    const resolved = resolvePage({ opportunities: records, ...related, options: ruleOptions });
     // resolved.stakeholderConnections: the connections that gave a role, so a later delete (the delta says only
     // its id) can be traced back to its opportunity.
     const write = await store.writePage(
@@ -478,7 +477,6 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
         if (value === 'changeTokenExpired') return { changeTokenExpired: true, counts: {} };
         const { page, related } = value.loaded;
         const result = await writeResolved(
-          input.syncId,
           page.records,
           related,
           page.deletedIds,
@@ -526,7 +524,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
         const found = new Set(records.map((r) => String(r.opportunityid).toLowerCase()));
         // A queued opportunity that Dynamics no longer has was deleted.
         const vanished = ids.filter((id) => !found.has(id));
-        const result = await writeResolved(input.syncId, records, related, vanished, undefined);
+        const result = await writeResolved(records, related, vanished, undefined);
         await store.removePending(ids);
         const remaining = await store.pendingCount();
         log.info(

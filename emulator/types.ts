@@ -74,7 +74,7 @@ export interface EmulatorFaults {
 export interface RequestLogEntry {
   /** When the request arrived. */
   at: number;
-  /** When it was answered (a $batch part: when its batch was). */
+  /** When it was answered (unset for a $batch part: the emulator throttles a batch as a whole). */
   answeredAt?: number;
   method: string;
   path: string;
