@@ -187,20 +187,27 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
             'record1id',
             opportunityIds,
             [...CONNECTIONS.select],
-            'statecode eq 0',
+            {
+              extraFilter: 'statecode eq 0',
+              annotations: CONNECTIONS.annotations,
+            },
           );
     beat();
     const wanted = referencedIds(records, connections, roles);
     const contacts =
       wanted.contactIds.length === 0
         ? []
-        : await dynamics.getByIds(CONTACTS.entitySet, CONTACTS.key, wanted.contactIds, [...CONTACTS.select]);
+        : await dynamics.getByIds(CONTACTS.entitySet, CONTACTS.key, wanted.contactIds, [...CONTACTS.select], {
+            annotations: CONTACTS.annotations,
+          });
     beat();
     const accountIds = [...new Set([...wanted.accountIds, ...parentAccountIds(contacts)])];
     const accounts =
       accountIds.length === 0
         ? []
-        : await dynamics.getByIds(ACCOUNTS.entitySet, ACCOUNTS.key, accountIds, [...ACCOUNTS.select]);
+        : await dynamics.getByIds(ACCOUNTS.entitySet, ACCOUNTS.key, accountIds, [...ACCOUNTS.select], {
+            annotations: ACCOUNTS.annotations,
+          });
     beat();
     return { roles, connections, contacts, accounts };
   }
@@ -307,7 +314,9 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       ),
     ];
     if (ids.length === 0) return { records: [], vanishedIds: [] };
-    const records = await dynamics.getByIds(table.entitySet, table.key, ids, [...table.select]);
+    const records = await dynamics.getByIds(table.entitySet, table.key, ids, [...table.select], {
+      annotations: table.annotations,
+    });
     const found = new Set(records.map((row) => String(row[table.key]).toLowerCase()));
     return { records, vanishedIds: ids.filter((id) => !found.has(id)) };
   }
@@ -353,7 +362,9 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
 
   async function fetchCompanies(accountIds: string[]): Promise<CompanyRow[]> {
     if (accountIds.length === 0) return [];
-    const rows = await dynamics.getByIds(ACCOUNTS.entitySet, ACCOUNTS.key, accountIds, [...ACCOUNTS.select]);
+    const rows = await dynamics.getByIds(ACCOUNTS.entitySet, ACCOUNTS.key, accountIds, [...ACCOUNTS.select], {
+      annotations: ACCOUNTS.annotations,
+    });
     return rows.flatMap((row) => {
       const mapped = mapAccount(row);
       return mapped.ok ? [mapped.row] : [];
@@ -515,9 +526,13 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
         const ids = await store.takePending(sync.pageSize);
         if (ids.length === 0) return { remaining: 0, counts: {} };
         const { value: read, requests } = await tallyRequests(async () => {
-          const rows = await dynamics.getByIds(opportunities.entitySet, opportunities.key, ids, [
-            ...opportunities.select,
-          ]);
+          const rows = await dynamics.getByIds(
+            opportunities.entitySet,
+            opportunities.key,
+            ids,
+            [...opportunities.select],
+            { annotations: opportunities.annotations },
+          );
           return { rows, related: await readRelated(input.syncId, rows) };
         });
         const { rows: records, related } = read;

@@ -1,9 +1,16 @@
+import { FORMATTED_VALUE_ANNOTATION, LOOKUP_TYPE_ANNOTATION, RULE_ANNOTATIONS } from '../dynamics';
+
 /** The Dataverse tables the sync reads, with the columns it needs from each. */
 export interface TableSpec {
   readonly logicalName: 'opportunity' | 'connection' | 'contact' | 'account';
   readonly entitySet: string;
   readonly key: string;
   readonly select: readonly string[];
+  /**
+   * The annotations the rules read from this table's rows. Each one asked for adds a property to every
+   * row of every page; FormattedValue alone is a third of a connection row and is never read there.
+   */
+  readonly annotations: readonly string[];
 }
 
 export const OPPORTUNITY_COLUMNS = [
@@ -40,6 +47,8 @@ export const CONNECTIONS: TableSpec = {
     'ismaster',
     '_relatedconnectionid_value',
   ],
+  // Which side is a contact or an account: the lookups' target tables.
+  annotations: [LOOKUP_TYPE_ANNOTATION],
 };
 
 export const CONTACTS: TableSpec = {
@@ -47,6 +56,8 @@ export const CONTACTS: TableSpec = {
   entitySet: 'contacts',
   key: 'contactid',
   select: ['contactid', 'firstname', 'lastname', 'emailaddress1', '_parentcustomerid_value', 'modifiedon'],
+  // Whether the parent customer is an account or a contact.
+  annotations: [LOOKUP_TYPE_ANNOTATION],
 };
 
 export const ACCOUNTS: TableSpec = {
@@ -54,6 +65,8 @@ export const ACCOUNTS: TableSpec = {
   entitySet: 'accounts',
   key: 'accountid',
   select: ['accountid', 'name', 'websiteurl', 'industrycode', 'modifiedon'],
+  // The industry's label.
+  annotations: [FORMATTED_VALUE_ANNOTATION],
 };
 
 export const CONNECTION_ROLE_COLUMNS = ['connectionroleid', 'name', 'category'];
@@ -69,5 +82,7 @@ export function opportunityTable(
     entitySet: 'opportunities',
     key: 'opportunityid',
     select: [...new Set<string>([...OPPORTUNITY_COLUMNS, ...extra])],
+    // Labels of option sets outside SPEC's tables, and whether the customer is an account or a contact.
+    annotations: RULE_ANNOTATIONS,
   };
 }

@@ -23,6 +23,7 @@ import {
   parsePageLinks,
   preferHeader,
   queryString,
+  RULE_ANNOTATIONS,
   type Page,
 } from './odata';
 import { describeRequest, errorForResponse } from './response-errors';
@@ -44,13 +45,19 @@ export interface IdQuery {
   ids: string[];
   select: string[];
   extraFilter?: string;
+  /** odata.include-annotations for the query's rows (default RULE_ANNOTATIONS; [] for none). */
+  annotations?: readonly string[];
 }
+
+/** Options of an id query besides its table, property, ids and columns. */
+export type IdQueryOptions = Pick<IdQuery, 'extraFilter' | 'annotations'>;
 
 /** One GET of an id query still to be sent: a chunk's first page or a nextLink of it. */
 interface PendingGet {
   query: number;
   url: string;
   throttled: number;
+  annotations: readonly string[];
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -151,11 +158,9 @@ export class DynamicsClient {
     property: string,
     ids: string[],
     select: string[],
-    extraFilter?: string,
+    options: IdQueryOptions = {},
   ): Promise<RawRecord[]> {
-    const [rows = []] = await this.getByIdsMany([
-      { entitySet, property, ids, select, ...(extraFilter !== undefined ? { extraFilter } : {}) },
-    ]);
+    const [rows = []] = await this.getByIdsMany([{ entitySet, property, ids, select, ...options }]);
     return rows;
   }
 
@@ -168,13 +173,15 @@ export class DynamicsClient {
   async getByIdsMany(queries: IdQuery[]): Promise<RawRecord[][]> {
     const pending: PendingGet[] = [];
     queries.forEach((query, index) => {
-      for (const url of this.idQueryUrls(query)) pending.push({ query: index, url, throttled: 0 });
+      const annotations = query.annotations ?? RULE_ANNOTATIONS;
+      for (const url of this.idQueryUrls(query))
+        pending.push({ query: index, url, throttled: 0, annotations });
     });
     const results: RawRecord[][] = queries.map(() => []);
     let round = pending;
     while (round.length > 0) {
       const next: PendingGet[] = [];
-      for (const batch of packBatches(round, (get) => this.batchPart(get.url))) {
+      for (const batch of packBatches(round, (get) => this.batchPart(get.url, get.annotations))) {
         next.push(...(await this.runBatch(batch, results)));
       }
       round = next;
@@ -287,13 +294,18 @@ export class DynamicsClient {
     );
   }
 
-  private batchPart(url: string): BatchGet {
-    return { url, headers: { Accept: 'application/json', Prefer: preferHeader(MAX_PAGE_SIZE, false) } };
+  private batchPart(url: string, annotations: readonly string[]): BatchGet {
+    return {
+      url,
+      headers: { Accept: 'application/json', Prefer: preferHeader(MAX_PAGE_SIZE, false, annotations) },
+    };
   }
 
   /** Sends one $batch, adds each part's rows to `results`, and returns the GETs still to do (nextLinks). */
   private async runBatch(batch: PendingGet[], results: RawRecord[][]): Promise<PendingGet[]> {
-    const { contentType, body } = buildBatch(batch.map((get) => this.batchPart(this.ownUrl(get.url))));
+    const { contentType, body } = buildBatch(
+      batch.map((get) => this.batchPart(this.ownUrl(get.url), get.annotations)),
+    );
     const response = await this.transport.send({
       method: 'POST',
       url: `${this.apiBase}$batch`,
@@ -335,7 +347,7 @@ export class DynamicsClient {
       if (answer.status < 200 || answer.status >= 300) throw errorForResponse(answer, request);
       const page = parsePage(answer.text, request);
       results[get.query]!.push(...page.records);
-      if (page.nextLink !== undefined) next.push({ query: get.query, url: page.nextLink, throttled: 0 });
+      if (page.nextLink !== undefined) next.push({ ...get, url: page.nextLink, throttled: 0 });
     });
     return next;
   }

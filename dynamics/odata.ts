@@ -34,15 +34,24 @@ export function queryString(options: [string, string | undefined][]): string {
   return parts.length > 0 ? `?${parts.join('&')}` : '';
 }
 
+export const FORMATTED_VALUE_ANNOTATION = 'OData.Community.Display.V1.FormattedValue';
+export const LOOKUP_TYPE_ANNOTATION = 'Microsoft.Dynamics.CRM.lookuplogicalname';
+
 /**
  * The annotations the rules read: option-set and lookup labels, and the target table of polymorphic lookups.
- * Not "*": the navigation-property annotation on every lookup would only make each page larger.
+ * Not "*": the navigation-property annotation on every lookup would only make each page larger. A read that
+ * needs less asks for less (see TableSpec.annotations).
  */
-const ANNOTATIONS = 'OData.Community.Display.V1.FormattedValue,Microsoft.Dynamics.CRM.lookuplogicalname';
+export const RULE_ANNOTATIONS: readonly string[] = [FORMATTED_VALUE_ANNOTATION, LOOKUP_TYPE_ANNOTATION];
 
 /** The `Prefer` header of a read. */
-export function preferHeader(pageSize: number, trackChanges: boolean): string {
-  const values = [`odata.include-annotations="${ANNOTATIONS}"`, `odata.maxpagesize=${pageSize}`];
+export function preferHeader(
+  pageSize: number,
+  trackChanges: boolean,
+  annotations: readonly string[] = RULE_ANNOTATIONS,
+): string {
+  const values = [`odata.maxpagesize=${pageSize}`];
+  if (annotations.length > 0) values.unshift(`odata.include-annotations="${annotations.join(',')}"`);
   if (trackChanges) values.push('odata.track-changes');
   return values.join(',');
 }

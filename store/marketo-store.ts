@@ -3,6 +3,7 @@ import type { CompanyRow, LeadRow, SyncErrorRow } from '../rules';
 import { StoreError } from './errors';
 import { migrationSource } from './migration-source';
 import { upsertErrors, writePageInTransaction } from './page-writer';
+import { PageWriterThread } from './page-writer-thread';
 import { readSnapshot } from './snapshot';
 import { deleteIn, insertIgnoring, selectIn, updateIn, upsertRows } from './sql';
 import type { StoreSnapshot, WriteCounts, WritePageInput } from './types';
@@ -33,14 +34,28 @@ async function ensureSchema(knex: Knex, schema: string): Promise<void> {
 }
 
 /** The Marketo store (SPEC section 2) on knex: SQLite or PostgreSQL. */
+export interface StoreOptions {
+  /**
+   * SQLite file stores: write pages on a thread of their own (see page-writer-thread.ts), so the caller's
+   * thread is free while a page's transaction runs. PostgreSQL needs none: its server does the work.
+   */
+  pageWriterThread?: boolean;
+}
+
 export class MarketoStore {
-  private constructor(readonly knex: Knex) {}
+  private constructor(
+    readonly knex: Knex,
+    private readonly writerThread?: PageWriterThread,
+  ) {}
 
   /** Connects (SQLite: WAL, foreign keys, busy timeout). Does not migrate. */
-  static async open(url: string): Promise<MarketoStore> {
+  static async open(url: string, options: StoreOptions = {}): Promise<MarketoStore> {
     const config = parseStoreUrl(url);
+    let threaded = false;
     if (config.client === 'better-sqlite3') {
       const memory = (config.connection as { filename: string }).filename === ':memory:';
+      // ':memory:' is one database per connection: another thread would not see it.
+      threaded = options.pageWriterThread === true && !memory;
       config.pool = {
         ...config.pool,
         afterCreate: (
@@ -68,7 +83,13 @@ export class MarketoStore {
       await knex.destroy();
       throw error;
     }
-    return new MarketoStore(knex);
+    if (!threaded) return new MarketoStore(knex);
+    try {
+      return new MarketoStore(knex, await PageWriterThread.start(url));
+    } catch (error) {
+      await knex.destroy();
+      throw error;
+    }
   }
 
   /** Creates or upgrades the schema; idempotent, and safe when two workers call it at once. */
@@ -95,6 +116,7 @@ export class MarketoStore {
 
   /** One page, one transaction: companies, leads, opportunities, roles, stale roles, deletions, errors. */
   writePage(page: WritePageInput, now: string): Promise<WriteCounts> {
+    if (this.writerThread !== undefined) return this.writerThread.writePage(page, now);
     return this.knex.transaction((trx) => writePageInTransaction(trx, page, now));
   }
 
@@ -286,6 +308,7 @@ export class MarketoStore {
   }
 
   async close(): Promise<void> {
+    await this.writerThread?.close();
     await this.knex.destroy();
   }
 

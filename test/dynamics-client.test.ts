@@ -4,6 +4,8 @@
  */
 import {
   DynamicsClient,
+  FORMATTED_VALUE_ANNOTATION,
+  LOOKUP_TYPE_ANNOTATION,
   lookupOf,
   formattedValue,
   type DynamicsClientOptions,
@@ -134,12 +136,32 @@ describe('reads by id', () => {
     emulator.data.update('contact', ids[0]!, { statecode: 1, statuscode: 2 });
     const contacts = emulator.data.list('contact');
     const asked = [...ids.map((id) => `{${id.toUpperCase()}}`), ...ids];
-    const rows = await client.getByIds('contacts', 'contactid', asked, ['fullname'], 'statecode eq 0');
+    const rows = await client.getByIds('contacts', 'contactid', asked, ['fullname'], {
+      extraFilter: 'statecode eq 0',
+    });
     const active = contacts.filter((row) => row.statecode === 0).map((row) => String(row.contactid));
     expect(active).toHaveLength(ids.length - 1);
     expect(idsOf(rows, 'contactid')).toEqual([...active].sort());
     expect(client.requestCount).toBe(1);
     emulator.data.update('contact', ids[0]!, { statecode: 0, statuscode: 1 });
+  });
+
+  it('asks for only the annotations a query names', async () => {
+    const client = clientFor('client credentials');
+    const ids = emulator.data.list('contact').map((row) => String(row.contactid));
+    const select = ['fullname', '_parentcustomerid_value', 'modifiedon'];
+    const keysOf = (rows: RawRecord[]) => new Set(rows.flatMap((row) => Object.keys(row)));
+    const everything = keysOf(await client.getByIds('contacts', 'contactid', ids, select));
+    const lookupsOnly = keysOf(
+      await client.getByIds('contacts', 'contactid', ids, select, { annotations: [LOOKUP_TYPE_ANNOTATION] }),
+    );
+    const none = keysOf(await client.getByIds('contacts', 'contactid', ids, select, { annotations: [] }));
+    const lookupType = `_parentcustomerid_value@${LOOKUP_TYPE_ANNOTATION}`;
+    const formatted = `modifiedon@${FORMATTED_VALUE_ANNOTATION}`;
+    expect([everything.has(lookupType), everything.has(formatted)]).toEqual([true, true]);
+    expect([lookupsOnly.has(lookupType), lookupsOnly.has(formatted)]).toEqual([true, false]);
+    expect([none.has(lookupType), none.has(formatted)]).toEqual([false, false]);
+    expect([...none].filter((key) => key.includes('@') && !key.startsWith('@odata'))).toEqual([]);
   });
 
   it('reads every row of a small table', async () => {

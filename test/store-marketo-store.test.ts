@@ -1,35 +1,13 @@
-import type { CompanyRow, LeadRow, OpportunityRow, RoleRow, SyncErrorRow } from '../rules';
+import type { CompanyRow, LeadRow, RoleRow, SyncErrorRow } from '../rules';
 import { MarketoStore, type WritePageInput } from '../store';
 import { migrationSource } from '../store/migration-source';
 import { guid } from './rules-fixtures';
+import { opp } from './store-fixtures';
 import { BACKENDS, freshStore, type Backend } from './store-backends';
 
 const T1 = '2024-05-01T10:00:00Z';
 const T2 = '2024-05-01T10:05:00Z';
 
-function opp(n: number, extra: Partial<OpportunityRow> = {}): OpportunityRow {
-  return {
-    external_opportunity_id: guid(n, 'b0b00000'),
-    name: `Deal ${n}`,
-    external_company_id: null,
-    description: 'Ünïcode 😀 text',
-    amount: 1234.5,
-    actual_amount: null,
-    close_date: '2024-03-31',
-    actual_close_date: null,
-    stage: 'Open',
-    sales_stage: 'Develop',
-    pipeline_phase: '2-Develop',
-    probability: 40,
-    status: 'In Progress',
-    is_closed: false,
-    is_won: false,
-    custom_fields: '{"new_region":"EMEA"}',
-    external_created_date: '2024-01-01T10:00:00Z',
-    last_modified_at: '2024-02-01T11:30:00Z',
-    ...extra,
-  };
-}
 const oppId = (n: number) => guid(n, 'b0b00000');
 const contactId = (n: number) => guid(n, 'c0c00000');
 const accountId = (n: number) => guid(n, 'acc00000');

@@ -53,7 +53,7 @@ function workflowCode(): { workflowBundle: { codePath: string } } | { workflowsP
 /** A worker on the sync's task queue: migrates the store, then serves the workflow and its activities. */
 export async function createSyncWorker(options: SyncWorkerOptions): Promise<SyncWorker> {
   const { config, logger } = options;
-  const store = await MarketoStore.open(config.storeUrl);
+  const store = await MarketoStore.open(config.storeUrl, { pageWriterThread: true });
   await store.migrate();
   // Waiting out a Retry-After heartbeats, so a long service-protection pause never times the activity out.
   const dynamics = new DynamicsClient({
