@@ -189,15 +189,19 @@ export class DynamicsClient {
     return results;
   }
 
-  /** Every row of a small table, all pages. */
-  async getAll(entitySet: string, select: string[], filter?: string): Promise<RawRecord[]> {
+  /** Every row of a small table, all pages (annotations: as for an id query). */
+  async getAll(
+    entitySet: string,
+    select: string[],
+    options: { filter?: string; annotations?: readonly string[] } = {},
+  ): Promise<RawRecord[]> {
     const rows: RawRecord[] = [];
     let url: string | undefined = this.firstPageUrl(entitySet, {
       select,
-      ...(filter !== undefined ? { filter } : {}),
+      ...(options.filter !== undefined ? { filter: options.filter } : {}),
     });
     while (url !== undefined) {
-      const page = await this.readPage(url, MAX_PAGE_SIZE, false);
+      const page = await this.readPage(url, MAX_PAGE_SIZE, false, false, options.annotations);
       rows.push(...page.records);
       url = page.nextLink;
     }
@@ -223,6 +227,7 @@ export class DynamicsClient {
     pageSize: number,
     trackChanges: boolean,
     linksOnly = false,
+    annotations: readonly string[] = RULE_ANNOTATIONS,
   ): Promise<Page> {
     const target = this.ownUrl(url);
     if (target.length > MAX_GET_URL_CHARS) {
@@ -234,7 +239,7 @@ export class DynamicsClient {
     const result = await this.transport.send({
       method: 'GET',
       url: target,
-      headers: { Prefer: preferHeader(pageSize, trackChanges) },
+      headers: { Prefer: preferHeader(pageSize, trackChanges, annotations) },
     });
     const page =
       (linksOnly ? parsePageLinks(result.text) : undefined) ??
