@@ -20,7 +20,7 @@ import {
   type LeadRow,
 } from '../rules';
 import type { Logger } from '../shared/logger';
-import type { MarketoStore, WriteCounts } from '../store';
+import type { MarketoStore, WriteCounts, WritePageInput } from '../store';
 import { keyRangeFilter } from '../shared/partitions';
 import type {
   BeginSyncResult,
@@ -212,21 +212,31 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     return { roles, connections, contacts, accounts };
   }
 
-  /** Applies the rules to a page and its related rows and writes the result in one transaction. */
-  async function writeResolved(
+  /** A page resolved by the rules, ready to write, holding none of the rows it was resolved from. */
+  interface ResolvedWrite {
+    input: WritePageInput;
+    skipped: number;
+  }
+
+  /** Applies the rules to a page and its related rows. */
+  function resolveForWrite(
     records: RawRecord[],
     related: RelatedRows,
     deletedIds: string[],
     seenSyncId: string | undefined,
-  ): Promise<{ write: WriteCounts; skipped: number }> {
+  ): ResolvedWrite {
     const resolved = resolvePage({ opportunities: records, ...related, options: ruleOptions });
     // resolved.stakeholderConnections: the connections that gave a role, so a later delete (the delta says only
     // its id) can be traced back to its opportunity.
-    const write = await store.writePage(
-      { ...resolved, deletedOpportunityIds: deletedIds, seenSyncId },
-      now().toISOString(),
-    );
-    return { write, skipped: resolved.skippedIds.length };
+    return {
+      input: { ...resolved, deletedOpportunityIds: deletedIds, seenSyncId },
+      skipped: resolved.skippedIds.length,
+    };
+  }
+
+  /** Writes a resolved page in one transaction. */
+  async function writeResolved(resolved: ResolvedWrite): Promise<{ write: WriteCounts; skipped: number }> {
+    return { write: await store.writePage(resolved.input, now().toISOString()), skipped: resolved.skipped };
   }
 
   /**
@@ -271,6 +281,51 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       startReadAhead(syncId, next, trackChanges),
     );
     return { loaded, readAheadRequests: 0, wasReadAhead: false };
+  }
+
+  /**
+   * The page at the cursor, read (or taken from the read-ahead) and resolved. The rows read from Dynamics stay in
+   * here: once this returns, only the resolved rows are held while the page is written.
+   */
+  async function readAndResolvePage(input: { syncId: string; mode: SyncMode; cursor: string }): Promise<
+    | 'changeTokenExpired'
+    | {
+        resolved: ResolvedWrite;
+        nextLink?: string;
+        deltaLink?: string;
+        records: number;
+        deleted: number;
+        wasReadAhead: boolean;
+        requests: number;
+      }
+  > {
+    const { value, requests } = await tallyRequests(async () => {
+      const tracked = await changeTracked(opportunities);
+      // Filtered reads (watermarks, backfill partitions) cannot track changes.
+      const trackChanges = tracked && !/[?&]\$filter=/.test(input.cursor);
+      try {
+        return await pageAt(input.syncId, input.cursor, trackChanges);
+      } catch (error) {
+        if (input.mode === 'incremental' && isChangeTokenExpired(error)) return 'changeTokenExpired';
+        throw error;
+      }
+    });
+    if (value === 'changeTokenExpired') return value;
+    const { page, related } = value.loaded;
+    return {
+      resolved: resolveForWrite(
+        page.records,
+        related,
+        page.deletedIds,
+        input.mode === 'full' ? input.syncId : undefined,
+      ),
+      ...(page.nextLink !== undefined ? { nextLink: page.nextLink } : {}),
+      ...(page.deltaLink !== undefined ? { deltaLink: page.deltaLink } : {}),
+      records: page.records.length,
+      deleted: page.deletedIds.length,
+      wasReadAhead: value.wasReadAhead,
+      requests: requests + value.readAheadRequests,
+    };
   }
 
   /** Incremental: reads what changed in connections, contacts and accounts and queues the opportunities it touches. */
@@ -474,45 +529,26 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       const log = activityLogger(logger);
       await backoff.adopt();
       try {
-        const { value, requests } = await tallyRequests(async () => {
-          const tracked = await changeTracked(opportunities);
-          // Filtered reads (watermarks, backfill partitions) cannot track changes.
-          const trackChanges = tracked && !/[?&]\$filter=/.test(input.cursor);
-          try {
-            return await pageAt(input.syncId, input.cursor, trackChanges);
-          } catch (error) {
-            if (input.mode === 'incremental' && isChangeTokenExpired(error)) return 'changeTokenExpired';
-            throw error;
-          }
-        });
-        if (value === 'changeTokenExpired') return { changeTokenExpired: true, counts: {} };
-        const { page, related } = value.loaded;
-        const result = await writeResolved(
-          page.records,
-          related,
-          page.deletedIds,
-          input.mode === 'full' ? input.syncId : undefined,
-        );
-        if (page.nextLink === undefined && page.deltaLink !== undefined) {
+        const read = await readAndResolvePage(input);
+        if (read === 'changeTokenExpired') return { changeTokenExpired: true, counts: {} };
+        const result = await writeResolved(read.resolved);
+        if (read.nextLink === undefined && read.deltaLink !== undefined) {
           // The change state moves only once the page it ends is written.
           await store.setState({
-            [nextKey(opportunities.entitySet)]: encodeChangeState({ kind: 'delta', link: page.deltaLink }),
+            [nextKey(opportunities.entitySet)]: encodeChangeState({ kind: 'delta', link: read.deltaLink }),
           });
         }
         log.info(
           {
             syncId: input.syncId,
-            records: page.records.length,
-            deleted: page.deletedIds.length,
-            last: page.nextLink === undefined,
-            readAhead: value.wasReadAhead,
+            records: read.records,
+            deleted: read.deleted,
+            last: read.nextLink === undefined,
+            readAhead: read.wasReadAhead,
           },
           'opportunity page written',
         );
-        return {
-          nextCursor: page.nextLink,
-          counts: toCounts(result.write, requests + value.readAheadRequests, result.skipped),
-        };
+        return { nextCursor: read.nextLink, counts: toCounts(result.write, read.requests, result.skipped) };
       } catch (error) {
         throw toActivityFailure(error);
       }
@@ -539,7 +575,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
         const found = new Set(records.map((r) => String(r.opportunityid).toLowerCase()));
         // A queued opportunity that Dynamics no longer has was deleted.
         const vanished = ids.filter((id) => !found.has(id));
-        const result = await writeResolved(records, related, vanished, undefined);
+        const result = await writeResolved(resolveForWrite(records, related, vanished, undefined));
         await store.removePending(ids);
         const remaining = await store.pendingCount();
         log.info(
