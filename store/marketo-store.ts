@@ -154,12 +154,16 @@ export class MarketoStore {
         'companies',
         upserted.map((c) => ({ ...c, updated_at: now })),
         ['external_company_id'],
+        undefined,
+        { ignoring: ['updated_at'] },
       );
       await upsertRows(
         trx,
         'leads',
         updatedLeads.map((l) => ({ ...l, updated_at: now })),
         ['dynamics_contact_id'],
+        undefined,
+        { ignoring: ['updated_at'] },
       );
       await deleteIn(
         trx,

@@ -28,12 +28,16 @@ export async function writePageInTransaction(
     'companies',
     page.companies.map((c) => ({ ...c, updated_at: now })),
     ['external_company_id'],
+    undefined,
+    { ignoring: ['updated_at'] },
   );
   await upsertRows(
     trx,
     'leads',
     page.leads.map((l) => ({ ...l, updated_at: now })),
     ['dynamics_contact_id'],
+    undefined,
+    { ignoring: ['updated_at'] },
   );
   const leadIds = await leadIdsOf(
     trx,

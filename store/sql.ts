@@ -10,15 +10,21 @@ import { idChunks, rowChunks } from './chunks';
  */
 const yieldBetweenStatements = (): Promise<void> => nextTurn();
 
+/**
+ * `insert … on conflict (conflict) do update` of `merge` (default every column). With `unlessSame`, a row whose
+ * columns other than those listed equal the stored ones is left as it is (its `updated_at` too): a lead or
+ * company that many opportunities share is written once, not once per page that mentions it.
+ */
 export async function upsertRows(
   db: Knex | Knex.Transaction,
   table: string,
   rows: readonly object[],
   conflict: string[],
   merge?: string[],
+  unlessSame?: { ignoring: readonly string[] },
 ): Promise<void> {
   for (const rows_ of rowChunks(rows)) {
-    const raw = valuesInsert(db, table, rows_, conflict, merge ?? 'all');
+    const raw = valuesInsert(db, table, rows_, conflict, merge ?? 'all', unlessSame?.ignoring);
     if (raw !== undefined) await raw;
     else {
       const insert = db(table).insert(rows_).onConflict(conflict);
@@ -53,6 +59,8 @@ function valuesInsert(
   rows: readonly object[],
   conflict: string[],
   action: string[] | 'all' | 'ignore',
+  /** Update only when a merged column outside this list differs from the stored row. */
+  sameIgnoring?: readonly string[],
 ): Knex.Raw | undefined {
   const first = rows[0];
   if (first === undefined) return undefined;
@@ -74,6 +82,14 @@ function valuesInsert(
     const merged = action === 'all' ? columns : action;
     onConflict = `on conflict (${conflict.map(() => '??').join(', ')}) do update set ${merged.map(() => '?? = excluded.??').join(', ')}`;
     for (const column of merged) bindings.push(column, column);
+    if (sameIgnoring !== undefined) {
+      // IS DISTINCT FROM: null-safe, in PostgreSQL and in SQLite since 3.39.
+      const compared = merged.filter(
+        (column) => !sameIgnoring.includes(column) && !conflict.includes(column),
+      );
+      onConflict += ` where ${compared.map(() => '??.?? is distinct from excluded.??').join(' or ')}`;
+      for (const column of compared) bindings.push(table, column, column);
+    }
   }
   const sql = `insert into ?? (${columns.map(() => '??').join(', ')}) values ${rows.map(() => tuple).join(', ')} ${onConflict}`;
   return db.raw(sql, bindings as Knex.RawBinding[]);

@@ -204,6 +204,43 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
       expect(await store.knex('opportunities').distinct('updated_at')).toEqual([{ updated_at: T1 }]);
     });
 
+    it('rewrites a lead or company only when its data changed', async () => {
+      await store.writePage(typicalPage(), T1);
+      const next = typicalPage();
+      next.leads = next.leads.map((l) =>
+        l.dynamics_contact_id === contactId(1) ? { ...l, email: 'new@example.com' } : l,
+      );
+      next.companies = next.companies.map((c) =>
+        c.external_company_id === accountId(2) ? { ...c, website: 'https://two.example' } : c,
+      );
+      await store.writePage(next, T2);
+      const leads = (await store
+        .knex('leads')
+        .select('dynamics_contact_id', 'email', 'updated_at')
+        .orderBy('dynamics_contact_id')) as {
+        dynamics_contact_id: string;
+        email: string;
+        updated_at: string;
+      }[];
+      expect(leads.map((l) => [l.dynamics_contact_id, l.email, l.updated_at])).toEqual([
+        [contactId(1), 'new@example.com', T2],
+        [contactId(2), 'c2@example.com', T1],
+        [contactId(3), 'c3@example.com', T1],
+      ]);
+      const companies = (await store
+        .knex('companies')
+        .select('external_company_id', 'website', 'updated_at')
+        .orderBy('external_company_id')) as {
+        external_company_id: string;
+        website: string | null;
+        updated_at: string;
+      }[];
+      expect(companies.map((c) => [c.external_company_id, c.website, c.updated_at])).toEqual([
+        [accountId(1), null, T1],
+        [accountId(2), 'https://two.example', T2],
+      ]);
+    });
+
     it('replaying the same page leaves identical rows and keeps lead ids', async () => {
       await store.writePage(typicalPage(), T1);
       const first = await store.snapshot();
