@@ -172,6 +172,22 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     return { kind: 'watermark', since: watermarkBefore(startedAt) };
   }
 
+  /**
+   * Rows of `table` whose `property` (default its key) is one of `ids`, with the table's columns and only the
+   * annotations its rules read. No ids, no request.
+   */
+  function rowsByIds(
+    table: TableSpec,
+    ids: string[],
+    options: { property?: string; extraFilter?: string } = {},
+  ): Promise<RawRecord[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return dynamics.getByIds(table.entitySet, options.property ?? table.key, ids, [...table.select], {
+      annotations: table.annotations,
+      ...(options.extraFilter !== undefined ? { extraFilter: options.extraFilter } : {}),
+    });
+  }
+
   /** Reads what a page of opportunities needs: their connections, customers, stakeholders and accounts. */
   async function readRelated(syncId: string, records: RawRecord[]): Promise<RelatedRows> {
     const roles = await connectionRoles(syncId);
@@ -179,35 +195,16 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       .map((record) => record.opportunityid)
       .filter(isGuid)
       .map(normaliseGuid);
-    const connections =
-      opportunityIds.length === 0
-        ? []
-        : await dynamics.getByIds(
-            CONNECTIONS.entitySet,
-            'record1id',
-            opportunityIds,
-            [...CONNECTIONS.select],
-            {
-              extraFilter: 'statecode eq 0',
-              annotations: CONNECTIONS.annotations,
-            },
-          );
+    const connections = await rowsByIds(CONNECTIONS, opportunityIds, {
+      property: 'record1id',
+      extraFilter: 'statecode eq 0',
+    });
     beat();
     const wanted = referencedIds(records, connections, roles);
-    const contacts =
-      wanted.contactIds.length === 0
-        ? []
-        : await dynamics.getByIds(CONTACTS.entitySet, CONTACTS.key, wanted.contactIds, [...CONTACTS.select], {
-            annotations: CONTACTS.annotations,
-          });
+    const contacts = await rowsByIds(CONTACTS, wanted.contactIds);
     beat();
     const accountIds = [...new Set([...wanted.accountIds, ...parentAccountIds(contacts)])];
-    const accounts =
-      accountIds.length === 0
-        ? []
-        : await dynamics.getByIds(ACCOUNTS.entitySet, ACCOUNTS.key, accountIds, [...ACCOUNTS.select], {
-            annotations: ACCOUNTS.annotations,
-          });
+    const accounts = await rowsByIds(ACCOUNTS, accountIds);
     beat();
     return { roles, connections, contacts, accounts };
   }
@@ -369,9 +366,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       ),
     ];
     if (ids.length === 0) return { records: [], vanishedIds: [] };
-    const records = await dynamics.getByIds(table.entitySet, table.key, ids, [...table.select], {
-      annotations: table.annotations,
-    });
+    const records = await rowsByIds(table, ids);
     const found = new Set(records.map((row) => String(row[table.key]).toLowerCase()));
     return { records, vanishedIds: ids.filter((id) => !found.has(id)) };
   }
@@ -417,9 +412,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
 
   async function fetchCompanies(accountIds: string[]): Promise<CompanyRow[]> {
     if (accountIds.length === 0) return [];
-    const rows = await dynamics.getByIds(ACCOUNTS.entitySet, ACCOUNTS.key, accountIds, [...ACCOUNTS.select], {
-      annotations: ACCOUNTS.annotations,
-    });
+    const rows = await rowsByIds(ACCOUNTS, accountIds);
     return rows.flatMap((row) => {
       const mapped = mapAccount(row);
       return mapped.ok ? [mapped.row] : [];
@@ -562,13 +555,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
         const ids = await store.takePending(sync.pageSize);
         if (ids.length === 0) return { remaining: 0, counts: {} };
         const { value: read, requests } = await tallyRequests(async () => {
-          const rows = await dynamics.getByIds(
-            opportunities.entitySet,
-            opportunities.key,
-            ids,
-            [...opportunities.select],
-            { annotations: opportunities.annotations },
-          );
+          const rows = await rowsByIds(opportunities, ids);
           return { rows, related: await readRelated(input.syncId, rows) };
         });
         const { rows: records, related } = read;

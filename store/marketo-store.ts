@@ -2,7 +2,7 @@ import knexFactory, { type Knex } from 'knex';
 import type { CompanyRow, LeadRow, SyncErrorRow } from '../rules';
 import { StoreError } from './errors';
 import { migrationSource } from './migration-source';
-import { upsertErrors, writePageInTransaction } from './page-writer';
+import { upsertCompanies, upsertErrors, upsertLeads, writePageInTransaction } from './page-writer';
 import { PageWriterThread } from './page-writer-thread';
 import { readSnapshot } from './snapshot';
 import { deleteIn, insertIgnoring, selectIn, updateIn, upsertRows } from './sql';
@@ -149,22 +149,8 @@ export class MarketoStore {
       const upserted = companies.filter(
         (c) => knownCompanies.has(c.external_company_id) || referenced.has(c.external_company_id),
       );
-      await upsertRows(
-        trx,
-        'companies',
-        upserted.map((c) => ({ ...c, updated_at: now })),
-        ['external_company_id'],
-        undefined,
-        { ignoring: ['updated_at'] },
-      );
-      await upsertRows(
-        trx,
-        'leads',
-        updatedLeads.map((l) => ({ ...l, updated_at: now })),
-        ['dynamics_contact_id'],
-        undefined,
-        { ignoring: ['updated_at'] },
-      );
+      await upsertCompanies(trx, upserted, now);
+      await upsertLeads(trx, updatedLeads, now);
       await deleteIn(
         trx,
         'sync_errors',

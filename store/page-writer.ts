@@ -1,6 +1,6 @@
 /** writePage: one resolved page into the store, in one transaction, in Marketo's order. */
 import type { Knex } from 'knex';
-import { normalizeGuid, type SyncErrorRow } from '../rules';
+import { normalizeGuid, type CompanyRow, type LeadRow, type SyncErrorRow } from '../rules';
 import { chunk } from './chunks';
 import { StoreError } from './errors';
 import { deleteIn, selectIn, updateIn, upsertRows } from './sql';
@@ -23,22 +23,8 @@ export async function writePageInTransaction(
     .filter((e) => e.entity === 'opportunity')
     .flatMap((e) => normalizeGuid(e.record_id) ?? []);
 
-  await upsertRows(
-    trx,
-    'companies',
-    page.companies.map((c) => ({ ...c, updated_at: now })),
-    ['external_company_id'],
-    undefined,
-    { ignoring: ['updated_at'] },
-  );
-  await upsertRows(
-    trx,
-    'leads',
-    page.leads.map((l) => ({ ...l, updated_at: now })),
-    ['dynamics_contact_id'],
-    undefined,
-    { ignoring: ['updated_at'] },
-  );
+  await upsertCompanies(trx, page.companies, now);
+  await upsertLeads(trx, page.leads, now);
   const leadIds = await leadIdsOf(
     trx,
     page.roles.map((r) => r.dynamics_contact_id),
@@ -207,6 +193,30 @@ async function deleteStaleRoles(
       .delete();
   }
   return stale.length;
+}
+
+/** Companies by Dynamics account id; a company whose data did not change keeps its row and `updated_at`. */
+export async function upsertCompanies(db: Knex | Knex.Transaction, companies: CompanyRow[], now: string) {
+  await upsertRows(
+    db,
+    'companies',
+    companies.map((c) => ({ ...c, updated_at: now })),
+    ['external_company_id'],
+    undefined,
+    { ignoring: ['updated_at'] },
+  );
+}
+
+/** Leads by Dynamics contact id (their Marketo id stays); a lead whose data did not change is left as it is. */
+export async function upsertLeads(db: Knex | Knex.Transaction, leads: LeadRow[], now: string) {
+  await upsertRows(
+    db,
+    'leads',
+    leads.map((l) => ({ ...l, updated_at: now })),
+    ['dynamics_contact_id'],
+    undefined,
+    { ignoring: ['updated_at'] },
+  );
 }
 
 /** Upsert by (entity, record_id): first_seen_at stays, last_seen_at moves. Returns the rows recorded. */

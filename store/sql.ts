@@ -4,9 +4,9 @@ import type { Knex } from 'knex';
 import { idChunks, rowChunks } from './chunks';
 
 /**
- * better-sqlite3 runs each statement synchronously, so a page's writes would hold the event loop for their
- * whole transaction. Giving it back between statements lets responses for the page being read ahead be taken
- * in and its next request sent, so Dynamics works while the store does.
+ * better-sqlite3 runs each statement synchronously, so writes on the caller's thread (an in-memory store, the
+ * store's other writes; file stores write pages on their own thread) would hold the event loop for their whole
+ * transaction. Giving it back between statements lets responses be taken in and heartbeats sent meanwhile.
  */
 const yieldBetweenStatements = (): Promise<void> => nextTurn();
 
