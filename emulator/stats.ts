@@ -8,18 +8,19 @@ import type { EmulatorStats, RequestLogEntry } from './types';
  */
 export function countEarlyRetries(log: readonly RequestLogEntry[]): number {
   const idOf = (entry: RequestLogEntry): string => `${entry.client ?? ''}\n${entry.key}`;
-  const holds = new Map<string, { throttled: RequestLogEntry; answeredAt: number; until: number }[]>();
-  for (const entry of log) {
-    if (entry.status !== 429 || entry.retryAfterMs === undefined) continue;
+  const holds = new Map<string, { index: number; answeredAt: number; until: number }[]>();
+  log.forEach((entry, index) => {
+    if (entry.status !== 429 || entry.retryAfterMs === undefined) return;
     const answeredAt = entry.answeredAt ?? entry.at;
     const list = holds.get(idOf(entry)) ?? [];
-    list.push({ throttled: entry, answeredAt, until: answeredAt + entry.retryAfterMs });
+    list.push({ index, answeredAt, until: answeredAt + entry.retryAfterMs });
     holds.set(idOf(entry), list);
-  }
-  return log.filter((entry) =>
+  });
+  return log.filter((entry, index) =>
     (holds.get(idOf(entry)) ?? []).some(
-      // Clocks tick in milliseconds: a 429 may be answered in the millisecond it arrived, so skip itself.
-      (hold) => hold.throttled !== entry && entry.at >= hold.answeredAt && entry.at < hold.until,
+      // The log is in order of answer, so a repeat of a 429 comes after it. Clocks tick in milliseconds: a
+      // 429 and the request before it may share one, so the time alone cannot tell which came first.
+      (hold) => hold.index < index && entry.at >= hold.answeredAt && entry.at < hold.until,
     ),
   ).length;
 }

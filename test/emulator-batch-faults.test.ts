@@ -178,6 +178,8 @@ describe('emulator: faults and service protection', () => {
     expect(countEarlyRetries([entry(0, 50, 429), entry(10, 60, 200), entry(900, 950, 200)])).toBe(1);
     // After Retry-After, counted from the answer: not early.
     expect(countEarlyRetries([entry(0, 50, 429), entry(1051, 1100, 200)])).toBe(0);
+    // A 429, its early repeat (429 again) and that answer all in one millisecond: one early repeat, not two.
+    expect(countEarlyRetries([entry(7, 7, 429), entry(7, 7, 429)])).toBe(1);
   });
 
   it('enforces the request window per client with a growing Retry-After', async () => {
