@@ -5,6 +5,7 @@ import { migrationSource } from './migration-source';
 import { upsertCompanies, upsertErrors, upsertLeads, writePageInTransaction } from './page-writer';
 import { PageWriterThread } from './page-writer-thread';
 import { readSnapshot } from './snapshot';
+import { cachePreparedStatements, type PreparingConnection } from './statement-cache';
 import { deleteIn, insertIgnoring, selectIn, updateIn, upsertRows } from './sql';
 import type { StoreSnapshot, WriteCounts, WritePageInput } from './types';
 import { parseStoreUrl } from './url';
@@ -59,10 +60,11 @@ export class MarketoStore {
       config.pool = {
         ...config.pool,
         afterCreate: (
-          conn: { pragma(source: string): unknown },
+          conn: PreparingConnection & { pragma(source: string): unknown },
           done: (err: Error | null, conn: unknown) => void,
         ) => {
           try {
+            cachePreparedStatements(conn);
             if (!memory) conn.pragma('journal_mode = WAL');
             conn.pragma('foreign_keys = ON');
             // Two processes (worker and CLI) may write the same file: wait for the lock instead of failing.

@@ -1,6 +1,7 @@
 import type { CompanyRow, LeadRow, RoleRow, SyncErrorRow } from '../rules';
 import { MarketoStore, type WritePageInput } from '../store';
 import { migrationSource } from '../store/migration-source';
+import { insertRows } from '../store/sql';
 import { guid } from './rules-fixtures';
 import { opp } from './store-fixtures';
 import { BACKENDS, freshStore, type Backend } from './store-backends';
@@ -388,6 +389,31 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
       const snap = await store.snapshot();
       expect([snap.opportunities.length, snap.roles.length, snap.leads.length]).toEqual([n, 2 * n, n]);
       expect(await store.pendingCount()).toBe(0);
+    });
+
+    it('insertRows writes plain rows over several statements, a missing value as null', async () => {
+      const rows = Array.from({ length: 1_201 }, (_, i) => {
+        const row: Record<string, unknown> = {
+          ...company(i + 1),
+          website: `https://a${i + 1}.example`,
+          updated_at: T1,
+        };
+        if (i % 2 === 1) delete row.website;
+        return row;
+      });
+      await store.knex.transaction((trx) => insertRows(trx, 'companies', rows));
+      const stored = (await store.snapshot()).companies;
+      expect(stored).toHaveLength(rows.length);
+      expect(stored).toEqual(
+        expect.arrayContaining([
+          { ...company(1), website: 'https://a1.example' },
+          { ...company(2), website: null },
+          { ...company(1_201), website: 'https://a1201.example' },
+        ]),
+      );
+      await expect(
+        store.knex.transaction((trx) => insertRows(trx, 'companies', rows.slice(0, 1))),
+      ).rejects.toThrow(/unique|duplicate/i);
     });
 
     it('a role whose contact is neither in the page nor in the store fails the whole write', async () => {
