@@ -76,8 +76,12 @@ function multipartBodies(text: string, boundary: string): string[] {
   let start: number | undefined;
   let closed = false;
   for (let match = delimiter.exec(text); match !== null; match = delimiter.exec(text)) {
-    if (start !== undefined) bodies.push(text.slice(start, match.index).replace(/^\r?\n/, ''));
+    if (start !== undefined) bodies.push(text.slice(start, match.index));
+    // The line break that ends the delimiter line is not part of the body. Skipping it by position keeps the
+    // body a slice of the response (a part is megabytes of rows; replacing the break would copy it all).
     start = match.index + match[0].length;
+    if (text.startsWith('\r\n', start)) start += 2;
+    else if (text.startsWith('\n', start)) start += 1;
     if (match[1] === '--') {
       closed = true;
       break;
