@@ -61,13 +61,21 @@ export interface SyncActivityDependencies {
   readAhead?: PagePrefetch<ReadAheadPage>;
 }
 
-/** A page read ahead, with the requests reading it took (counted for the activity that uses it). */
+/** A page read ahead and resolved, with the requests reading it took (counted for the activity that uses it). */
 export interface ReadAheadPage {
-  value: LoadedPage;
+  value: ResolvedPage;
   requests: number;
 }
 
 const beat = heartbeatIfInActivity;
+
+/** Where a page is: its sync, how it is read and its cursor (first page, next link or delta link). */
+interface PagePosition {
+  syncId: string;
+  mode: SyncMode;
+  cursor: string;
+  trackChanges: boolean;
+}
 
 /** What resolving a page of opportunities needs besides the page: read from Dynamics in a few batches. */
 export interface RelatedRows {
@@ -77,10 +85,18 @@ export interface RelatedRows {
   accounts: RawRecord[];
 }
 
-/** One opportunity page and its related rows, as read from Dynamics. */
-export interface LoadedPage {
-  page: Page;
-  related: RelatedRows;
+/**
+ * One opportunity page read and resolved by the rules. The rows read from Dynamics are gone by now: a page
+ * read ahead waits for its activity as the rows it will write, not as the (larger) rows it was read as.
+ */
+export interface ResolvedPage {
+  /** What to write; handed over to the store by the write (see startWrite), which lets go of it here. */
+  input: WritePageInput | undefined;
+  skipped: number;
+  nextLink?: string;
+  deltaLink?: string;
+  records: number;
+  deleted: number;
 }
 
 function toCounts(write: WriteCounts, requests: number, skipped: number): Partial<SyncCounts> {
@@ -209,19 +225,13 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     return { roles, connections, contacts, accounts };
   }
 
-  /** A page resolved by the rules, ready to write, holding none of the rows it was resolved from. */
-  interface ResolvedWrite {
-    input: WritePageInput;
-    skipped: number;
-  }
-
-  /** Applies the rules to a page and its related rows. */
+  /** Applies the rules to opportunities and their related rows. */
   function resolveForWrite(
     records: RawRecord[],
     related: RelatedRows,
     deletedIds: string[],
     seenSyncId: string | undefined,
-  ): ResolvedWrite {
+  ): { input: WritePageInput; skipped: number } {
     const resolved = resolvePage({ opportunities: records, ...related, options: ruleOptions });
     // resolved.stakeholderConnections: the connections that gave a role, so a later delete (the delta says only
     // its id) can be traced back to its opportunity.
@@ -231,98 +241,85 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     };
   }
 
-  /** Writes a resolved page in one transaction. */
-  async function writeResolved(resolved: ResolvedWrite): Promise<{ write: WriteCounts; skipped: number }> {
-    return { write: await store.writePage(resolved.input, now().toISOString()), skipped: resolved.skipped };
+  /**
+   * Starts writing a resolved page in one transaction and lets go of its rows: the SQLite writer thread has
+   * its own copy once the write has started, so they are not held twice while it runs. Not async on purpose:
+   * no frame of this function outlives the hand-over.
+   */
+  function startWrite(page: { input: WritePageInput | undefined }): Promise<WriteCounts> {
+    const { input } = page;
+    if (input === undefined) throw new Error('this page has been written already');
+    page.input = undefined;
+    return store.writePage(input, now().toISOString());
   }
 
   /**
-   * Reads one opportunity page and its related rows. `onNextLink` hears the next page's link as soon as the
-   * page itself has arrived, so reading ahead can start while this page's related rows are still being read.
+   * Reads one opportunity page and its related rows and resolves them. `onNextLink` hears the next page's link
+   * as soon as the page itself has arrived, so reading ahead can start while this page's related rows are
+   * still being read. The rows read are let go of once resolved.
    */
   async function loadPage(
-    syncId: string,
-    cursor: string,
-    trackChanges: boolean,
+    at: PagePosition,
     onNextLink: (link: string) => void = () => undefined,
-  ): Promise<LoadedPage> {
-    const page = await dynamics.getPage(cursor, { trackChanges });
+  ): Promise<ResolvedPage> {
+    const page = await dynamics.getPage(at.cursor, { trackChanges: at.trackChanges });
     beat();
     if (page.nextLink !== undefined) onNextLink(page.nextLink);
-    return { page, related: await readRelated(syncId, page.records) };
+    const related = await readRelated(at.syncId, page.records);
+    const seenSyncId = at.mode === 'full' ? at.syncId : undefined;
+    return {
+      ...resolveForWrite(page.records, related, page.deletedIds, seenSyncId),
+      ...(page.nextLink !== undefined ? { nextLink: page.nextLink } : {}),
+      ...(page.deltaLink !== undefined ? { deltaLink: page.deltaLink } : {}),
+      records: page.records.length,
+      deleted: page.deletedIds.length,
+    };
   }
 
-  const readAheadKey = (syncId: string, cursor: string, trackChanges: boolean): string =>
-    JSON.stringify([syncId, trackChanges, cursor]);
+  const readAheadKey = (at: PagePosition): string =>
+    JSON.stringify([at.syncId, at.mode, at.trackChanges, at.cursor]);
 
-  /** Starts reading the page at `cursor` ahead, outside the current activity (no heartbeats, its own request tally). */
-  function startReadAhead(syncId: string, cursor: string, trackChanges: boolean): void {
-    readAhead?.start(readAheadKey(syncId, cursor, trackChanges), () =>
-      outsideActivity(() => tallyRequests(() => loadPage(syncId, cursor, trackChanges))),
-    );
+  /** Starts reading the page at `at` ahead, outside the current activity (no heartbeats, its own request tally). */
+  function startReadAhead(at: PagePosition): void {
+    readAhead?.start(readAheadKey(at), () => outsideActivity(() => tallyRequests(() => loadPage(at))));
   }
 
-  /** The page at `cursor`: read ahead by the previous page's activity on this worker, or read now. */
+  /** The page at a position: read ahead by the previous page's activity on this worker, or read now. */
   async function pageAt(
-    syncId: string,
-    cursor: string,
-    trackChanges: boolean,
-  ): Promise<{ loaded: LoadedPage; readAheadRequests: number; wasReadAhead: boolean }> {
-    const ahead = await readAhead?.take(readAheadKey(syncId, cursor, trackChanges))?.catch(() => undefined);
+    at: PagePosition,
+  ): Promise<{ page: ResolvedPage; readAheadRequests: number; wasReadAhead: boolean }> {
+    const ahead = await readAhead?.take(readAheadKey(at))?.catch(() => undefined);
     if (ahead !== undefined) {
-      const next = ahead.value.page.nextLink;
-      if (next !== undefined) startReadAhead(syncId, next, trackChanges);
-      return { loaded: ahead.value, readAheadRequests: ahead.requests, wasReadAhead: true };
+      const next = ahead.value.nextLink;
+      if (next !== undefined) startReadAhead({ ...at, cursor: next });
+      return { page: ahead.value, readAheadRequests: ahead.requests, wasReadAhead: true };
     }
-    const loaded = await loadPage(syncId, cursor, trackChanges, (next) =>
-      startReadAhead(syncId, next, trackChanges),
-    );
-    return { loaded, readAheadRequests: 0, wasReadAhead: false };
+    const page = await loadPage(at, (next) => startReadAhead({ ...at, cursor: next }));
+    return { page, readAheadRequests: 0, wasReadAhead: false };
   }
 
-  /**
-   * The page at the cursor, read (or taken from the read-ahead) and resolved. The rows read from Dynamics stay in
-   * here: once this returns, only the resolved rows are held while the page is written.
-   */
-  async function readAndResolvePage(input: { syncId: string; mode: SyncMode; cursor: string }): Promise<
-    | 'changeTokenExpired'
-    | {
-        resolved: ResolvedWrite;
-        nextLink?: string;
-        deltaLink?: string;
-        records: number;
-        deleted: number;
-        wasReadAhead: boolean;
-        requests: number;
-      }
-  > {
+  /** The page at the cursor, read (or taken from the read-ahead) and resolved. */
+  async function readAndResolvePage(input: {
+    syncId: string;
+    mode: SyncMode;
+    cursor: string;
+  }): Promise<'changeTokenExpired' | (ResolvedPage & { wasReadAhead: boolean; requests: number })> {
     const { value, requests } = await tallyRequests(async () => {
       const tracked = await changeTracked(opportunities);
       // Filtered reads (watermarks, backfill partitions) cannot track changes.
       const trackChanges = tracked && !/[?&]\$filter=/.test(input.cursor);
       try {
-        return await pageAt(input.syncId, input.cursor, trackChanges);
+        return await pageAt({ ...input, trackChanges });
       } catch (error) {
         if (input.mode === 'incremental' && isChangeTokenExpired(error)) return 'changeTokenExpired';
         throw error;
       }
     });
     if (value === 'changeTokenExpired') return value;
-    const { page, related } = value.loaded;
-    return {
-      resolved: resolveForWrite(
-        page.records,
-        related,
-        page.deletedIds,
-        input.mode === 'full' ? input.syncId : undefined,
-      ),
-      ...(page.nextLink !== undefined ? { nextLink: page.nextLink } : {}),
-      ...(page.deltaLink !== undefined ? { deltaLink: page.deltaLink } : {}),
-      records: page.records.length,
-      deleted: page.deletedIds.length,
+    return Object.assign(value.page, {
       wasReadAhead: value.wasReadAhead,
       requests: requests + value.readAheadRequests,
-    };
+    });
   }
 
   /** Incremental: reads what changed in connections, contacts and accounts and queues the opportunities it touches. */
@@ -524,7 +521,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       try {
         const read = await readAndResolvePage(input);
         if (read === 'changeTokenExpired') return { changeTokenExpired: true, counts: {} };
-        const result = await writeResolved(read.resolved);
+        const written = await startWrite(read);
         if (read.nextLink === undefined && read.deltaLink !== undefined) {
           // The change state moves only once the page it ends is written.
           await store.setState({
@@ -541,7 +538,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
           },
           'opportunity page written',
         );
-        return { nextCursor: read.nextLink, counts: toCounts(result.write, read.requests, result.skipped) };
+        return { nextCursor: read.nextLink, counts: toCounts(written, read.requests, read.skipped) };
       } catch (error) {
         throw toActivityFailure(error);
       }
@@ -562,14 +559,15 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
         const found = new Set(records.map((r) => String(r.opportunityid).toLowerCase()));
         // A queued opportunity that Dynamics no longer has was deleted.
         const vanished = ids.filter((id) => !found.has(id));
-        const result = await writeResolved(resolveForWrite(records, related, vanished, undefined));
+        const resolved = resolveForWrite(records, related, vanished, undefined);
+        const written = await startWrite(resolved);
         await store.removePending(ids);
         const remaining = await store.pendingCount();
         log.info(
           { syncId: input.syncId, records: records.length, vanished: vanished.length, remaining },
           'queued opportunities written',
         );
-        return { remaining, counts: toCounts(result.write, requests, result.skipped) };
+        return { remaining, counts: toCounts(written, requests, resolved.skipped) };
       } catch (error) {
         throw toActivityFailure(error);
       }
