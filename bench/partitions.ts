@@ -64,7 +64,10 @@ export async function measurePartitionedFull(
     const ownCpuBefore = process.cpuUsage();
     const workflowId = `bench-partitions-${partitions}-${randomUUID()}`;
     const started = performance.now();
-    const outcome = await runSync(client, { taskQueue, full: true, partitions, workflowId });
+    const outcome = await Promise.race([
+      runSync(client, { taskQueue, full: true, partitions, workflowId }),
+      ...workers.map((worker) => worker.died),
+    ]);
     const seconds = (performance.now() - started) / 1000;
     const ownCpu = process.cpuUsage(ownCpuBefore);
     const requests = emulator.stats.requests;

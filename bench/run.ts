@@ -44,7 +44,7 @@ async function timedSync(
   const workerCpuBefore = worker.cpuSeconds();
   const ownCpuBefore = process.cpuUsage();
   const started = performance.now();
-  const outcome = await runSync(client, { taskQueue, full, workflowId });
+  const outcome = await Promise.race([runSync(client, { taskQueue, full, workflowId }), worker.died]);
   const seconds = (performance.now() - started) / 1000;
   const workerCpuSeconds = worker.cpuSeconds() - workerCpuBefore;
   const ownCpu = process.cpuUsage(ownCpuBefore);

@@ -11,6 +11,11 @@ export interface WorkerProcess {
   cpuSeconds(): number;
   /** SIGTERM, then waits for the exit (in-flight activities finish first). */
   stop(): Promise<void>;
+  /**
+   * Rejects if the process ends before stop() is called (out of memory, a crash): a sync it was running would
+   * otherwise wait for a worker that is gone.
+   */
+  readonly died: Promise<never>;
 }
 
 const READY_TIMEOUT_MS = 120_000;
@@ -60,7 +65,14 @@ export async function startWorkerProcess(
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let stopping = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const died = new Promise<never>((_resolve, reject) =>
+    child.once('exit', (code, signal) => {
+      if (!stopping) reject(new Error(`the worker exited (${signal ?? `code ${code}`}); see ${logFile}`));
+    }),
+  );
+  died.catch(() => undefined);
   await new Promise<void>((resolve, reject) => {
     let buffered = '';
     const timer = setTimeout(
@@ -84,7 +96,9 @@ export async function startWorkerProcess(
     pid: child.pid ?? -1,
     peakRssBytes: () => peakRss(child),
     cpuSeconds: () => cpuSeconds(child),
+    died,
     async stop() {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
       log.end();
