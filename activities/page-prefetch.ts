@@ -7,6 +7,8 @@
  */
 export class PagePrefetch<T> {
   private readonly entries = new Map<string, { loaded: Promise<T>; startedAt: number }>();
+  /** Reads asked for with startWhenRoom while every place was taken, oldest first. */
+  private readonly waiting = new Map<string, () => Promise<T>>();
 
   /**
    * @param maxEntries pages held at most (each is one page of rows; older ones are dropped first)
@@ -20,6 +22,7 @@ export class PagePrefetch<T> {
 
   /** Starts `load` for `key` unless it is already under way; its failure is kept for `take` to see. */
   start(key: string, load: () => Promise<T>): void {
+    this.waiting.delete(key);
     if (this.entries.has(key)) return;
     while (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
@@ -32,13 +35,48 @@ export class PagePrefetch<T> {
     this.entries.set(key, { loaded, startedAt: this.now() });
   }
 
+  /**
+   * Starts `load` for `key` if a place is free; otherwise it waits (without dropping any page) until `take`
+   * frees one. This is how reading goes two pages ahead: the page after a page read ahead is asked for as soon
+   * as that page's next link is known, and starts once the activity before it has taken its own page.
+   */
+  startWhenRoom(key: string, load: () => Promise<T>): void {
+    if (this.entries.has(key)) return;
+    if (this.entries.size < this.maxEntries) {
+      this.start(key, load);
+      return;
+    }
+    this.waiting.delete(key);
+    this.waiting.set(key, load);
+    // Only the newest few can ever start: a sync whose activities moved elsewhere leaves none behind.
+    while (this.waiting.size > this.maxEntries) {
+      const oldest = this.waiting.keys().next().value;
+      if (oldest === undefined) break;
+      this.waiting.delete(oldest);
+    }
+  }
+
   /** The read-ahead for `key` (removed: a retried activity reads afresh), or undefined. */
   take(key: string): Promise<T> | undefined {
     const entry = this.entries.get(key);
+    this.waiting.delete(key);
     if (entry === undefined) return undefined;
     this.entries.delete(key);
+    this.startWaiting();
     if (this.now() - entry.startedAt > this.maxAgeMs) return undefined;
     return entry.loaded;
+  }
+
+  /** Reads still waiting for a place. */
+  get waitingCount(): number {
+    return this.waiting.size;
+  }
+
+  private startWaiting(): void {
+    for (const [key, load] of this.waiting) {
+      if (this.entries.size >= this.maxEntries) return;
+      this.start(key, load);
+    }
   }
 
   get size(): number {

@@ -279,9 +279,19 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
   const readAheadKey = (at: PagePosition): string =>
     JSON.stringify([at.syncId, at.mode, at.trackChanges, at.cursor]);
 
-  /** Starts reading the page at `at` ahead, outside the current activity (no heartbeats, its own request tally). */
-  function startReadAhead(at: PagePosition): void {
-    readAhead?.start(readAheadKey(at), () => outsideActivity(() => tallyRequests(() => loadPage(at))));
+  /**
+   * Starts reading the page at `at` ahead, outside the current activity (no heartbeats, its own request tally).
+   * Once that page's next link is known, the page after it is asked for too, to start as soon as a place is
+   * free: reading two pages ahead keeps Dynamics and the worker busy while the writer commits a page.
+   */
+  function startReadAhead(at: PagePosition, whenRoom = false): void {
+    if (readAhead === undefined) return;
+    const load = (): Promise<ReadAheadPage> =>
+      outsideActivity(() =>
+        tallyRequests(() => loadPage(at, (next) => startReadAhead({ ...at, cursor: next }, true))),
+      );
+    if (whenRoom) readAhead.startWhenRoom(readAheadKey(at), load);
+    else readAhead.start(readAheadKey(at), load);
   }
 
   /** The page at a position: read ahead by the previous page's activity on this worker, or read now. */

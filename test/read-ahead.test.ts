@@ -110,8 +110,8 @@ it('a read-ahead that fails costs nothing but its requests: each page is read by
   class FailingReadAhead extends PagePrefetch<ReadAheadPage> {
     started = 0;
     override start(key: string, load: () => Promise<ReadAheadPage>): void {
-      this.started += 1;
       super.start(key, async () => {
+        this.started += 1;
         await load();
         throw new Error('connection reset while reading ahead');
       });
@@ -123,6 +123,37 @@ it('a read-ahead that fails costs nothing but its requests: each page is read by
     await fullSync(activities, 'read-ahead-2');
     expect(failing.started).toBe(4);
     expect(pageLines(lines).map((line) => line.readAhead)).toEqual([false, false, false, false, false]);
+    const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(dynamics, OPTIONS));
+    expect(sortSnapshot(await store.snapshot())).toEqual(expected);
+  } finally {
+    await close();
+  }
+});
+
+it('reads two pages ahead: the page after the next is under way before its activity asks for the next', async () => {
+  const prefetch = new PagePrefetch<ReadAheadPage>();
+  const { store, activities, lines, close } = await setUp(prefetch);
+  try {
+    const syncId = 'read-ahead-3';
+    const before = emulator.stats.requests;
+    const begun = await activities.beginSync({ syncId, full: true });
+    let cursor: string | undefined = begun.cursor;
+    expect(cursor).toBeDefined();
+    const first = await activities.syncOpportunityPage({ syncId, mode: 'full', cursor: cursor ?? '' });
+    // Page 2 was started by page 1's activity; page 3 starts once page 2's next link is known.
+    for (let waited = 0; prefetch.size < 2 && waited < 10_000; waited += 20)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(prefetch.size).toBe(2);
+    let requests = (begun.counts.dynamicsRequests ?? 0) + (first.counts.dynamicsRequests ?? 0);
+    for (cursor = first.nextCursor; cursor !== undefined;) {
+      const page = await activities.syncOpportunityPage({ syncId, mode: 'full', cursor });
+      requests += page.counts.dynamicsRequests ?? 0;
+      cursor = page.nextCursor;
+    }
+    await activities.finishSync({ syncId, mode: 'full' });
+    expect(requests).toBe(emulator.stats.requests - before);
+    expect(pageLines(lines).map((line) => line.readAhead)).toEqual([false, true, true, true, true]);
+    expect([prefetch.size, prefetch.waitingCount]).toEqual([0, 0]);
     const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(dynamics, OPTIONS));
     expect(sortSnapshot(await store.snapshot())).toEqual(expected);
   } finally {
