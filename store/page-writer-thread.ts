@@ -1,6 +1,6 @@
 /**
  * SQLite page writes on a thread of their own. better-sqlite3 runs every statement synchronously, so on the
- * worker's main thread a page's transaction (about a second at 5,000 opportunities) stops everything else:
+ * worker's main thread a page's transaction (about half a second at 5,000 opportunities) stops everything else:
  * parsing the next page, resolving it, heartbeats. On this thread the main thread reads and resolves the
  * next page while the store writes the current one. Same writer, same transaction, its own connection.
  */
