@@ -195,28 +195,29 @@ async function deleteStaleRoles(
   return stale.length;
 }
 
-/** Companies by Dynamics account id; a company whose data did not change keeps its row and `updated_at`. */
-export async function upsertCompanies(db: Knex | Knex.Transaction, companies: CompanyRow[], now: string) {
-  await upsertRows(
-    db,
-    'companies',
-    companies.map((c) => ({ ...c, updated_at: now })),
-    ['external_company_id'],
-    undefined,
-    { ignoring: ['updated_at'] },
-  );
+/**
+ * Rows keyed by their Dynamics id, stamped `updated_at = now`; a row whose data did not change is left as it
+ * is, its `updated_at` too (a contact or account shared by many pages is written once).
+ */
+async function upsertUnlessUnchanged(
+  db: Knex | Knex.Transaction,
+  table: 'companies' | 'leads',
+  key: string,
+  rows: readonly object[],
+  now: string,
+): Promise<void> {
+  const stamped = rows.map((row) => ({ ...row, updated_at: now }));
+  await upsertRows(db, table, stamped, [key], undefined, { ignoring: ['updated_at'] });
 }
 
-/** Leads by Dynamics contact id (their Marketo id stays); a lead whose data did not change is left as it is. */
-export async function upsertLeads(db: Knex | Knex.Transaction, leads: LeadRow[], now: string) {
-  await upsertRows(
-    db,
-    'leads',
-    leads.map((l) => ({ ...l, updated_at: now })),
-    ['dynamics_contact_id'],
-    undefined,
-    { ignoring: ['updated_at'] },
-  );
+/** Companies by Dynamics account id. */
+export function upsertCompanies(db: Knex | Knex.Transaction, companies: CompanyRow[], now: string) {
+  return upsertUnlessUnchanged(db, 'companies', 'external_company_id', companies, now);
+}
+
+/** Leads by Dynamics contact id (their Marketo id stays). */
+export function upsertLeads(db: Knex | Knex.Transaction, leads: LeadRow[], now: string) {
+  return upsertUnlessUnchanged(db, 'leads', 'dynamics_contact_id', leads, now);
 }
 
 /** Upsert by (entity, record_id): first_seen_at stays, last_seen_at moves. Returns the rows recorded. */

@@ -150,6 +150,7 @@ export async function insertRows(
   for (const rows_ of rowChunks(complete)) {
     const statement = valuesInsert(db, table, rows_, [], 'plain');
     if (statement !== undefined) await runPositional(db, statement);
+    else await db(table).insert(rows_);
   }
 }
 
