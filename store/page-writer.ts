@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { normalizeGuid, type CompanyRow, type LeadRow, type SyncErrorRow } from '../rules';
 import { chunk } from './chunks';
 import { StoreError } from './errors';
-import { deleteIn, selectIn, updateIn, upsertRows } from './sql';
+import { countIn, deleteIn, selectIn, updateIn, upsertRows } from './sql';
 import type { WriteCounts, WritePageInput } from './types';
 
 interface RoleKeyRow {
@@ -174,6 +174,10 @@ async function deleteStaleRoles(
   opportunityIds: string[],
   roles: RoleKeyRow[],
 ): Promise<number> {
+  // Every role of the page exists now (just upserted, one row per key): as many rows as roles means no stale
+  // one, which is every page of a first sync. Counting is one index range; reading them back is ten thousand rows.
+  if ((await countIn(trx, 'opportunity_roles', 'external_opportunity_id', opportunityIds)) === roles.length)
+    return 0;
   const keep = new Set(roles.map(roleKey));
   const existing = await selectIn<RoleKeyRow>(
     trx,

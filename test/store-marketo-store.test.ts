@@ -1,7 +1,7 @@
 import type { CompanyRow, LeadRow, RoleRow, SyncErrorRow } from '../rules';
 import { MarketoStore, type WritePageInput } from '../store';
 import { migrationSource } from '../store/migration-source';
-import { insertRows } from '../store/sql';
+import { countIn, deleteIn, insertRows } from '../store/sql';
 import { guid } from './rules-fixtures';
 import { opp } from './store-fixtures';
 import { BACKENDS, freshStore, type Backend } from './store-backends';
@@ -346,6 +346,48 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
         T2,
       );
       expect(await store.openErrorCount()).toBe(0);
+    });
+
+    it('a page clears the open errors of exactly the records it wrote, whatever else is open', async () => {
+      const opportunityError = (n: number): SyncErrorRow => ({
+        entity: 'opportunity',
+        record_id: oppId(n),
+        error: 'bad',
+        payload: '{}',
+      });
+      const contactError: SyncErrorRow = {
+        entity: 'contact',
+        record_id: contactId(5),
+        error: 'bad',
+        payload: '{}',
+      };
+      await store.recordErrors([opportunityError(1), opportunityError(2), contactError], T1);
+      // No account error is open at all, an opportunity error is open for another record, the contact's stays.
+      await store.writePage(page({ opportunities: [opp(1)], leads: [lead(6)], companies: [company(3)] }), T2);
+      const open = async () =>
+        (
+          (await store
+            .knex('sync_errors')
+            .select('entity', 'record_id')
+            .orderBy(['entity', 'record_id'])) as unknown[]
+        ).map((r) => Object.values(r as object).join(':'));
+      expect(await open()).toEqual([`contact:${contactId(5)}`, `opportunity:${oppId(2)}`]);
+      await store.writePage(page({ leads: [lead(5)] }), T2);
+      expect(await open()).toEqual([`opportunity:${oppId(2)}`]);
+    });
+
+    it('countIn and deleteIn work over several statements and only where extra matches', async () => {
+      const ids = Array.from({ length: 12_001 }, (_, i) => oppId(i + 1));
+      await store.recordErrors(
+        ids.map((id) => ({ entity: 'opportunity', record_id: id, error: 'bad', payload: '{}' })),
+        T1,
+      );
+      expect(await countIn(store.knex, 'sync_errors', 'record_id', [...ids, ids[0] as string])).toBe(12_001);
+      expect(await deleteIn(store.knex, 'sync_errors', 'record_id', ids, { entity: 'contact' })).toBe(0);
+      expect(
+        await deleteIn(store.knex, 'sync_errors', 'record_id', ids.slice(1), { entity: 'opportunity' }),
+      ).toBe(12_000);
+      expect(await countIn(store.knex, 'sync_errors', 'record_id', ids)).toBe(1);
     });
 
     it('recordErrors upserts on its own', async () => {
