@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { describeWorkerProcessSettings, type WorkerProcessSettings } from './worker-process';
 
 export interface Machine {
   cpus: number;
@@ -51,6 +52,8 @@ export interface BenchResult {
   options: Record<string, unknown>;
   organisation: { opportunities: number; contacts: number; accounts: number; connections: number };
   changes: { opportunities: number; contacts: number; connections: number };
+  /** Node flags and environment the worker process ran with beyond the defaults. */
+  workerProcess: WorkerProcessSettings;
   /** Worker VmHWM once it is ready (start-up: workflow bundle, Temporal core), before any sync. */
   workerIdlePeakMiB: number;
   full: RunFigures;
@@ -119,8 +122,10 @@ export function resultTable(result: BenchResult): string {
     ['worker peak RSS when ready, before syncing', `${round(result.workerIdlePeakMiB, 0)} MiB`, ''],
     ['load average (1 min) at end', String(round(full.load)), String(round(incremental.load))],
   ];
+  // Results written before the worker's settings were recorded have none.
+  const workerSettings = result.workerProcess ? describeWorkerProcessSettings(result.workerProcess) : '';
   const lines = [
-    `${result.options.opportunities as number} opportunities, page size ${result.options.pageSize as number}, store ${result.options.store as string}, emulator latency ${result.options.latencyMs as number} ms${result.options.readAhead === false ? ', read-ahead off' : ''} — ${machine.cpus} CPUs (${machine.model}), ${machine.ramGiB} GiB RAM, Node ${machine.node}`,
+    `${result.options.opportunities as number} opportunities, page size ${result.options.pageSize as number}, store ${result.options.store as string}, emulator latency ${result.options.latencyMs as number} ms${result.options.readAhead === false ? ', read-ahead off' : ''}${workerSettings ? `, worker ${workerSettings}` : ''} — ${machine.cpus} CPUs (${machine.model}), ${machine.ramGiB} GiB RAM, Node ${machine.node}`,
     '',
     '| | full sync | incremental sync |',
     '|---|---:|---:|',

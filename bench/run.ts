@@ -22,7 +22,12 @@ import { partitionTable, type PartitionBenchResult, type PartitionRunFigures } f
 import { measurePartitionedFull, type PartitionBenchContext } from './partitions';
 import { describeMachine, resultTable, writeResult, type BenchResult, type RunFigures } from './report';
 import { createTargetStore } from './target-store';
-import { benchWorkerEnv, startWorkerProcess, type WorkerProcess } from './worker-process';
+import {
+  benchWorkerEnv,
+  startWorkerProcess,
+  workerProcessSettings,
+  type WorkerProcess,
+} from './worker-process';
 
 const MIB = 2 ** 20;
 
@@ -196,6 +201,7 @@ async function main(options: BenchOptions): Promise<void> {
       options: { ...options },
       organisation,
       changes,
+      workerProcess: workerProcessSettings(),
       workerIdlePeakMiB,
       full,
       incremental,

@@ -49,6 +49,35 @@ export function benchWorkerEnv(target: WorkerTarget): Record<string, string> {
   };
 }
 
+/** What the worker process runs with beyond the defaults: its memory depends on these, so results record them. */
+export interface WorkerProcessSettings {
+  /** From OPPSYNC_BENCH_WORKER_NODE_ARGS, e.g. '--max-old-space-size=128' or '--cpu-prof --cpu-prof-dir=/tmp/prof'. */
+  nodeArgs: string[];
+  /** Inherited from the bench's environment. */
+  NODE_OPTIONS?: string;
+  /** glibc's malloc arenas (inherited): fewer arenas, less memory held by the worker's threads. */
+  MALLOC_ARENA_MAX?: string;
+}
+
+export function workerProcessSettings(): WorkerProcessSettings {
+  const { OPPSYNC_BENCH_WORKER_NODE_ARGS, NODE_OPTIONS, MALLOC_ARENA_MAX } = process.env;
+  return {
+    nodeArgs: (OPPSYNC_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== ''),
+    ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}),
+    ...(MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX } : {}),
+  };
+}
+
+/** The settings in one line for a report, or '' when there are none. */
+export function describeWorkerProcessSettings(settings: WorkerProcessSettings): string {
+  const parts = [
+    ...(settings.MALLOC_ARENA_MAX !== undefined ? [`MALLOC_ARENA_MAX=${settings.MALLOC_ARENA_MAX}`] : []),
+    ...(settings.NODE_OPTIONS !== undefined ? [`NODE_OPTIONS="${settings.NODE_OPTIONS}"`] : []),
+    ...settings.nodeArgs,
+  ];
+  return parts.join(' ');
+}
+
 /**
  * `node bin/oppsync.js worker` as its own process, so its peak memory is its own. Resolves once it logs
  * "worker started" (the workflow bundle is built and it polls the task queue).
@@ -59,9 +88,7 @@ export async function startWorkerProcess(
 ): Promise<WorkerProcess> {
   const bin = path.resolve(__dirname, '..', '..', 'bin', 'oppsync.js');
   const log = fs.createWriteStream(logFile);
-  // e.g. OPPSYNC_BENCH_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the worker.
-  const nodeArgs = (process.env.OPPSYNC_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-  const child = spawn(process.execPath, [...nodeArgs, bin, 'worker'], {
+  const child = spawn(process.execPath, [...workerProcessSettings().nodeArgs, bin, 'worker'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
