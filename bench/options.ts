@@ -12,6 +12,8 @@ export interface BenchOptions {
   workers: number;
   /** SYNC_READ_AHEAD for the worker: read the next page while the current one is written. */
   readAhead: boolean;
+  /** Full syncs against their limit, each with a fresh store and worker (the machine's speed drifts). */
+  repeat: number;
   out?: string;
 }
 
@@ -60,6 +62,12 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     )
     .option('--workers <n>', 'worker processes for the --partitions runs', integer(1, 8), 2)
     .option('--no-read-ahead', 'run the worker with SYNC_READ_AHEAD=false (pages read one at a time)')
+    .option(
+      '--repeat <n>',
+      'full syncs against their limit, each with a fresh store and worker; the table adds every ratio and their median',
+      integer(1, 20),
+      1,
+    )
     .option(
       '--out <file>',
       'JSON result file (default bench/results/<store>-<n>-<timestamp>.json, partitions-… with --partitions)',

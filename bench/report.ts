@@ -46,6 +46,17 @@ export interface LimitFigures {
   ratio: number;
 }
 
+/** One repetition of the full sync against its limit (`--repeat`); the result's other figures are the last's. */
+export interface RepeatFigures {
+  fullSeconds: number;
+  readSeconds: number;
+  insertSeconds: number;
+  ratio: number;
+  workerPeakRssMiB: number;
+  workerCpuSeconds: number;
+  emulatorCpuSeconds: number;
+}
+
 export interface BenchResult {
   startedAt: string;
   machine: Machine;
@@ -59,6 +70,8 @@ export interface BenchResult {
   full: RunFigures;
   incremental: RunFigures;
   limit: LimitFigures;
+  /** With `--repeat n` (n > 1): every repetition, in order; the last is the one `full` and `limit` describe. */
+  repeats?: RepeatFigures[];
   loadBefore: number[];
   loadAfter: number[];
 }
@@ -137,8 +150,45 @@ export function resultTable(result: BenchResult): string {
     `| bulk insert of the same ${limit.insertRows} rows, no Temporal | ${round(limit.insertSeconds)} |`,
     `| sum | ${round(limit.readSeconds + limit.insertSeconds)} |`,
     `| **full sync / limit** | **${round(limit.ratio)}×** |`,
+    ...repeatLines(result.repeats),
   ];
   return lines.join('\n');
+}
+
+/** Upper median: of an even count, the larger middle value (for ratios, the less flattering one). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+/** Every repetition's full sync and ratio, in order, and the median ratio (`--repeat`). */
+function repeatLines(repeats: readonly RepeatFigures[] | undefined): string[] {
+  if (repeats === undefined || repeats.length < 2) return [];
+  const list = (values: number[], unit: string, digits = 2): string =>
+    values.map((v) => `${round(v, digits)}${unit}`).join(', ');
+  return [
+    '',
+    `| ${repeats.length} repetitions (fresh store and worker each; the tables above are the last) | |`,
+    '|---|---:|',
+    `| full sync, seconds | ${list(
+      repeats.map((r) => r.fullSeconds),
+      '',
+    )} |`,
+    `| limit (GET + insert), seconds | ${list(
+      repeats.map((r) => r.readSeconds + r.insertSeconds),
+      '',
+    )} |`,
+    `| worker peak RSS, MiB | ${list(
+      repeats.map((r) => r.workerPeakRssMiB),
+      '',
+      0,
+    )} |`,
+    `| full sync / limit | ${list(
+      repeats.map((r) => r.ratio),
+      '×',
+    )} |`,
+    `| **median full sync / limit** | **${round(median(repeats.map((r) => r.ratio)))}×** |`,
+  ];
 }
 
 export function writeResult(file: string, result: object): void {

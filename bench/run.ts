@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import { opportunityTable } from '../activities/tables';
 import { runSync } from '../client';
+import type { DynamicsAuthConfig } from '../dynamics';
 import { startEmulator, type Emulator } from '../emulator';
 import type { SyncSummary } from '../shared/sync-types';
 import { startDevServer } from '../temporal/dev-server';
@@ -20,7 +21,14 @@ import { parseBenchOptions, type BenchOptions } from './options';
 import { changeOrganisation } from './organisation';
 import { partitionTable, type PartitionBenchResult, type PartitionRunFigures } from './partition-report';
 import { measurePartitionedFull, type PartitionBenchContext } from './partitions';
-import { describeMachine, resultTable, writeResult, type BenchResult, type RunFigures } from './report';
+import {
+  describeMachine,
+  resultTable,
+  writeResult,
+  type BenchResult,
+  type RepeatFigures,
+  type RunFigures,
+} from './report';
 import { createTargetStore } from './target-store';
 import {
   benchWorkerEnv,
@@ -109,6 +117,98 @@ async function partitionBench(
   process.stdout.write(`${partitionTable(result)}\n\nwritten to ${out}\n`);
 }
 
+/** What every repetition of the full sync against its limit shares. */
+interface MeasureSetup {
+  options: BenchOptions;
+  tempDir: string;
+  emulator: Emulator;
+  app: { clientId: string; clientSecret: string };
+  dynamicsAuth: DynamicsAuthConfig;
+  client: Client;
+  temporalAddress: string;
+}
+
+/** One full sync and its limit; the worker and the synced store stay for an incremental sync. */
+interface FullAgainstLimit {
+  worker: WorkerProcess;
+  taskQueue: string;
+  workerIdlePeakMiB: number;
+  read: { seconds: number; pages: number; records: number };
+  full: RunFigures;
+  insert: { seconds: number; rows: number };
+  /** Stops the worker and drops the stores. */
+  release(): Promise<void>;
+}
+
+/** The limit's read, a full sync in a fresh store by a fresh worker, then the limit's insert of its rows. */
+async function measureFullAgainstLimit(setup: MeasureSetup, repetition: number): Promise<FullAgainstLimit> {
+  const { options, tempDir, emulator, app, dynamicsAuth, client } = setup;
+  const held: (() => Promise<void>)[] = [];
+  const release = async (): Promise<void> => {
+    for (const step of held.splice(0))
+      await step().catch((error: unknown) => say(`cleanup: ${String(error)}`));
+  };
+  try {
+    const syncStore = await createTargetStore(options.store, tempDir, `sync_${repetition}`);
+    held.push(() => syncStore.drop());
+    const taskQueue = `bench-${randomUUID()}`;
+
+    say('limit: bare client reads every opportunity page');
+    const select = opportunityTable([], undefined).select;
+    const read = await bareReadSeconds(dynamicsAuth, options.pageSize, select);
+    say(`  ${read.pages} pages, ${read.records} records in ${read.seconds.toFixed(2)} s`);
+
+    // Outside the temporary folder, so it stays for a look after the run.
+    const workerLog = path.join(os.tmpdir(), `oppsync-bench-worker-${process.pid}-${repetition}.log`);
+    const worker = await startWorkerProcess(
+      benchWorkerEnv({
+        emulator,
+        app,
+        temporalAddress: setup.temporalAddress,
+        taskQueue,
+        storeUrl: syncStore.url,
+        pageSize: options.pageSize,
+        readAhead: options.readAhead,
+      }),
+      workerLog,
+    );
+    held.unshift(() => worker.stop());
+    const workerIdlePeakMiB = worker.peakRssBytes() / MIB;
+    say(
+      `worker ${worker.pid} ready, peak RSS ${workerIdlePeakMiB.toFixed(0)} MiB (log: ${workerLog}); full sync`,
+    );
+    const full = await timedSync(client, taskQueue, true, emulator, worker);
+    say(
+      `  full: ${full.seconds.toFixed(2)} s, ${full.dynamicsRequests} requests, ${full.historyEvents} events`,
+    );
+
+    say('limit: bulk insert of the synced rows into a fresh store');
+    const insertStore = await createTargetStore(options.store, tempDir, `insert_${repetition}`);
+    held.push(() => insertStore.drop());
+    const insert = await bulkInsertSeconds(syncStore.url, insertStore.url, options.pageSize);
+    say(
+      `  ${insert.rows} rows in ${insert.seconds.toFixed(2)} s; full sync / limit ${(full.seconds / (read.seconds + insert.seconds)).toFixed(2)}×`,
+    );
+    return { worker, taskQueue, workerIdlePeakMiB, read, full, insert, release };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+function repeatFigures(measured: FullAgainstLimit): RepeatFigures {
+  const { full, read, insert } = measured;
+  return {
+    fullSeconds: full.seconds,
+    readSeconds: read.seconds,
+    insertSeconds: insert.seconds,
+    ratio: full.seconds / (read.seconds + insert.seconds),
+    workerPeakRssMiB: full.workerPeakRssMiB,
+    workerCpuSeconds: full.workerCpuSeconds,
+    emulatorCpuSeconds: full.emulatorCpuSeconds,
+  };
+}
+
 async function main(options: BenchOptions): Promise<void> {
   const startedAt = new Date().toISOString();
   const loadBefore = os.loadavg();
@@ -143,9 +243,6 @@ async function main(options: BenchOptions): Promise<void> {
       await partitionBench(context, options, { startedAt, organisation });
       return;
     }
-    const syncStore = await createTargetStore(options.store, tempDir, 'sync');
-    cleanups.push(() => syncStore.drop());
-    const taskQueue = `bench-${randomUUID()}`;
     const dynamicsAuth = {
       url: emulator.url,
       tenantId: emulator.tenantId,
@@ -153,41 +250,29 @@ async function main(options: BenchOptions): Promise<void> {
       ...app,
       ca: emulator.caPem,
     };
-
-    say('limit: bare client reads every opportunity page');
-    const select = opportunityTable([], undefined).select;
-    const read = await bareReadSeconds(dynamicsAuth, options.pageSize, select);
-    say(`  ${read.pages} pages, ${read.records} records in ${read.seconds.toFixed(2)} s`);
-
-    // Outside the temporary folder, so it stays for a look after the run.
-    const workerLog = path.join(os.tmpdir(), `oppsync-bench-worker-${process.pid}.log`);
-    const worker = await startWorkerProcess(
-      benchWorkerEnv({
-        emulator,
-        app,
-        temporalAddress: devServer.address,
-        taskQueue,
-        storeUrl: syncStore.url,
-        pageSize: options.pageSize,
-        readAhead: options.readAhead,
-      }),
-      workerLog,
-    );
-    cleanups.unshift(() => worker.stop());
-    const workerIdlePeakMiB = worker.peakRssBytes() / MIB;
-    say(
-      `worker ${worker.pid} ready, peak RSS ${workerIdlePeakMiB.toFixed(0)} MiB (log: ${workerLog}); full sync`,
-    );
-    const full = await timedSync(client, taskQueue, true, emulator, worker);
-    say(
-      `  full: ${full.seconds.toFixed(2)} s, ${full.dynamicsRequests} requests, ${full.historyEvents} events`,
-    );
-
-    say('limit: bulk insert of the synced rows into a fresh store');
-    const insertStore = await createTargetStore(options.store, tempDir, 'insert');
-    cleanups.push(() => insertStore.drop());
-    const insert = await bulkInsertSeconds(syncStore.url, insertStore.url, options.pageSize);
-    say(`  ${insert.rows} rows in ${insert.seconds.toFixed(2)} s`);
+    const setup: MeasureSetup = {
+      options,
+      tempDir,
+      emulator,
+      app,
+      dynamicsAuth,
+      client,
+      temporalAddress: devServer.address,
+    };
+    // Each repetition: a fresh store and worker; the incremental sync runs after the last one.
+    const repeats: RepeatFigures[] = [];
+    let measured: FullAgainstLimit | undefined;
+    for (let repetition = 1; repetition <= options.repeat; repetition++) {
+      if (measured !== undefined) await measured.release();
+      measured = undefined;
+      if (options.repeat > 1) say(`repetition ${repetition} of ${options.repeat}`);
+      measured = await measureFullAgainstLimit(setup, repetition);
+      repeats.push(repeatFigures(measured));
+    }
+    if (measured === undefined) throw new Error('--repeat must be at least 1');
+    const last = measured;
+    cleanups.unshift(() => last.release());
+    const { worker, taskQueue, workerIdlePeakMiB, read, full, insert } = last;
 
     const changes = changeOrganisation(emulator.data, options.changeRatio);
     say(`changed ${JSON.stringify(changes)}; incremental sync`);
@@ -212,6 +297,7 @@ async function main(options: BenchOptions): Promise<void> {
         insertRows: insert.rows,
         ratio: full.seconds / (read.seconds + insert.seconds),
       },
+      ...(repeats.length > 1 ? { repeats } : {}),
       loadBefore,
       loadAfter: os.loadavg(),
     };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'pg';
 
@@ -15,7 +16,13 @@ export async function createTargetStore(
   dir: string,
   name: string,
 ): Promise<TargetStore> {
-  if (kind === 'sqlite') return { url: `sqlite:${path.join(dir, `${name}.sqlite`)}`, drop: async () => {} };
+  if (kind === 'sqlite') {
+    const file = path.join(dir, `${name}.sqlite`);
+    const drop = async (): Promise<void> => {
+      for (const suffix of ['', '-wal', '-shm']) await fs.rm(`${file}${suffix}`, { force: true });
+    };
+    return { url: `sqlite:${file}`, drop };
+  }
   const database = `oppsync_bench_${name}_${randomBytes(4).toString('hex')}`;
   await adminQuery(`CREATE DATABASE ${database}`);
   const url = new URL(ADMIN_URL);
