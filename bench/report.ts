@@ -135,8 +135,7 @@ export function resultTable(result: BenchResult): string {
     ['worker peak RSS when ready, before syncing', `${round(result.workerIdlePeakMiB, 0)} MiB`, ''],
     ['load average (1 min) at end', String(round(full.load)), String(round(incremental.load))],
   ];
-  // Results written before the worker's settings were recorded have none.
-  const workerSettings = result.workerProcess ? describeWorkerProcessSettings(result.workerProcess) : '';
+  const workerSettings = describeWorkerProcessSettings(result.workerProcess);
   const lines = [
     `${result.options.opportunities as number} opportunities, page size ${result.options.pageSize as number}, store ${result.options.store as string}, emulator latency ${result.options.latencyMs as number} ms${result.options.readAhead === false ? ', read-ahead off' : ''}${workerSettings ? `, worker ${workerSettings}` : ''} — ${machine.cpus} CPUs (${machine.model}), ${machine.ramGiB} GiB RAM, Node ${machine.node}`,
     '',

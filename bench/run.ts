@@ -26,6 +26,7 @@ import {
   resultTable,
   writeResult,
   type BenchResult,
+  type LimitFigures,
   type RepeatFigures,
   type RunFigures,
 } from './report';
@@ -133,11 +134,10 @@ interface FullAgainstLimit {
   worker: WorkerProcess;
   taskQueue: string;
   workerIdlePeakMiB: number;
-  read: { seconds: number; pages: number; records: number };
   full: RunFigures;
-  insert: { seconds: number; rows: number };
+  limit: LimitFigures;
   /** Stops the worker and drops the stores. */
-  release(): Promise<void>;
+  readonly release: () => Promise<void>;
 }
 
 /** The limit's read, a full sync in a fresh store by a fresh worker, then the limit's insert of its rows. */
@@ -186,23 +186,29 @@ async function measureFullAgainstLimit(setup: MeasureSetup, repetition: number):
     const insertStore = await createTargetStore(options.store, tempDir, `insert_${repetition}`);
     held.push(() => insertStore.drop());
     const insert = await bulkInsertSeconds(syncStore.url, insertStore.url, options.pageSize);
+    const limit: LimitFigures = {
+      readSeconds: read.seconds,
+      readPages: read.pages,
+      insertSeconds: insert.seconds,
+      insertRows: insert.rows,
+      ratio: full.seconds / (read.seconds + insert.seconds),
+    };
     say(
-      `  ${insert.rows} rows in ${insert.seconds.toFixed(2)} s; full sync / limit ${(full.seconds / (read.seconds + insert.seconds)).toFixed(2)}×`,
+      `  ${insert.rows} rows in ${insert.seconds.toFixed(2)} s; full sync / limit ${limit.ratio.toFixed(2)}×`,
     );
-    return { worker, taskQueue, workerIdlePeakMiB, read, full, insert, release };
+    return { worker, taskQueue, workerIdlePeakMiB, full, limit, release };
   } catch (error) {
     await release();
     throw error;
   }
 }
 
-function repeatFigures(measured: FullAgainstLimit): RepeatFigures {
-  const { full, read, insert } = measured;
+function repeatFigures({ full, limit }: FullAgainstLimit): RepeatFigures {
   return {
     fullSeconds: full.seconds,
-    readSeconds: read.seconds,
-    insertSeconds: insert.seconds,
-    ratio: full.seconds / (read.seconds + insert.seconds),
+    readSeconds: limit.readSeconds,
+    insertSeconds: limit.insertSeconds,
+    ratio: limit.ratio,
     workerPeakRssMiB: full.workerPeakRssMiB,
     workerCpuSeconds: full.workerCpuSeconds,
     emulatorCpuSeconds: full.emulatorCpuSeconds,
@@ -261,18 +267,19 @@ async function main(options: BenchOptions): Promise<void> {
     };
     // Each repetition: a fresh store and worker; the incremental sync runs after the last one.
     const repeats: RepeatFigures[] = [];
-    let measured: FullAgainstLimit | undefined;
-    for (let repetition = 1; repetition <= options.repeat; repetition++) {
-      if (measured !== undefined) await measured.release();
-      measured = undefined;
+    const measure = async (repetition: number): Promise<FullAgainstLimit> => {
       if (options.repeat > 1) say(`repetition ${repetition} of ${options.repeat}`);
-      measured = await measureFullAgainstLimit(setup, repetition);
+      const measured = await measureFullAgainstLimit(setup, repetition);
       repeats.push(repeatFigures(measured));
+      return measured;
+    };
+    let last = await measure(1);
+    for (let repetition = 2; repetition <= options.repeat; repetition++) {
+      await last.release();
+      last = await measure(repetition);
     }
-    if (measured === undefined) throw new Error('--repeat must be at least 1');
-    const last = measured;
-    cleanups.unshift(() => last.release());
-    const { worker, taskQueue, workerIdlePeakMiB, read, full, insert } = last;
+    cleanups.unshift(last.release);
+    const { worker, taskQueue, workerIdlePeakMiB, full, limit } = last;
 
     const changes = changeOrganisation(emulator.data, options.changeRatio);
     say(`changed ${JSON.stringify(changes)}; incremental sync`);
@@ -290,13 +297,7 @@ async function main(options: BenchOptions): Promise<void> {
       workerIdlePeakMiB,
       full,
       incremental,
-      limit: {
-        readSeconds: read.seconds,
-        readPages: read.pages,
-        insertSeconds: insert.seconds,
-        insertRows: insert.rows,
-        ratio: full.seconds / (read.seconds + insert.seconds),
-      },
+      limit,
       ...(repeats.length > 1 ? { repeats } : {}),
       loadBefore,
       loadAfter: os.loadavg(),
