@@ -15,9 +15,11 @@ import {
   parseConnectionRoles,
   referencedIds,
   resolvePage,
+  writtenByPage,
   type CompanyRow,
   type ConnectionRole,
   type LeadRow,
+  type WrittenThisRun,
 } from '../rules';
 import type { Logger } from '../shared/logger';
 import type { MarketoStore, WriteCounts, WritePageInput } from '../store';
@@ -41,6 +43,7 @@ import {
 import { activityLogger, heartbeatIfInActivity, outsideActivity } from './context';
 import { isChangeTokenExpired, toActivityFailure } from './failures';
 import { PagePrefetch } from './page-prefetch';
+import { RunMemory, type PageWrites } from './run-memory';
 import { shareBackoff } from './shared-backoff';
 import {
   ACCOUNTS,
@@ -59,6 +62,8 @@ export interface SyncActivityDependencies {
   now?: () => Date;
   /** Where pages read ahead wait for their activity (tests pass their own); unused when SYNC_READ_AHEAD=false. */
   readAhead?: PagePrefetch<ReadAheadPage>;
+  /** What each run has written on this worker (tests pass their own to look at it). */
+  runMemory?: RunMemory;
 }
 
 /** A page read ahead and resolved, with the requests reading it took (counted for the activity that uses it). */
@@ -83,6 +88,8 @@ export interface RelatedRows {
   connections: RawRecord[];
   contacts: RawRecord[];
   accounts: RawRecord[];
+  /** Contacts and accounts earlier pages of the run wrote: not read again, pointed to. */
+  written: WrittenThisRun;
 }
 
 /**
@@ -92,6 +99,8 @@ export interface RelatedRows {
 export interface ResolvedPage {
   /** What to write; handed over to the store by the write (see startWrite), which lets go of it here. */
   input: WritePageInput | undefined;
+  /** The contacts and accounts the page writes, for later pages of its run once it is committed. */
+  writes: PageWrites;
   skipped: number;
   nextLink?: string;
   deltaLink?: string;
@@ -117,6 +126,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
   const roleCache = new Map<string, Promise<Map<string, ConnectionRole>>>();
   const backoff = shareBackoff(dynamics, store, logger);
   const readAhead = sync.readAhead ? (deps.readAhead ?? new PagePrefetch<ReadAheadPage>()) : undefined;
+  const runMemory = deps.runMemory ?? new RunMemory();
 
   function changeTracked(table: TableSpec): Promise<boolean> {
     let flag = trackingFlags.get(table.logicalName);
@@ -217,12 +227,21 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     });
     beat();
     const wanted = referencedIds(records, connections, roles);
-    const contacts = await rowsByIds(CONTACTS, wanted.contactIds);
+    const written = runMemory.of(syncId);
+    const contacts = await rowsByIds(
+      CONTACTS,
+      wanted.contactIds.filter((id) => !written.contacts.has(id)),
+    );
     beat();
-    const accountIds = [...new Set([...wanted.accountIds, ...parentAccountIds(contacts)])];
+    // A remembered contact's parent was written with it, unless it could not be (then it is read again, as the
+    // page that wrote the contact read it, and gives the same error).
+    const rememberedParents = wanted.contactIds.flatMap((id) => written.contacts.get(id) ?? []);
+    const accountIds = [
+      ...new Set([...wanted.accountIds, ...parentAccountIds(contacts), ...rememberedParents]),
+    ].filter((id) => !written.accounts.has(id));
     const accounts = await rowsByIds(ACCOUNTS, accountIds);
     beat();
-    return { roles, connections, contacts, accounts };
+    return { roles, connections, contacts, accounts, written };
   }
 
   /** Applies the rules to opportunities and their related rows. */
@@ -231,12 +250,13 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     related: RelatedRows,
     deletedIds: string[],
     seenSyncId: string | undefined,
-  ): { input: WritePageInput; skipped: number } {
+  ): { input: WritePageInput; writes: PageWrites; skipped: number } {
     const resolved = resolvePage({ opportunities: records, ...related, options: ruleOptions });
     // resolved.stakeholderConnections: the connections that gave a role, so a later delete (the delta says only
     // its id) can be traced back to its opportunity.
     return {
       input: { ...resolved, deletedOpportunityIds: deletedIds, seenSyncId },
+      writes: writtenByPage(resolved, related.contacts),
       skipped: resolved.skippedIds.length,
     };
   }
@@ -251,6 +271,16 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     if (input === undefined) throw new Error('this page has been written already');
     page.input = undefined;
     return store.writePage(input, now().toISOString());
+  }
+
+  /** Writes the page and, once it is committed, lets later pages of the run point to what it wrote. */
+  async function writeAndRemember(
+    syncId: string,
+    page: { input: WritePageInput | undefined; writes: PageWrites },
+  ): Promise<WriteCounts> {
+    const counts = await startWrite(page);
+    runMemory.remember(syncId, page.writes);
+    return counts;
   }
 
   /**
@@ -531,7 +561,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       try {
         const read = await readAndResolvePage(input);
         if (read === 'changeTokenExpired') return { changeTokenExpired: true, counts: {} };
-        const written = await startWrite(read);
+        const written = await writeAndRemember(input.syncId, read);
         if (read.nextLink === undefined && read.deltaLink !== undefined) {
           // The change state moves only once the page it ends is written.
           await store.setState({
@@ -570,7 +600,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
         // A queued opportunity that Dynamics no longer has was deleted.
         const vanished = ids.filter((id) => !found.has(id));
         const resolved = resolveForWrite(records, related, vanished, undefined);
-        const written = await startWrite(resolved);
+        const written = await writeAndRemember(input.syncId, resolved);
         await store.removePending(ids);
         const remaining = await store.pendingCount();
         log.info(

@@ -35,17 +35,17 @@ export const CONNECTIONS: TableSpec = {
   logicalName: 'connection',
   entitySet: 'connections',
   key: 'connectionid',
+  // Only what rule 5 reads. The reciprocal row is never read (record1 is always the opportunity), so
+  // ismaster, relatedconnectionid and record1's role are not needed; each lookup left out also saves its
+  // lookuplogicalname annotation on every row.
   select: [
     'connectionid',
     '_record1id_value',
     '_record2id_value',
     'record1objecttypecode',
     'record2objecttypecode',
-    '_record1roleid_value',
     '_record2roleid_value',
     'statecode',
-    'ismaster',
-    '_relatedconnectionid_value',
   ],
   // Which side is a contact or an account: the lookups' target tables.
   annotations: [LOOKUP_TYPE_ANNOTATION],

@@ -13,11 +13,12 @@ export type {
   StakeholderConnection,
   SyncErrorEntity,
   SyncErrorRow,
+  WrittenThisRun,
 } from './types';
 export { normalizeGuid } from './guid';
 export { TEXT_LIMITS } from './text';
 export { SALES_STAGE_LABELS, STAGE_LABELS, STATUS_LABELS } from './labels';
 export { mapAccount, mapContact } from './mapping';
 export { opportunityIdsOfConnection, parseConnectionRoles, STAKEHOLDER_CATEGORY } from './connections';
-export { CUSTOMER_ROLE, parentAccountIds, referencedIds, resolvePage } from './sync-rules';
+export { CUSTOMER_ROLE, parentAccountIds, referencedIds, resolvePage, writtenByPage } from './sync-rules';
 export { expectedStore, type ExpectedStore, type OrganisationData } from './oracle';

@@ -81,14 +81,39 @@ export function referencedIds(
   return { contactIds: [...contactIds].sort(), accountIds: [...accountIds].sort() };
 }
 
+/** A contact's parent account (parentcustomerid of type account), or null. */
+function parentAccountId(contact: RawRecord): string | null {
+  const parent = readLookupSafe(() => readLookup(contact, 'parentcustomerid'));
+  return parent?.type === 'account' ? parent.id : null;
+}
+
 /** Stage 2: accounts that fetched contacts point to (parentcustomerid of type account). */
 export function parentAccountIds(contacts: RawRecord[]): string[] {
   const ids = new Set<string>();
   for (const raw of contacts) {
-    const parent = readLookupSafe(() => readLookup(raw, 'parentcustomerid'));
-    if (parent?.type === 'account') ids.add(parent.id);
+    const parent = parentAccountId(raw);
+    if (parent !== null) ids.add(parent);
   }
   return [...ids].sort();
+}
+
+/** What a resolved page writes, as later pages of its run see it (see WrittenThisRun). */
+export function writtenByPage(
+  page: Pick<ResolvedPage, 'leads' | 'companies'>,
+  contacts: RawRecord[],
+): { contacts: [string, string | null][]; accounts: string[] } {
+  const parents = new Map<string, string | null>();
+  for (const raw of contacts) {
+    const id = readLookupSafe(() => readKey(raw, 'contactid'));
+    if (id) parents.set(id, parentAccountId(raw));
+  }
+  return {
+    contacts: page.leads.map((lead) => [
+      lead.dynamics_contact_id,
+      parents.get(lead.dynamics_contact_id) ?? null,
+    ]),
+    accounts: page.companies.map((company) => company.external_company_id),
+  };
 }
 
 /** Raw rows by their normalised key, mapped; unreadable rows become errors. */
@@ -124,8 +149,11 @@ export function resolvePage(input: ResolvePageInput): ResolvedPage {
   const opportunities = new Map<string, OpportunityRow>();
   const skipped = new Set<string>();
 
+  const written = input.written;
+
   /** A referenced account as a company id; a missing or unmappable account leaves NULL and an error. */
   const useAccount = (accountId: string, referrer: string): string | null => {
+    if (!accounts.has(accountId) && written?.accounts.has(accountId)) return accountId;
     if (!accounts.has(accountId)) {
       errors.add(
         syncError('account', accountId, `account not returned by Dynamics (${referrer})`, { referrer }),
@@ -137,8 +165,19 @@ export function resolvePage(input: ResolvePageInput): ResolvedPage {
     return accountId;
   };
 
-  /** A referenced contact as a lead; a missing or unmappable contact gives no lead and an error. */
-  const useContact = (contactId: string, referrer: string): LeadRow | undefined => {
+  /**
+   * A referenced contact as a lead, giving the lead's company; a missing or unmappable contact gives no lead and
+   * an error. A contact written earlier in the run keeps its lead; its parent account is resolved as a read
+   * contact's would be.
+   */
+  const useContact = (
+    contactId: string,
+    referrer: string,
+  ): Pick<LeadRow, 'external_company_id'> | undefined => {
+    if (!contacts.has(contactId) && written?.contacts.has(contactId)) {
+      const parent = written.contacts.get(contactId) ?? null;
+      return { external_company_id: parent && useAccount(parent, `parent of contact ${contactId}`) };
+    }
     if (!contacts.has(contactId)) {
       errors.add(
         syncError('contact', contactId, `contact not returned by Dynamics (${referrer})`, { referrer }),

@@ -101,4 +101,16 @@ export interface ResolvePageInput {
   accounts: RawRecord[];
   roles: Map<string, ConnectionRole>;
   options: RuleOptions;
+  /** Contacts and accounts earlier pages of the same run wrote: pointed to, not read or written again. */
+  written?: WrittenThisRun;
+}
+
+/**
+ * What a run has already written: each lead's contact with the account parent it was read with (null: none),
+ * and each company's account. A page resolves a reference to one of them as that page would have, had it read
+ * the same row again, but leaves it out of its own leads and companies.
+ */
+export interface WrittenThisRun {
+  contacts: ReadonlyMap<string, string | null>;
+  accounts: ReadonlySet<string>;
 }

@@ -8,39 +8,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { createSyncActivities, type SyncActivities } from '../activities';
+import { createSyncActivities } from '../activities';
 import { PagePrefetch } from '../activities/page-prefetch';
 import type { ReadAheadPage } from '../activities/sync-activities';
 import { loadConfig } from '../config';
-import { DynamicsClient } from '../dynamics';
-import { startEmulator, type Emulator } from '../emulator';
 import type { RuleOptions } from '../rules';
 import { MarketoStore } from '../store';
 import { ExpectedStore, readOrganisation, sortSnapshot } from './support/expected';
-import { emulatorApp } from './support/harness';
+import { fullSyncInOrder, generatedOrganisation } from './support/activities';
 
 const OPTIONS: RuleOptions = { customFields: [], filterAttribute: undefined };
 const PAGE_SIZE = 10;
 
-let emulator: Emulator;
-let dynamics: DynamicsClient;
-const app = emulatorApp();
-
-beforeAll(async () => {
-  emulator = await startEmulator({ clients: [app], dataset: { generate: { opportunities: 45, seed: 11 } } });
-  dynamics = new DynamicsClient({
-    url: emulator.url,
-    tenantId: emulator.tenantId,
-    authority: emulator.authority,
-    ca: emulator.caPem,
-    pageSize: PAGE_SIZE,
-    ...app,
-  });
-});
-
-afterAll(async () => {
-  await emulator.close();
-});
+const org = generatedOrganisation({ opportunities: 45, seed: 11, pageSize: PAGE_SIZE });
 
 /** A fresh store and the activities over it; `lines` receives every log line. */
 async function setUp(readAhead?: PagePrefetch<ReadAheadPage>) {
@@ -61,7 +41,7 @@ async function setUp(readAhead?: PagePrefetch<ReadAheadPage>) {
   });
   const activities = createSyncActivities({
     store,
-    dynamics,
+    dynamics: org.dynamics,
     sync: config.sync,
     logger: pino({ level: 'info' }, sink),
     ...(readAhead !== undefined ? { readAhead } : {}),
@@ -73,32 +53,19 @@ async function setUp(readAhead?: PagePrefetch<ReadAheadPage>) {
   return { store, activities, lines, close };
 }
 
-/** A full sync, activity after activity as the workflow calls them; returns the requests they reported. */
-async function fullSync(activities: SyncActivities, syncId: string): Promise<number> {
-  const begun = await activities.beginSync({ syncId, full: true });
-  let requests = begun.counts.dynamicsRequests ?? 0;
-  for (let cursor: string | undefined = begun.cursor; cursor !== undefined;) {
-    const page = await activities.syncOpportunityPage({ syncId, mode: 'full', cursor });
-    requests += page.counts.dynamicsRequests ?? 0;
-    cursor = page.nextCursor;
-  }
-  await activities.finishSync({ syncId, mode: 'full' });
-  return requests;
-}
-
 const pageLines = (lines: Record<string, unknown>[]) =>
   lines.filter((line) => line.msg === 'opportunity page written');
 
 it('pages after the first come from the read-ahead; the store is exact and every request is counted once', async () => {
   const { store, activities, lines, close } = await setUp();
   try {
-    const before = emulator.stats.requests;
-    const reported = await fullSync(activities, 'read-ahead-1');
-    expect(reported).toBe(emulator.stats.requests - before);
+    const before = org.emulator.stats.requests;
+    const reported = await fullSyncInOrder(activities, 'read-ahead-1');
+    expect(reported).toBe(org.emulator.stats.requests - before);
     const pages = pageLines(lines);
     expect(pages).toHaveLength(5);
     expect(pages.map((line) => line.readAhead)).toEqual([false, true, true, true, true]);
-    const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(dynamics, OPTIONS));
+    const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
     expect(sortSnapshot(await store.snapshot())).toEqual(expected);
   } finally {
     await close();
@@ -120,10 +87,10 @@ it('a read-ahead that fails costs nothing but its requests: each page is read by
   const failing = new FailingReadAhead();
   const { store, activities, lines, close } = await setUp(failing);
   try {
-    await fullSync(activities, 'read-ahead-2');
+    await fullSyncInOrder(activities, 'read-ahead-2');
     expect(failing.started).toBe(4);
     expect(pageLines(lines).map((line) => line.readAhead)).toEqual([false, false, false, false, false]);
-    const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(dynamics, OPTIONS));
+    const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
     expect(sortSnapshot(await store.snapshot())).toEqual(expected);
   } finally {
     await close();
@@ -135,7 +102,7 @@ it('reads two pages ahead: the page after the next is under way before its activ
   const { store, activities, lines, close } = await setUp(prefetch);
   try {
     const syncId = 'read-ahead-3';
-    const before = emulator.stats.requests;
+    const before = org.emulator.stats.requests;
     const begun = await activities.beginSync({ syncId, full: true });
     let cursor: string | undefined = begun.cursor;
     expect(cursor).toBeDefined();
@@ -151,10 +118,10 @@ it('reads two pages ahead: the page after the next is under way before its activ
       cursor = page.nextCursor;
     }
     await activities.finishSync({ syncId, mode: 'full' });
-    expect(requests).toBe(emulator.stats.requests - before);
+    expect(requests).toBe(org.emulator.stats.requests - before);
     expect(pageLines(lines).map((line) => line.readAhead)).toEqual([false, true, true, true, true]);
     expect([prefetch.size, prefetch.waitingCount]).toEqual([0, 0]);
-    const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(dynamics, OPTIONS));
+    const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
     expect(sortSnapshot(await store.snapshot())).toEqual(expected);
   } finally {
     await close();

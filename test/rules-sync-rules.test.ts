@@ -7,8 +7,14 @@ import {
   parseConnectionRoles,
   referencedIds,
   resolvePage,
+  writtenByPage,
+  type CompanyRow,
+  type LeadRow,
+  type OpportunityRow,
   type RawRecord,
+  type RoleRow,
   type RuleOptions,
+  type WrittenThisRun,
 } from '../rules';
 import {
   FORMATTED,
@@ -39,6 +45,7 @@ function resolve(
     connections?: RawRecord[];
     contacts?: RawRecord[];
     accounts?: RawRecord[];
+    written?: WrittenThisRun;
   },
   options: RuleOptions = { customFields: [] },
 ) {
@@ -49,6 +56,7 @@ function resolve(
     accounts: page.accounts ?? [],
     roles: rolesMap(),
     options,
+    ...(page.written !== undefined ? { written: page.written } : {}),
   });
 }
 
@@ -594,6 +602,171 @@ describe('contacts and accounts on their own (refresh on change)', () => {
       ok: true,
       row: { industry: null },
     });
+  });
+});
+
+describe('contacts and accounts an earlier page of the run wrote', () => {
+  const written = (contacts: [string, string | null][], accounts: string[]): WrittenThisRun => ({
+    contacts: new Map(contacts),
+    accounts: new Set(accounts),
+  });
+
+  it('a written contact customer gives its role and its written parent as company, with no lead or company row', () => {
+    const page = resolve({
+      opportunities: [opportunity(OPP, { id: CON, type: 'contact' })],
+      written: written([[CON, ACC]], [ACC]),
+    });
+    expect(page.opportunities.map((o) => [o.external_opportunity_id, o.external_company_id])).toEqual([
+      [OPP, ACC],
+    ]);
+    expect(page.roles.map((r) => [r.dynamics_contact_id, r.role, r.is_primary])).toEqual([
+      [CON, 'Potential Customer', true],
+    ]);
+    expect(page.leads).toEqual([]);
+    expect(page.companies).toEqual([]);
+    expect(page.errors).toEqual([]);
+  });
+
+  it('a written stakeholder contact gives its role; a written account customer is the company', () => {
+    const page = resolve({
+      opportunities: [opportunity(OPP, { id: ACC, type: 'account' })],
+      connections: [connection(guid(1, 'cccc0000'), OPP, { id: CON2, type: 'contact' }, ROLE.champion)],
+      written: written([[CON2, null]], [ACC]),
+    });
+    expect(page.opportunities[0]?.external_company_id).toBe(ACC);
+    expect(page.roles.map((r) => [r.dynamics_contact_id, r.role])).toEqual([[CON2, 'Champion']]);
+    expect(page.stakeholderConnections.map((c) => c.connection_id)).toEqual([guid(1, 'cccc0000')]);
+    expect(page.leads).toEqual([]);
+    expect(page.companies).toEqual([]);
+  });
+
+  it('a written contact whose parent account could not be written resolves it again: same error, no company', () => {
+    const page = resolve({
+      opportunities: [opportunity(OPP, { id: CON, type: 'contact' })],
+      written: written([[CON, ACC]], []),
+    });
+    expect(page.opportunities[0]?.external_company_id).toBeNull();
+    expect(page.roles.map((r) => r.dynamics_contact_id)).toEqual([CON]);
+    expect(page.errors.map((e) => [e.entity, e.record_id, e.error])).toEqual([
+      ['account', ACC, `account not returned by Dynamics (parent of contact ${CON})`],
+    ]);
+  });
+
+  it('a row the page read wins over what the run wrote (it is the newer)', () => {
+    const page = resolve({
+      opportunities: [opportunity(OPP, { id: CON, type: 'contact' })],
+      contacts: [contact(CON, { id: ACC2, type: 'account' })],
+      accounts: [account(ACC2)],
+      written: written([[CON, ACC]], [ACC]),
+    });
+    expect(page.opportunities[0]?.external_company_id).toBe(ACC2);
+    expect(page.leads.map((l) => [l.dynamics_contact_id, l.external_company_id])).toEqual([[CON, ACC2]]);
+    expect(page.companies.map((c) => c.external_company_id)).toEqual([ACC2]);
+  });
+
+  it('writtenByPage lists the leads with the parent account they were read with and the companies', () => {
+    const contacts = [
+      contact(CON, { id: ACC, type: 'account' }),
+      contact(CON2),
+      contact(CON3, { id: CON, type: 'contact' }),
+    ];
+    const page = resolve({
+      opportunities: [
+        opportunity(OPP, { id: CON, type: 'contact' }),
+        opportunity(OPP2, { id: CON3, type: 'contact' }),
+      ],
+      connections: [connection(guid(1, 'cccc0000'), OPP, { id: CON2, type: 'contact' }, ROLE.champion)],
+      contacts,
+      // ACC is not returned: CON's lead is written without company, and CON still remembers ACC as its parent.
+    });
+    expect(writtenByPage(page, contacts)).toEqual({
+      contacts: [
+        [CON, ACC],
+        [CON2, null],
+        [CON3, null],
+      ],
+      accounts: [],
+    });
+  });
+
+  it('pages resolved in turn, each pointing to what the pages before it wrote, add up to the whole organisation at once', () => {
+    // Six opportunities over three pages share customers, stakeholders and parents; one parent is never returned.
+    const accounts = [account(ACC), account(ACC2)];
+    const contacts = [
+      contact(CON, { id: ACC, type: 'account' }),
+      contact(CON2, { id: guid(9, 'acc00000'), type: 'account' }),
+      contact(CON3),
+    ];
+    const opportunities = [1, 2, 3, 4, 5, 6].map((n) =>
+      opportunity(
+        guid(n, 'b0b00000'),
+        n % 3 === 0 ? { id: ACC2, type: 'account' } : { id: n % 2 ? CON : CON2, type: 'contact' },
+      ),
+    );
+    const connections = [1, 2, 3, 4, 5, 6].flatMap((n) => [
+      connection(guid(n, 'cccc0000'), guid(n, 'b0b00000'), { id: CON3, type: 'contact' }, ROLE.champion),
+      connection(
+        guid(n, 'dddd0000'),
+        guid(n, 'b0b00000'),
+        { id: n % 2 ? CON2 : CON, type: 'contact' },
+        ROLE.champion,
+      ),
+    ]);
+    const whole = expectedStore(
+      { opportunities, connections, contacts, accounts, connectionRoles: connectionRoleRows() },
+      { customFields: [] },
+    );
+
+    const run = { contacts: new Map<string, string | null>(), accounts: new Set<string>() };
+    const store = {
+      opportunities: [] as OpportunityRow[],
+      roles: [] as RoleRow[],
+      leads: new Map<string, LeadRow>(),
+      companies: new Map<string, CompanyRow>(),
+      errors: new Map<string, [string, string]>(),
+    };
+    for (const start of [0, 2, 4]) {
+      const pageOpportunities = opportunities.slice(start, start + 2);
+      const pageConnections = connections.filter((c) =>
+        pageOpportunities.some((o) => o.opportunityid === c._record1id_value),
+      );
+      // What the activity reads: referenced rows the run has not written, and the parents of remembered contacts.
+      const wanted = referencedIds(pageOpportunities, pageConnections, rolesMap());
+      const pageContacts = contacts.filter(
+        (c) => wanted.contactIds.includes(c.contactid as string) && !run.contacts.has(c.contactid as string),
+      );
+      const accountIds = [
+        ...wanted.accountIds,
+        ...parentAccountIds(pageContacts),
+        ...wanted.contactIds.flatMap((id) => run.contacts.get(id) ?? []),
+      ].filter((id) => !run.accounts.has(id));
+      const page = resolve({
+        opportunities: pageOpportunities,
+        connections: pageConnections,
+        contacts: pageContacts,
+        accounts: accounts.filter((a) => accountIds.includes(a.accountid as string)),
+        written: run,
+      });
+      store.opportunities.push(...page.opportunities);
+      store.roles.push(...page.roles);
+      for (const lead of page.leads) store.leads.set(lead.dynamics_contact_id, lead);
+      for (const company of page.companies) store.companies.set(company.external_company_id, company);
+      for (const error of page.errors)
+        store.errors.set(`${error.entity}|${error.record_id}`, [error.entity, error.record_id]);
+      const writes = writtenByPage(page, pageContacts);
+      for (const [id, parent] of writes.contacts) run.contacts.set(id, parent);
+      for (const id of writes.accounts) run.accounts.add(id);
+    }
+    expect(run.contacts.size).toBe(3);
+    expect(store.opportunities).toEqual(whole.opportunities);
+    expect(store.roles).toEqual(whole.roles);
+    expect(
+      [...store.leads.values()].sort((a, b) => (a.dynamics_contact_id < b.dynamics_contact_id ? -1 : 1)),
+    ).toEqual(whole.leads);
+    expect(
+      [...store.companies.values()].sort((a, b) => (a.external_company_id < b.external_company_id ? -1 : 1)),
+    ).toEqual(whole.companies);
+    expect([...store.errors.values()].sort()).toEqual(whole.errors.map((e) => [e.entity, e.record_id]));
   });
 });
 

@@ -1,0 +1,116 @@
+/**
+ * Contacts and accounts are read once per run: a later page points to what an earlier page of the same run
+ * wrote. The activities run in order as the workflow runs them, against the emulator over https and a SQLite
+ * store; the store ends up exactly as the rules say over the whole organisation.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { createSyncActivities } from '../activities';
+import { RunMemory } from '../activities/run-memory';
+import { loadConfig } from '../config';
+import type { RuleOptions } from '../rules';
+import { MarketoStore } from '../store';
+import { ExpectedStore, readOrganisation, sortSnapshot } from './support/expected';
+import { fullSyncInOrder, generatedOrganisation } from './support/activities';
+
+const OPTIONS: RuleOptions = { customFields: [], filterAttribute: undefined };
+const PAGE_SIZE = 10;
+
+describe('RunMemory', () => {
+  it('remembers each run on its own and forgets the oldest run past its bound', () => {
+    const memory = new RunMemory(100, 2);
+    memory.remember('a', { contacts: [['c1', 'a1']], accounts: ['a1'] });
+    memory.remember('b', { contacts: [['c2', null]], accounts: [] });
+    expect([...memory.of('a').contacts]).toEqual([['c1', 'a1']]);
+    expect([...memory.of('b').contacts]).toEqual([['c2', null]]);
+    memory.remember('c', { contacts: [], accounts: ['a3'] });
+    expect(memory.of('a').contacts.size).toBe(0);
+    expect([...memory.of('c').accounts]).toEqual(['a3']);
+    expect(memory.of('unknown').accounts.size).toBe(0);
+  });
+
+  it('stops remembering a run at its bound of ids: past it, pages read what they need', () => {
+    const memory = new RunMemory(3);
+    memory.remember('a', {
+      contacts: [
+        ['c1', null],
+        ['c2', null],
+      ],
+      accounts: ['a1', 'a2'],
+    });
+    memory.remember('a', { contacts: [['c3', null]], accounts: [] });
+    expect([...memory.of('a').contacts.keys()]).toEqual(['c1', 'c2']);
+    expect([...memory.of('a').accounts]).toEqual(['a1']);
+  });
+});
+
+describe('a full sync reads each contact and account once', () => {
+  const org = generatedOrganisation({ opportunities: 45, seed: 5, pageSize: PAGE_SIZE });
+
+  it('a later page points to what an earlier one wrote; the store is exact; the next run reads afresh', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oppsync-run-memory-'));
+    // In order, no read-ahead: every page is resolved after the one before it has committed.
+    const config = loadConfig({
+      MARKETO_DB_URL: `sqlite:${path.join(dir, 'marketo.sqlite')}`,
+      SYNC_PAGE_SIZE: String(PAGE_SIZE),
+      SYNC_READ_AHEAD: 'false',
+    });
+    const store = await MarketoStore.open(config.storeUrl);
+    try {
+      await store.migrate();
+      const runMemory = new RunMemory();
+      const activities = createSyncActivities({
+        store,
+        dynamics: org.dynamics,
+        sync: config.sync,
+        logger: pino({ level: 'silent' }),
+        runMemory,
+      });
+      const read = { contacts: [] as string[], accounts: [] as string[] };
+      const getByIds = org.dynamics.getByIds.bind(org.dynamics);
+      const spy = jest
+        .spyOn(org.dynamics, 'getByIds')
+        .mockImplementation((entitySet, property, ids, ...rest) => {
+          if (entitySet === 'contacts') read.contacts.push(...ids);
+          if (entitySet === 'accounts') read.accounts.push(...ids);
+          return getByIds(entitySet, property, ids, ...rest);
+        });
+      try {
+        await fullSyncInOrder(activities, 'run-1');
+        const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
+        expect(sortSnapshot(await store.snapshot())).toEqual(expected);
+        // Every lead and company was read once; an id read twice is one Dynamics did not return (no lead).
+        const leads = new Set(expected.leads.map((lead) => lead.dynamics_contact_id));
+        const companies = new Set(expected.companies.map((company) => company.external_company_id));
+        const twice = (ids: string[]) => ids.filter((id, index) => ids.indexOf(id) !== index);
+        expect(twice(read.contacts).filter((id) => leads.has(id))).toEqual([]);
+        expect(twice(read.accounts).filter((id) => companies.has(id))).toEqual([]);
+        expect(new Set(read.contacts).size).toBeGreaterThanOrEqual(leads.size);
+        // Generated pages share contacts and accounts, so without the run's memory some would be read again.
+        expect(runMemory.of('run-1').contacts.size).toBe(leads.size);
+        expect(runMemory.of('run-1').accounts.size).toBe(companies.size);
+
+        // Another run reads everything again; with no memory at all, pages read shared contacts again.
+        read.contacts.length = 0;
+        const forgetful = createSyncActivities({
+          store,
+          dynamics: org.dynamics,
+          sync: config.sync,
+          logger: pino({ level: 'silent' }),
+          runMemory: new RunMemory(0),
+        });
+        await fullSyncInOrder(forgetful, 'run-2');
+        expect([...leads].filter((id) => !read.contacts.includes(id))).toEqual([]);
+        expect(twice(read.contacts).filter((id) => leads.has(id)).length).toBeGreaterThan(0);
+        expect(sortSnapshot(await store.snapshot())).toEqual(expected);
+      } finally {
+        spy.mockRestore();
+      }
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
