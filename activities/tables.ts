@@ -55,7 +55,8 @@ export const CONTACTS: TableSpec = {
   logicalName: 'contact',
   entitySet: 'contacts',
   key: 'contactid',
-  select: ['contactid', 'firstname', 'lastname', 'emailaddress1', '_parentcustomerid_value', 'modifiedon'],
+  // The lead's columns and its parent: modifiedon is never read (a changed contact is found by its delta).
+  select: ['contactid', 'firstname', 'lastname', 'emailaddress1', '_parentcustomerid_value'],
   // Whether the parent customer is an account or a contact.
   annotations: [LOOKUP_TYPE_ANNOTATION],
 };
@@ -64,7 +65,8 @@ export const ACCOUNTS: TableSpec = {
   logicalName: 'account',
   entitySet: 'accounts',
   key: 'accountid',
-  select: ['accountid', 'name', 'websiteurl', 'industrycode', 'modifiedon'],
+  // The company's columns; modifiedon (and its formatted value) is never read.
+  select: ['accountid', 'name', 'websiteurl', 'industrycode'],
   // The industry's label.
   annotations: [FORMATTED_VALUE_ANNOTATION],
 };
