@@ -47,8 +47,9 @@ export const CONNECTIONS: TableSpec = {
     '_record2roleid_value',
     'statecode',
   ],
-  // Which side is a contact or an account: the lookups' target tables.
-  annotations: [LOOKUP_TYPE_ANNOTATION],
+  // None: record1objecttypecode and record2objecttypecode name each side's table, so the lookups' logical names
+  // (three annotations a row) would only say it again.
+  annotations: [],
 };
 
 export const CONTACTS: TableSpec = {
