@@ -62,6 +62,14 @@ export class RunMemory {
       run.accounts.add(accountId);
     }
   }
+
+  /**
+   * Forgets what the run wrote, after a page write failed: the store may no longer hold it (a lead deleted by
+   * hand fails the write of a page whose roles point to it), so the retry reads and writes every row itself.
+   */
+  forget(syncId: string): void {
+    this.runs.delete(syncId);
+  }
 }
 
 const EMPTY: WrittenThisRun = { contacts: new Map(), accounts: new Set() };

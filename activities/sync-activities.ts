@@ -273,14 +273,22 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     return store.writePage(input, now().toISOString());
   }
 
-  /** Writes the page and, once it is committed, lets later pages of the run point to what it wrote. */
+  /**
+   * Writes the page and, once it is committed, lets later pages of the run point to what it wrote. A failed
+   * write makes the run forget what it wrote, so that the retry depends on nothing the store may have lost.
+   */
   async function writeAndRemember(
     syncId: string,
     page: { input: WritePageInput | undefined; writes: PageWrites },
   ): Promise<WriteCounts> {
-    const counts = await startWrite(page);
-    runMemory.remember(syncId, page.writes);
-    return counts;
+    try {
+      const counts = await startWrite(page);
+      runMemory.remember(syncId, page.writes);
+      return counts;
+    } catch (error) {
+      runMemory.forget(syncId);
+      throw error;
+    }
   }
 
   /**

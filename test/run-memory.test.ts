@@ -49,9 +49,17 @@ describe('RunMemory', () => {
 describe('a full sync reads each contact and account once', () => {
   const org = generatedOrganisation({ opportunities: 45, seed: 5, pageSize: PAGE_SIZE });
 
-  it('a later page points to what an earlier one wrote; the store is exact; the next run reads afresh', async () => {
+  /** A fresh SQLite store and the activities over it, in order with no read-ahead (each page is resolved after
+   * the one before it has committed), for `test`; the store is closed and removed after it. */
+  async function withActivities(
+    test: (context: {
+      store: MarketoStore;
+      activities: ReturnType<typeof createSyncActivities>;
+      runMemory: RunMemory;
+      config: ReturnType<typeof loadConfig>;
+    }) => Promise<void>,
+  ): Promise<void> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oppsync-run-memory-'));
-    // In order, no read-ahead: every page is resolved after the one before it has committed.
     const config = loadConfig({
       MARKETO_DB_URL: `sqlite:${path.join(dir, 'marketo.sqlite')}`,
       SYNC_PAGE_SIZE: String(PAGE_SIZE),
@@ -68,6 +76,15 @@ describe('a full sync reads each contact and account once', () => {
         logger: pino({ level: 'silent' }),
         runMemory,
       });
+      await test({ store, activities, runMemory, config });
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('a later page points to what an earlier one wrote; the store is exact; the next run reads afresh', async () => {
+    await withActivities(async ({ store, activities, runMemory, config }) => {
       const read = { contacts: [] as string[], accounts: [] as string[] };
       const getByIds = org.dynamics.getByIds.bind(org.dynamics);
       const spy = jest
@@ -108,9 +125,43 @@ describe('a full sync reads each contact and account once', () => {
       } finally {
         spy.mockRestore();
       }
-    } finally {
-      await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
+  });
+
+  it('a lead deleted from the store during a run fails one page; the run forgets and the retry writes it again', async () => {
+    await withActivities(async ({ store, activities, runMemory }) => {
+      const syncId = 'run-3';
+      const begun = await activities.beginSync({ syncId, full: true });
+      const first = await activities.syncOpportunityPage({ syncId, mode: 'full', cursor: begun.cursor });
+      const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
+      const firstPage = new Set((await store.snapshot()).opportunities.map((o) => o.external_opportunity_id));
+      const later = <T extends { external_opportunity_id: string }>(rows: T[]) =>
+        rows.filter((row) => !firstPage.has(row.external_opportunity_id));
+      // A contact the first page wrote that a later page has a role for: that page will point to its lead.
+      const contactId = later(expected.roles).find((role) =>
+        runMemory.of(syncId).contacts.has(role.dynamics_contact_id),
+      )?.dynamics_contact_id;
+      expect(contactId).toBeDefined();
+      await store.knex('leads').where({ dynamics_contact_id: contactId }).delete();
+
+      const failures: string[] = [];
+      for (let cursor = first.nextCursor; cursor !== undefined;) {
+        try {
+          cursor = (await activities.syncOpportunityPage({ syncId, mode: 'full', cursor })).nextCursor;
+        } catch (error) {
+          failures.push((error as Error).message);
+          expect(runMemory.of(syncId).contacts.size).toBe(0);
+          if (failures.length > 3) break;
+        }
+      }
+      await activities.finishSync({ syncId, mode: 'full' });
+
+      expect(failures).toEqual([expect.stringContaining('STORE_LEAD_MISSING')]);
+      const snapshot = sortSnapshot(await store.snapshot());
+      expect(snapshot.leads).toEqual(expected.leads);
+      // The first page's roles for that lead went with it (the deletion cascades); every later page is exact.
+      expect(later(snapshot.roles)).toEqual(later(expected.roles));
+      expect(later(snapshot.opportunities)).toEqual(later(expected.opportunities));
+    });
   });
 });
