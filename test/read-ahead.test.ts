@@ -3,19 +3,14 @@
  * against the emulator over https and a SQLite store. The pages after the first come from the read-ahead,
  * the store ends up exactly as the rules say, and every request Dynamics saw is counted by one activity.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createSyncActivities } from '../activities';
 import { PagePrefetch } from '../activities/page-prefetch';
 import type { ReadAheadPage } from '../activities/sync-activities';
-import { loadConfig } from '../config';
 import type { RuleOptions } from '../rules';
-import { MarketoStore } from '../store';
 import { ExpectedStore, readOrganisation, sortSnapshot } from './support/expected';
-import { fullSyncInOrder, generatedOrganisation } from './support/activities';
+import { freshSqliteStore, fullSyncInOrder, generatedOrganisation } from './support/activities';
 
 const OPTIONS: RuleOptions = { customFields: [], filterAttribute: undefined };
 const PAGE_SIZE = 10;
@@ -24,14 +19,10 @@ const org = generatedOrganisation({ opportunities: 45, seed: 11, pageSize: PAGE_
 
 /** A fresh store and the activities over it; `lines` receives every log line. */
 async function setUp(readAhead?: PagePrefetch<ReadAheadPage>) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oppsync-read-ahead-'));
-  const config = loadConfig({
-    MARKETO_DB_URL: `sqlite:${path.join(dir, 'marketo.sqlite')}`,
+  const { store, config, close } = await freshSqliteStore({
     SYNC_PAGE_SIZE: String(PAGE_SIZE),
     SYNC_READ_AHEAD: 'true',
   });
-  const store = await MarketoStore.open(config.storeUrl);
-  await store.migrate();
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -46,10 +37,6 @@ async function setUp(readAhead?: PagePrefetch<ReadAheadPage>) {
     logger: pino({ level: 'info' }, sink),
     ...(readAhead !== undefined ? { readAhead } : {}),
   });
-  const close = async (): Promise<void> => {
-    await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
   return { store, activities, lines, close };
 }
 

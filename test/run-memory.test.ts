@@ -3,17 +3,14 @@
  * wrote. The activities run in order as the workflow runs them, against the emulator over https and a SQLite
  * store; the store ends up exactly as the rules say over the whole organisation.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pino from 'pino';
 import { createSyncActivities } from '../activities';
 import { RunMemory } from '../activities/run-memory';
-import { loadConfig } from '../config';
+import type { AppConfig } from '../config';
 import type { RuleOptions } from '../rules';
-import { MarketoStore } from '../store';
+import type { MarketoStore } from '../store';
 import { ExpectedStore, readOrganisation, sortSnapshot } from './support/expected';
-import { fullSyncInOrder, generatedOrganisation } from './support/activities';
+import { freshSqliteStore, fullSyncInOrder, generatedOrganisation } from './support/activities';
 
 const OPTIONS: RuleOptions = { customFields: [], filterAttribute: undefined };
 const PAGE_SIZE = 10;
@@ -56,18 +53,14 @@ describe('a full sync reads each contact and account once', () => {
       store: MarketoStore;
       activities: ReturnType<typeof createSyncActivities>;
       runMemory: RunMemory;
-      config: ReturnType<typeof loadConfig>;
+      config: AppConfig;
     }) => Promise<void>,
   ): Promise<void> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oppsync-run-memory-'));
-    const config = loadConfig({
-      MARKETO_DB_URL: `sqlite:${path.join(dir, 'marketo.sqlite')}`,
+    const { store, config, close } = await freshSqliteStore({
       SYNC_PAGE_SIZE: String(PAGE_SIZE),
       SYNC_READ_AHEAD: 'false',
     });
-    const store = await MarketoStore.open(config.storeUrl);
     try {
-      await store.migrate();
       const runMemory = new RunMemory();
       const activities = createSyncActivities({
         store,
@@ -78,8 +71,7 @@ describe('a full sync reads each contact and account once', () => {
       });
       await test({ store, activities, runMemory, config });
     } finally {
-      await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+      await close();
     }
   }
 

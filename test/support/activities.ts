@@ -1,7 +1,15 @@
-/** Activity tests without Temporal: a generated organisation in the emulator, and a full sync run in order. */
+/**
+ * Activity tests without Temporal: a generated organisation in the emulator, a fresh SQLite store, and a full
+ * sync run in order.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { SyncActivities } from '../../activities';
+import { loadConfig, type AppConfig } from '../../config';
 import { DynamicsClient } from '../../dynamics';
 import { startEmulator, type Emulator } from '../../emulator';
+import { MarketoStore } from '../../store';
 import { emulatorApp } from './harness';
 
 /**
@@ -45,4 +53,27 @@ export async function fullSyncInOrder(activities: SyncActivities, syncId: string
   }
   await activities.finishSync({ syncId, mode: 'full' });
   return requests;
+}
+
+/**
+ * A migrated SQLite store in a folder of its own, and the configuration (`env` besides MARKETO_DB_URL) that
+ * points to it; close() closes the store and removes the folder.
+ */
+export async function freshSqliteStore(
+  env: Record<string, string>,
+): Promise<{ store: MarketoStore; config: AppConfig; close: () => Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oppsync-activities-'));
+  const config = loadConfig({ ...env, MARKETO_DB_URL: `sqlite:${path.join(dir, 'marketo.sqlite')}` });
+  const store = await MarketoStore.open(config.storeUrl);
+  const close = async (): Promise<void> => {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await store.migrate();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { store, config, close };
 }
