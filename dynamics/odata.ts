@@ -139,31 +139,43 @@ export function parsePageLinks(text: string): Page | undefined {
     : { records: [], deletedIds: [], deltaLink: link };
 }
 
+/** Characters that need no percent-encoding in a query value (a GUID is made of them). */
+const URL_SAFE_ID = /^[0-9A-Za-z-]+$/;
+
 /**
- * `Microsoft.Dynamics.CRM.In` filters on `property` covering all `ids`, each producing a URL of at most
- * `maxUrlChars` (URL = `prefix` + encoded filter).
+ * `Microsoft.Dynamics.CRM.In` filters on `property` covering all `ids`, each making a URL of at most
+ * `maxUrlChars`: `urlPrefix` (everything up to and including `$filter=`) and the encoded filter.
  */
 export function inFilterChunks(
-  urlWithoutFilter: (filter: string) => string,
+  urlPrefix: string,
   property: string,
   ids: string[],
   extraFilter: string | undefined,
   maxUrlChars: number,
 ): string[] {
-  const filterFor = (list: string[]): string => {
-    const inFilter = `Microsoft.Dynamics.CRM.In(PropertyName='${property}',PropertyValues=[${list.map((id) => `'${id}'`).join(',')}])`;
-    return extraFilter !== undefined && extraFilter.trim() !== ''
-      ? `${inFilter} and (${extraFilter})`
-      : inFilter;
-  };
-  const baseLength = urlWithoutFilter(filterFor([])).length;
-  // Every id adds the same number of characters once encoded: quotes, 36 hex/dash characters, a comma.
-  const perId = encodeQueryValue(`'${ids[0] ?? ''}',`).length;
-  const perChunk = Math.min(MAX_IDS_PER_CHUNK, Math.floor((maxUrlChars - baseLength) / perId));
-  if (perChunk < 1) throw new DynamicsError('BAD_REQUEST', 'Query is too long for one id per request');
+  // The filter is encoded in three parts so that a page's thousands of ids are not encoded (and the encoding
+  // undone for its commas) once per chunk: quotes, commas and the characters of a GUID read the same encoded.
+  const head =
+    urlPrefix + encodeQueryValue(`Microsoft.Dynamics.CRM.In(PropertyName='${property}',PropertyValues=[`);
+  const hasExtra = extraFilter !== undefined && extraFilter.trim() !== '';
+  const tail = encodeQueryValue(hasExtra ? `]) and (${extraFilter})` : '])');
+  const room = maxUrlChars - head.length - tail.length;
   const urls: string[] = [];
-  for (let start = 0; start < ids.length; start += perChunk) {
-    urls.push(urlWithoutFilter(filterFor(ids.slice(start, start + perChunk))));
+  let chunk: string[] = [];
+  let length = 0;
+  for (const id of ids) {
+    const item = URL_SAFE_ID.test(id) ? `'${id}'` : encodeQueryValue(`'${id}'`);
+    if (item.length > room)
+      throw new DynamicsError('BAD_REQUEST', 'Query is too long for one id per request');
+    const added = chunk.length > 0 ? item.length + 1 : item.length;
+    if (chunk.length === MAX_IDS_PER_CHUNK || length + added > room) {
+      urls.push(`${head}${chunk.join(',')}${tail}`);
+      chunk = [];
+      length = 0;
+    }
+    length += chunk.length > 0 ? item.length + 1 : item.length;
+    chunk.push(item);
   }
+  if (chunk.length > 0) urls.push(`${head}${chunk.join(',')}${tail}`);
   return urls;
 }

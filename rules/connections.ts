@@ -26,11 +26,17 @@ export function parseConnectionRoles(rows: RawRecord[]): Map<string, ConnectionR
   return roles;
 }
 
+// Each side's property names, built once (sideIs runs several times for every connection row of a page).
+const SIDE_KEYS = {
+  1: { annotation: `_record1id_value${LOOKUP_TYPE}`, code: 'record1objecttypecode' },
+  2: { annotation: `_record2id_value${LOOKUP_TYPE}`, code: 'record2objecttypecode' },
+} as const;
+
 /** The annotation decides when present; otherwise the record<n>objecttypecode column. */
 function sideIs(raw: RawRecord, side: 1 | 2, type: keyof typeof OBJECT_TYPE): boolean {
-  const annotation = raw[`_record${side}id_value${LOOKUP_TYPE}`];
+  const annotation = raw[SIDE_KEYS[side].annotation];
   if (typeof annotation === 'string') return annotation === type;
-  const code = raw[`record${side}objecttypecode`];
+  const code = raw[SIDE_KEYS[side].code];
   return code === OBJECT_TYPE[type] || code === String(OBJECT_TYPE[type]) || code === type;
 }
 
@@ -47,7 +53,7 @@ export function opportunityIdsOfConnection(raw: RawRecord): string[] {
 /** The opportunity a connection row counts for: its record1, when record1 is an opportunity. */
 export function connectionOpportunityId(raw: RawRecord): string | undefined {
   const id = normalizeGuid(raw._record1id_value);
-  const record1Typed = `_record1id_value${LOOKUP_TYPE}` in raw || 'record1objecttypecode' in raw;
+  const record1Typed = SIDE_KEYS[1].annotation in raw || SIDE_KEYS[1].code in raw;
   return id && (!record1Typed || sideIs(raw, 1, 'opportunity')) ? id : undefined;
 }
 

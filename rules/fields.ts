@@ -81,14 +81,28 @@ export function readKey(raw: RawRecord, key: string): string {
   return id;
 }
 
+/** A lookup's two property names, built once per lookup name rather than twice per row read. */
+const lookupKeys = new Map<string, { value: string; type: string }>();
+
+function lookupKeysOf(name: string): { value: string; type: string } {
+  let keys = lookupKeys.get(name);
+  if (keys === undefined) {
+    keys = { value: `_${name}_value`, type: `_${name}_value${LOOKUP_TYPE}` };
+    // Lookup names come from the code and the configured columns: a handful, but never let it grow unbounded.
+    if (lookupKeys.size >= 1_000) lookupKeys.clear();
+    lookupKeys.set(name, keys);
+  }
+  return keys;
+}
+
 /** A lookup column `name` read from `_name_value` and its lookuplogicalname annotation. */
 export function readLookup(raw: RawRecord, name: string): Lookup | null {
-  const key = `_${name}_value`;
-  const value = raw[key];
+  const keys = lookupKeysOf(name);
+  const value = raw[keys.value];
   if (isAbsent(value)) return null;
   const id = normalizeGuid(value);
-  if (!id) throw new BadFieldError(`${key} is not a GUID`);
-  const type = raw[key + LOOKUP_TYPE];
+  if (!id) throw new BadFieldError(`${keys.value} is not a GUID`);
+  const type = raw[keys.type];
   return { id, type: typeof type === 'string' ? type : undefined };
 }
 

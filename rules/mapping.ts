@@ -56,14 +56,35 @@ function readCustomerLookup(raw: RawRecord, name: string): (Lookup & { type: 'ac
 
 /** custom_fields: the selected columns as returned (lookups as their GUID), keys sorted, missing → null. */
 function customFieldsJson(raw: RawRecord, columns: string[]): string {
-  const names = [...new Set(columns.map((c) => c.trim()).filter((c) => c !== ''))].sort();
   const fields: Record<string, unknown> = {};
-  for (const name of names) {
-    const lookupName = /^_(.+)_value$/.exec(name)?.[1] ?? name;
-    if (`_${lookupName}_value` in raw) fields[name] = readLookup(raw, lookupName)?.id ?? null;
+  for (const { name, lookupName, lookupKey } of customColumns(columns)) {
+    if (lookupKey in raw) fields[name] = readLookup(raw, lookupName)?.id ?? null;
     else fields[name] = raw[name] ?? null;
   }
   return JSON.stringify(fields);
+}
+
+interface CustomColumn {
+  name: string;
+  lookupName: string;
+  lookupKey: string;
+}
+
+// The configured columns are the same array for every opportunity of a sync: work out their order and lookup
+// names once per array, not once per row.
+const customColumnsOf = new WeakMap<string[], CustomColumn[]>();
+
+function customColumns(columns: string[]): CustomColumn[] {
+  let parsed = customColumnsOf.get(columns);
+  if (parsed === undefined) {
+    const names = [...new Set(columns.map((c) => c.trim()).filter((c) => c !== ''))].sort();
+    parsed = names.map((name) => {
+      const lookupName = /^_(.+)_value$/.exec(name)?.[1] ?? name;
+      return { name, lookupName, lookupKey: `_${lookupName}_value` };
+    });
+    customColumnsOf.set(columns, parsed);
+  }
+  return parsed;
 }
 
 /** Whether the sync filter leaves this opportunity alone: only an explicit false does. */

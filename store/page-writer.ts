@@ -30,17 +30,13 @@ export async function writePageInTransaction(
     page.roles.map((r) => r.dynamics_contact_id),
   );
 
-  await upsertRows(
-    trx,
-    'opportunities',
-    page.opportunities.map((o) => ({
-      ...o,
+  await upsertRows(trx, 'opportunities', page.opportunities, ['external_opportunity_id'], {
+    constants: {
       is_deleted: false,
       updated_at: now,
       ...(page.seenSyncId !== undefined ? { last_seen_sync: page.seenSyncId } : {}),
-    })),
-    ['external_opportunity_id'],
-  );
+    },
+  });
 
   const roles = page.roles.map((r) => ({
     external_opportunity_id: r.external_opportunity_id,
@@ -49,13 +45,9 @@ export async function writePageInTransaction(
     is_primary: r.is_primary,
     updated_at: now,
   }));
-  await upsertRows(
-    trx,
-    'opportunity_roles',
-    roles,
-    ['external_opportunity_id', 'lead_id', 'role'],
-    ['is_primary', 'updated_at'],
-  );
+  await upsertRows(trx, 'opportunity_roles', roles, ['external_opportunity_id', 'lead_id', 'role'], {
+    merge: ['is_primary', 'updated_at'],
+  });
   const staleRolesDeleted = await deleteStaleRoles(trx, opportunityIds, roles);
 
   const opportunitiesDeleted = await updateIn(
@@ -210,8 +202,10 @@ async function upsertUnlessUnchanged(
   rows: readonly object[],
   now: string,
 ): Promise<void> {
-  const stamped = rows.map((row) => ({ ...row, updated_at: now }));
-  await upsertRows(db, table, stamped, [key], undefined, { ignoring: ['updated_at'] });
+  await upsertRows(db, table, rows, [key], {
+    unlessSame: { ignoring: ['updated_at'] },
+    constants: { updated_at: now },
+  });
 }
 
 /** Companies by Dynamics account id. */
@@ -232,6 +226,8 @@ export async function upsertErrors(
 ): Promise<number> {
   const unique = new Map(errors.map((e) => [`${e.entity}|${e.record_id}`, e]));
   const rows = [...unique.values()].map((e) => ({ ...e, first_seen_at: now, last_seen_at: now }));
-  await upsertRows(db, 'sync_errors', rows, ['entity', 'record_id'], ['error', 'payload', 'last_seen_at']);
+  await upsertRows(db, 'sync_errors', rows, ['entity', 'record_id'], {
+    merge: ['error', 'payload', 'last_seen_at'],
+  });
   return rows.length;
 }

@@ -10,24 +10,43 @@ import { idChunks, rowChunks } from './chunks';
  */
 const yieldBetweenStatements = (): Promise<void> => nextTurn();
 
-/**
- * `insert … on conflict (conflict) do update` of `merge` (default every column). With `unlessSame`, a row whose
- * columns other than those listed equal the stored ones is left as it is (its `updated_at` too): a lead or
- * company that many opportunities share is written once, not once per page that mentions it.
- */
+/** How upsertRows treats a conflict, and columns every row shares. */
+export interface UpsertOptions {
+  /** Columns to update on conflict (default every column). */
+  merge?: string[];
+  /**
+   * A row whose columns other than those listed equal the stored ones is left as it is (its `updated_at` too):
+   * a lead or company that many opportunities share is written once, not once per page that mentions it.
+   */
+  unlessSame?: { ignoring: readonly string[] };
+  /** Columns with the same value in every row (a timestamp, a flag), added to each without copying the rows. */
+  constants?: Readonly<Record<string, unknown>>;
+}
+
+/** `insert … on conflict (conflict) do update`, in statements of as many rows as the parameter limits allow. */
 export async function upsertRows(
   db: Knex | Knex.Transaction,
   table: string,
   rows: readonly object[],
   conflict: string[],
-  merge?: string[],
-  unlessSame?: { ignoring: readonly string[] },
+  options: UpsertOptions = {},
 ): Promise<void> {
+  const { merge, unlessSame, constants = {} } = options;
   for (const rows_ of rowChunks(rows)) {
-    const statement = valuesInsert(db, table, rows_, conflict, merge ?? 'all', unlessSame?.ignoring);
+    const statement = valuesInsert(
+      db,
+      table,
+      rows_,
+      conflict,
+      merge ?? 'all',
+      unlessSame?.ignoring,
+      constants,
+    );
     if (statement !== undefined) await runPositional(db, statement);
     else {
-      const insert = db(table).insert(rows_).onConflict(conflict);
+      const insert = db(table)
+        .insert(rows_.map((row) => ({ ...row, ...constants })))
+        .onConflict(conflict);
       await (merge ? insert.merge(merge) : insert.merge());
     }
     await yieldBetweenStatements();
@@ -77,8 +96,13 @@ async function runPositional(db: Knex | Knex.Transaction, statement: PositionalS
   }
   const connection = await client.acquireConnection();
   try {
-    // As knex binds them for SQLite: booleans as 0/1 (the driver takes numbers, strings, null and buffers).
-    const values = statement.values.map((value) => (typeof value === 'boolean' ? Number(value) : value));
+    // As knex binds them for SQLite: booleans as 0/1 (the driver takes numbers, strings, null and buffers). The
+    // values are this statement's own array, so they are converted where they are rather than copied.
+    const { values } = statement;
+    for (let i = 0; i < values.length; i += 1) {
+      const value = values[i];
+      if (typeof value === 'boolean') values[i] = Number(value);
+    }
     connection.prepare(statement.sql).run(values);
   } finally {
     await client.releaseConnection(connection);
@@ -100,19 +124,30 @@ function valuesInsert(
   action: string[] | 'all' | 'ignore' | 'plain',
   /** Update only when a merged column outside this list differs from the stored row. */
   sameIgnoring?: readonly string[],
+  /** Columns added to every row (they replace a row's own column of the same name). */
+  constants: Readonly<Record<string, unknown>> = {},
 ): PositionalStatement | undefined {
   const first = rows[0];
   if (first === undefined) return undefined;
-  const columns = Object.keys(first);
+  const constantColumns = Object.keys(constants);
+  const constantValues = constantColumns.map((column) => constants[column]);
+  if (constantValues.includes(undefined)) return undefined;
+  const rowColumns = Object.keys(first);
+  const ownColumns = rowColumns.filter((column) => !(column in constants));
+  const columns = [...ownColumns, ...constantColumns];
   const values: unknown[] = [];
   for (const row of rows) {
     const fields = row as Record<string, unknown>;
-    if (Object.keys(fields).length !== columns.length) return undefined;
-    for (const column of columns) {
+    // Same shape as the first row, counted without building a key array per row.
+    let count = 0;
+    for (const key in fields) if (Object.hasOwn(fields, key)) count += 1;
+    if (count !== rowColumns.length) return undefined;
+    for (const column of ownColumns) {
       const value = fields[column];
       if (value === undefined) return undefined;
       values.push(value);
     }
+    for (const value of constantValues) values.push(value);
   }
   const client = clientOf(db);
   const id = (name: string): string => client.wrapIdentifier(name, undefined);

@@ -105,17 +105,40 @@ describe('In chunks', () => {
       { length: 3000 },
       (_, i) => `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`,
     );
-    const urls = inFilterChunks(
-      (f) => `https://org/api/data/v9.2/contacts?$filter=${encodeQueryValue(f)}`,
-      'contactid',
-      ids,
-      'statecode eq 0',
-      4_000,
-    );
+    const prefix = 'https://org/api/data/v9.2/contacts?$filter=';
+    const urls = inFilterChunks(prefix, 'contactid', ids, 'statecode eq 0', 4_000);
     expect(urls.length).toBeGreaterThan(1);
     for (const url of urls) expect(url.length).toBeLessThanOrEqual(4_000);
     const seen = urls.flatMap((url) => decodeURIComponent(url).match(/'0{8}-[0-9-]+'/g) ?? []);
     expect(seen.sort()).toEqual(ids.map((id) => `'${id}'`).sort());
+  });
+
+  it('makes the URL the whole filter, encoded, would make', () => {
+    const ids = ['0a1b2c3d-0000-4000-8000-00000000000a', '0a1b2c3d-0000-4000-8000-00000000000b'];
+    const prefix = 'https://org/api/data/v9.2/contacts?$select=contactid&$filter=';
+    const filter = `Microsoft.Dynamics.CRM.In(PropertyName='contactid',PropertyValues=['${ids[0]}','${ids[1]}']) and (statecode eq 0)`;
+    expect(inFilterChunks(prefix, 'contactid', ids, 'statecode eq 0', 4_000)).toEqual([
+      prefix + encodeQueryValue(filter),
+    ]);
+    expect(inFilterChunks(prefix, 'contactid', ids, undefined, 4_000)).toEqual([
+      prefix + encodeQueryValue(filter.replace(' and (statecode eq 0)', '')),
+    ]);
+    // A value that is not a plain id is encoded as a whole filter would encode it.
+    expect(inFilterChunks(prefix, 'name', ['a b&c'], undefined, 4_000)).toEqual([
+      prefix + encodeQueryValue(`Microsoft.Dynamics.CRM.In(PropertyName='name',PropertyValues=['a b&c'])`),
+    ]);
+  });
+
+  it('starts a new chunk after 500 ids, and refuses a limit too small for one id', () => {
+    const ids = Array.from(
+      { length: 1001 },
+      (_, i) => `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`,
+    );
+    const urls = inFilterChunks('https://org/api/data/v9.2/c?$filter=', 'contactid', ids, undefined, 65_000);
+    expect(urls.map((url) => url.match(/'0{8}-[0-9-]+'/g)?.length)).toEqual([500, 500, 1]);
+    expect(() => inFilterChunks('https://org/x?$filter=', 'contactid', ids, undefined, 120)).toThrow(
+      'Query is too long for one id per request',
+    );
   });
 });
 

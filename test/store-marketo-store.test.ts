@@ -1,7 +1,7 @@
 import type { CompanyRow, LeadRow, RoleRow, SyncErrorRow } from '../rules';
 import { MarketoStore, type WritePageInput } from '../store';
 import { migrationSource } from '../store/migration-source';
-import { countIn, deleteIn, insertRows } from '../store/sql';
+import { countIn, deleteIn, insertRows, upsertRows } from '../store/sql';
 import { guid } from './rules-fixtures';
 import { opp } from './store-fixtures';
 import { BACKENDS, freshStore, type Backend } from './store-backends';
@@ -461,6 +461,36 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
           (error: unknown) => `rejected: ${(error as { message?: string }).message ?? String(error)}`,
         );
       expect(again).toMatch(/^rejected: .*(UNIQUE|duplicate key)/i);
+    });
+
+    it('upsertRows adds constant columns to every row, in its own statements and in the mixed-shape fallback', async () => {
+      const uniform = Array.from({ length: 1_201 }, (_, i) => company(i + 1));
+      await store.knex.transaction((trx) =>
+        upsertRows(trx, 'companies', uniform, ['external_company_id'], { constants: { updated_at: T1 } }),
+      );
+      // Rows of two shapes (one without website) go through knex's own insert: the constants must reach it too,
+      // and a constant replaces a row's own column of that name.
+      const { website: _dropped, ...withoutWebsite } = company(2, 'Renamed');
+      const mixed = [{ ...company(1), updated_at: 'ignored' }, withoutWebsite];
+      await store.knex.transaction((trx) =>
+        upsertRows(trx, 'companies', mixed, ['external_company_id'], { constants: { updated_at: T2 } }),
+      );
+      const stored = await store.knex('companies').select('external_company_id', 'company', 'updated_at');
+      const byId = new Map(
+        stored.map((row: { external_company_id: string }) => [row.external_company_id, row]),
+      );
+      expect(byId.size).toBe(1_201);
+      expect(byId.get(accountId(1))).toEqual({
+        external_company_id: accountId(1),
+        company: 'Account 1',
+        updated_at: T2,
+      });
+      expect(byId.get(accountId(2))).toEqual({
+        external_company_id: accountId(2),
+        company: 'Renamed',
+        updated_at: T2,
+      });
+      expect(byId.get(accountId(1_201))).toMatchObject({ company: 'Account 1201', updated_at: T1 });
     });
 
     it('a role whose contact is neither in the page nor in the store fails the whole write', async () => {
