@@ -57,14 +57,18 @@ export interface WorkerProcessSettings {
   NODE_OPTIONS?: string;
   /** glibc's malloc arenas (inherited): fewer arenas, less memory held by the worker's threads. */
   MALLOC_ARENA_MAX?: string;
+  /** glibc's threshold for giving a large allocation its own mapping (inherited): freed, it goes back at once. */
+  MALLOC_MMAP_THRESHOLD_?: string;
 }
 
 export function workerProcessSettings(): WorkerProcessSettings {
-  const { OPPSYNC_BENCH_WORKER_NODE_ARGS, NODE_OPTIONS, MALLOC_ARENA_MAX } = process.env;
+  const { OPPSYNC_BENCH_WORKER_NODE_ARGS, NODE_OPTIONS, MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ } =
+    process.env;
   return {
     nodeArgs: (OPPSYNC_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== ''),
     ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}),
     ...(MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX } : {}),
+    ...(MALLOC_MMAP_THRESHOLD_ ? { MALLOC_MMAP_THRESHOLD_ } : {}),
   };
 }
 
@@ -72,6 +76,9 @@ export function workerProcessSettings(): WorkerProcessSettings {
 export function describeWorkerProcessSettings(settings: WorkerProcessSettings): string {
   const parts = [
     ...(settings.MALLOC_ARENA_MAX !== undefined ? [`MALLOC_ARENA_MAX=${settings.MALLOC_ARENA_MAX}`] : []),
+    ...(settings.MALLOC_MMAP_THRESHOLD_ !== undefined
+      ? [`MALLOC_MMAP_THRESHOLD_=${settings.MALLOC_MMAP_THRESHOLD_}`]
+      : []),
     ...(settings.NODE_OPTIONS !== undefined ? [`NODE_OPTIONS="${settings.NODE_OPTIONS}"`] : []),
     ...settings.nodeArgs,
   ];
