@@ -18,9 +18,22 @@ const OPTIONS: RuleOptions = { customFields: [] };
 const KILLS_PER_RUN = 3;
 
 /**
+ * Waits up to `maxMs` (a random point in it), but no longer than until the worker has written more than
+ * `pages` pages: a worker that writes pages faster than the delay runs must still die inside the run, or
+ * three kills could outlast it (30 pages of 10, two written and up to ten more in 400 ms on a fast machine).
+ */
+async function randomPointBeforeNextPage(worker: ChildWorker, pages: number, maxMs: number): Promise<void> {
+  const until = Date.now() + Math.floor(Math.random() * maxMs);
+  while (Date.now() < until && worker.pagesWritten() <= pages) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
  * SIGKILL at random points of a multi-page sync: each worker is killed a random 1–2 written pages plus
- * 0–400 ms after it starts writing (inside an activity, between pages, or mid-workflow-task), a new one is
- * started, and when the run completes the store is exactly the rules' result with no duplicate rows.
+ * 0–400 ms after it starts writing, before a further page (inside an activity, between pages, or
+ * mid-workflow-task), a new one is started, and when the run completes the store is exactly the rules' result
+ * with no duplicate rows.
  */
 describe('a sync whose workers are killed with SIGKILL', () => {
   let h: Harness;
@@ -53,7 +66,7 @@ describe('a sync whose workers are killed with SIGKILL', () => {
       const pages = 1 + Math.floor(Math.random() * 2);
       const start = worker.pagesWritten();
       await waitFor('pages written by the worker', () => worker.pagesWritten() >= start + pages, 180_000);
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 400)));
+      await randomPointBeforeNextPage(worker, start + pages, 400);
       await worker.kill('SIGKILL');
       expect(worker.child.signalCode).toBe('SIGKILL');
       const status = (await handle.describe()).status.name;
