@@ -261,7 +261,7 @@ export class DynamicsClient {
   private ownUrl(url: string): string {
     // A URL under the API base (every URL this client builds, every link its server sends) is its own as it
     // is; parsing each of a page's twenty-kilobyte $batch URLs only to find that out was a tenth of its garbage.
-    if (url.startsWith(this.apiBase)) return url;
+    if (this.servesLink(url)) return url;
     const resolved = new URL(url, this.apiBase);
     if (resolved.origin !== new URL(this.apiBase).origin) {
       throw new DynamicsError(

@@ -162,19 +162,19 @@ export function inFilterChunks(
   const room = maxUrlChars - head.length - tail.length;
   const urls: string[] = [];
   let chunk: string[] = [];
+  // Each item counted with a comma after it: the joined list with one more item is `length + item.length`.
   let length = 0;
   for (const id of ids) {
     const item = URL_SAFE_ID.test(id) ? `'${id}'` : encodeQueryValue(`'${id}'`);
     if (item.length > room)
       throw new DynamicsError('BAD_REQUEST', 'Query is too long for one id per request');
-    const added = chunk.length > 0 ? item.length + 1 : item.length;
-    if (chunk.length === MAX_IDS_PER_CHUNK || length + added > room) {
+    if (chunk.length === MAX_IDS_PER_CHUNK || length + item.length > room) {
       urls.push(`${head}${chunk.join(',')}${tail}`);
       chunk = [];
       length = 0;
     }
-    length += chunk.length > 0 ? item.length + 1 : item.length;
     chunk.push(item);
+    length += item.length + 1;
   }
   if (chunk.length > 0) urls.push(`${head}${chunk.join(',')}${tail}`);
   return urls;

@@ -133,7 +133,7 @@ function valuesInsert(
   const constantValues = constantColumns.map((column) => constants[column]);
   if (constantValues.includes(undefined)) return undefined;
   const rowColumns = Object.keys(first);
-  const ownColumns = rowColumns.filter((column) => !(column in constants));
+  const ownColumns = rowColumns.filter((column) => !Object.hasOwn(constants, column));
   const columns = [...ownColumns, ...constantColumns];
   const values: unknown[] = [];
   for (const row of rows) {
