@@ -49,49 +49,80 @@ export function errorFromThread(error: ThreadError): Error {
   return rebuilt;
 }
 
+/**
+ * The writer's old generation starts bounded: its live set is one page's rows (15-25 MiB at 5,000 opportunities)
+ * and, unbounded, V8 lets the garbage of earlier pages grow its heap to about 120 MiB before collecting it (the
+ * benchmark's worker peaks about 65 MiB lower with this bound). A page too large for the bound is not lost: the
+ * thread runs out of memory, that write fails as retryable, and the next write starts a thread with twice the
+ * bound (see PageWriterThread.writePage).
+ */
+export const WRITER_OLD_GENERATION_MB = 64;
+
+/** The error a write gets when the thread it was sent to ran out of memory. */
+export const WRITER_OUT_OF_MEMORY = 'ERR_WORKER_OUT_OF_MEMORY';
+
+/** Starts a thread on the SQLite store at `url` and waits until its connection is open. */
+async function startThread(url: string, oldGenerationMb: number): Promise<Worker> {
+  const worker = new Worker(threadScript(), {
+    workerData: { url },
+    resourceLimits: { maxOldGenerationSizeMb: oldGenerationMb },
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onMessage = (reply: WriterReply): void => {
+      if (reply.kind === 'ready') resolve();
+      else if (reply.kind === 'opened-failed') reject(errorFromThread(reply.error));
+      else return;
+      worker.off('message', onMessage);
+    };
+    worker.on('message', onMessage);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the page writer thread exited (code ${code})`)));
+  });
+  return worker;
+}
+
 export class PageWriterThread {
   private readonly pending = new Map<
     number,
     { resolve: (counts: WriteCounts) => void; reject: (error: Error) => void }
   >();
   private nextId = 1;
-  /** Set once the thread is gone: every later write fails with it (retryable, like a lost connection). */
+  /** Set once the thread is gone: writes fail with it until a write starts a new thread (not after close). */
   private gone: Error | undefined;
-  private readonly exited: Promise<void>;
+  private closed = false;
+  private exited!: Promise<void>;
+  /** A new thread being started after the last one died, shared by the writes that wait for it. */
+  private restarting: Promise<void> | undefined;
 
-  private constructor(private readonly worker: Worker) {
-    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
-    worker.on('message', (reply: WriterReply) => {
-      if (reply.kind !== 'written' && reply.kind !== 'failed') return;
-      const waiting = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (reply.kind === 'written') waiting?.resolve(reply.counts);
-      else waiting?.reject(errorFromThread(reply.error));
-    });
-    worker.on('error', (error) => this.fail(error));
-    worker.once('exit', (code) => this.fail(new Error(`the page writer thread exited (code ${code})`)));
+  private constructor(
+    private readonly url: string,
+    private oldGenerationMb: number,
+    private worker: Worker,
+  ) {
+    this.attach(worker);
   }
 
   /** Starts the thread on the SQLite store at `url` and waits until its connection is open. */
-  static async start(url: string): Promise<PageWriterThread> {
-    const worker = new Worker(threadScript(), { workerData: { url } });
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (reply: WriterReply): void => {
-        if (reply.kind === 'ready') resolve();
-        else if (reply.kind === 'opened-failed') reject(errorFromThread(reply.error));
-        else return;
-        worker.off('message', onMessage);
-      };
-      worker.on('message', onMessage);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the page writer thread exited (code ${code})`)));
-    });
-    return new PageWriterThread(worker);
+  static async start(url: string, oldGenerationMb = WRITER_OLD_GENERATION_MB): Promise<PageWriterThread> {
+    return new PageWriterThread(url, oldGenerationMb, await startThread(url, oldGenerationMb));
   }
 
-  /** The page in one transaction on the thread; resolves once it is committed. */
-  writePage(page: WritePageInput, now: string): Promise<WriteCounts> {
-    if (this.gone !== undefined) return Promise.reject(this.gone);
+  /** The bound of the current thread's old generation, in MiB (doubled after it ran out of memory). */
+  get heapBoundMb(): number {
+    return this.oldGenerationMb;
+  }
+
+  /**
+   * The page in one transaction on the thread; resolves once it is committed. A thread that died (a write
+   * that ran it out of memory, a crash) is replaced by the next write, so one bad moment does not fail every
+   * later page of a long-running worker; the write that was under way failed as retryable and rolled back.
+   */
+  async writePage(page: WritePageInput, now: string): Promise<WriteCounts> {
+    if (this.gone !== undefined && !this.closed) {
+      this.restarting ??= this.restart().finally(() => (this.restarting = undefined));
+      await this.restarting;
+    }
+    if (this.gone !== undefined) throw this.gone;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -102,11 +133,52 @@ export class PageWriterThread {
 
   /** Lets the write in progress finish, closes the thread's connection and waits for the thread to end. */
   async close(): Promise<void> {
+    this.closed = true;
+    await this.restarting?.catch(() => undefined);
     if (this.gone === undefined) {
       const request: WriterRequest = { kind: 'close' };
       this.worker.postMessage(request);
     }
     await this.exited;
+  }
+
+  private async restart(): Promise<void> {
+    const worker = await startThread(this.url, this.oldGenerationMb);
+    if (this.closed) {
+      await worker.terminate();
+      return;
+    }
+    this.worker = worker;
+    this.gone = undefined;
+    this.attach(worker);
+  }
+
+  private attach(worker: Worker): void {
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    // A thread that died and was replaced still ends ('exit' after 'error'): only the current one counts.
+    const current = (): boolean => worker === this.worker;
+    worker.on('message', (reply: WriterReply) => {
+      if (!current() || (reply.kind !== 'written' && reply.kind !== 'failed')) return;
+      const waiting = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (reply.kind === 'written') waiting?.resolve(reply.counts);
+      else waiting?.reject(errorFromThread(reply.error));
+    });
+    worker.on('error', (error: Error & { code?: string }) => {
+      if (!current()) return;
+      if (error.code !== WRITER_OUT_OF_MEMORY) return this.fail(error);
+      const bound = this.oldGenerationMb;
+      this.oldGenerationMb = bound * 2;
+      const outOfMemory = new Error(
+        `the page writer thread ran out of memory at its ${bound} MiB heap bound; the next write starts it with ${bound * 2} MiB`,
+      ) as Error & { code?: string };
+      outOfMemory.code = WRITER_OUT_OF_MEMORY;
+      this.fail(outOfMemory);
+    });
+    worker.once(
+      'exit',
+      (code) => current() && this.fail(new Error(`the page writer thread exited (code ${code})`)),
+    );
   }
 
   private fail(error: Error): void {

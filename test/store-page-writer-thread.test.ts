@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LeadRow, OpportunityRow, RoleRow } from '../rules';
 import { MarketoStore, type WritePageInput } from '../store';
+import { PageWriterThread, WRITER_OUT_OF_MEMORY } from '../store/page-writer-thread';
 import { guid } from './rules-fixtures';
 import { opp } from './store-fixtures';
 
@@ -113,6 +114,50 @@ describe('page writer thread (SQLite file stores)', () => {
     expect(await store.knex('opportunities').count({ n: '*' })).toEqual([{ n: 0 }]);
     await store.writePage(generatedPage(3), NOW);
     expect(await store.knex('opportunities').count({ n: '*' })).toEqual([{ n: 3 }]);
+  });
+
+  it('a page too large for the heap bound fails as retryable and rolls back; later writes double the bound until it is written', async () => {
+    const file = path.join(dir, 'bounded.sqlite');
+    await open('bounded.sqlite', false);
+    // Each opportunity carries a 16 KB description: the page is about 65 MB in the thread, four times the bound.
+    const page = generatedPage(4_000);
+    page.opportunities = page.opportunities.map((row, i) => ({
+      ...row,
+      description: `${i} ${'d'.repeat(16_000)}`,
+    }));
+    const writer = await PageWriterThread.start(`sqlite:${file}`, 16);
+    const check = await MarketoStore.open(`sqlite:${file}`);
+    opened.push(check);
+    try {
+      const failures: { code?: string; message: string }[] = [];
+      let counts;
+      for (let attempt = 1; attempt <= 5 && counts === undefined; attempt++) {
+        counts = await writer.writePage(page, NOW).catch((error: { code?: string; message: string }) => {
+          failures.push(error);
+          return undefined;
+        });
+        // The failed transaction rolled back as a whole: nothing of the page is in the store.
+        if (counts === undefined)
+          expect(await check.knex('opportunities').count({ n: '*' })).toEqual([{ n: 0 }]);
+      }
+      expect(failures.length).toBeGreaterThanOrEqual(1);
+      expect(failures[0]).toMatchObject({ code: WRITER_OUT_OF_MEMORY });
+      expect(failures[0]?.message).toContain('ran out of memory at its 16 MiB heap bound');
+      expect(writer.heapBoundMb).toBe(16 * 2 ** failures.length);
+      expect(counts?.opportunitiesUpserted).toBe(4_000);
+      const descriptions = await check
+        .knex('opportunities')
+        .select('description')
+        .orderBy('external_opportunity_id');
+      expect(descriptions.map((row: { description: string }) => row.description).sort()).toEqual(
+        page.opportunities.map((row) => row.description).sort(),
+      );
+      // The thread that replaced the one that died goes on writing pages.
+      await writer.writePage(generatedPage(3), NOW);
+      expect(await check.knex('opportunities').count({ n: '*' })).toEqual([{ n: 4_000 }]);
+    } finally {
+      await writer.close();
+    }
   });
 
   it('fails a write sent after close instead of waiting for a thread that is gone', async () => {

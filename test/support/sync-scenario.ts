@@ -69,6 +69,8 @@ export function describeSyncScenario(store: 'sqlite' | 'postgres'): void {
         (outcome) => expect(outcome.summary.dynamicsRequests).toBe(h.emulator.stats.requests - before),
       );
       expect(first.opportunities.length).toBeGreaterThan(5);
+      // The workflow ran on the worker's main thread (no isolate of its own), with the deadlock detector's 5 s.
+      expect(h.worker?.worker.options).toMatchObject({ debugMode: true, isolateExecutionTimeoutMs: 5000 });
       expect(first.roles.some((r) => r.is_primary)).toBe(true);
       expect(first.roles.some((r) => !r.is_primary)).toBe(true);
       const again = await h.sync();
