@@ -52,7 +52,7 @@ export function errorFromThread(error: ThreadError): Error {
 /**
  * The writer's old generation starts bounded: its live set is one page's rows (15-25 MiB at 5,000 opportunities)
  * and, unbounded, V8 lets the garbage of earlier pages grow its heap to about 120 MiB before collecting it (the
- * benchmark's worker peaks about 65 MiB lower with this bound). A page too large for the bound is not lost: the
+ * benchmark's worker peaks about 40 MiB lower with this bound). A page too large for the bound is not lost: the
  * thread runs out of memory, that write fails as retryable, and the next write starts a thread with twice the
  * bound (see PageWriterThread.writePage).
  */
