@@ -84,7 +84,8 @@ export function readKey(raw: RawRecord, key: string): string {
 /** A lookup's two property names, built once per lookup name rather than twice per row read. */
 const lookupKeys = new Map<string, { value: string; type: string }>();
 
-function lookupKeysOf(name: string): { value: string; type: string } {
+/** The properties a lookup column `name` is read from: `_name_value` and its lookuplogicalname annotation. */
+export function lookupKeysOf(name: string): { value: string; type: string } {
   let keys = lookupKeys.get(name);
   if (keys === undefined) {
     keys = { value: `_${name}_value`, type: `_${name}_value${LOOKUP_TYPE}` };

@@ -3,6 +3,7 @@ import {
   BadFieldError,
   errorRecordId,
   formattedValue,
+  lookupKeysOf,
   readCode,
   readDate,
   readKey,
@@ -80,7 +81,7 @@ function customColumns(columns: string[]): CustomColumn[] {
     const names = [...new Set(columns.map((c) => c.trim()).filter((c) => c !== ''))].sort();
     parsed = names.map((name) => {
       const lookupName = /^_(.+)_value$/.exec(name)?.[1] ?? name;
-      return { name, lookupName, lookupKey: `_${lookupName}_value` };
+      return { name, lookupName, lookupKey: lookupKeysOf(lookupName).value };
     });
     customColumnsOf.set(columns, parsed);
   }

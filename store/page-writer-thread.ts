@@ -61,6 +61,8 @@ export const WRITER_OLD_GENERATION_MB = 64;
 /** The error a write gets when the thread it was sent to ran out of memory. */
 export const WRITER_OUT_OF_MEMORY = 'ERR_WORKER_OUT_OF_MEMORY';
 
+const threadExited = (code: number): Error => new Error(`the page writer thread exited (code ${code})`);
+
 /** Starts a thread on the SQLite store at `url` and waits until its connection is open. */
 async function startThread(url: string, oldGenerationMb: number): Promise<Worker> {
   const worker = new Worker(threadScript(), {
@@ -76,7 +78,7 @@ async function startThread(url: string, oldGenerationMb: number): Promise<Worker
     };
     worker.on('message', onMessage);
     worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the page writer thread exited (code ${code})`)));
+    worker.once('exit', (code) => reject(threadExited(code)));
   });
   return worker;
 }
@@ -175,10 +177,7 @@ export class PageWriterThread {
       outOfMemory.code = WRITER_OUT_OF_MEMORY;
       this.fail(outOfMemory);
     });
-    worker.once(
-      'exit',
-      (code) => current() && this.fail(new Error(`the page writer thread exited (code ${code})`)),
-    );
+    worker.once('exit', (code) => current() && this.fail(threadExited(code)));
   }
 
   private fail(error: Error): void {
