@@ -1,4 +1,5 @@
 import type { WrittenThisRun } from '../rules';
+import { GuidMap, GuidSet } from './guid-table';
 
 /** What one page wrote, as its run remembers it (see writtenByPage). */
 export interface PageWrites {
@@ -6,9 +7,10 @@ export interface PageWrites {
   accounts: string[];
 }
 
-class RunWrites implements WrittenThisRun {
-  readonly contacts = new Map<string, string | null>();
-  readonly accounts = new Set<string>();
+/** One run's writes: what the rules see of it (WrittenThisRun), and how many ids it holds. */
+export class RunWrites implements WrittenThisRun {
+  readonly contacts = new GuidMap();
+  readonly accounts = new GuidSet();
 
   get size(): number {
     return this.contacts.size + this.accounts.size;
@@ -24,9 +26,10 @@ class RunWrites implements WrittenThisRun {
  * Only committed pages are remembered, so a page never leaves out a row the store does not hold. What a later page
  * sees of a remembered record is what the run read earlier; a change made since is after the run's change-tracking
  * baseline (taken before its first page) and reaches the store with the next incremental sync, as any change made
- * after a page was read does. Memory is bounded: each run remembers at most `maxIds` ids (about 120 bytes each
- * with a contact's parent: 18 MiB for the 150,000 above) and only the newest `maxRuns` runs are kept; past the
- * bound a page reads what it needs, as without this.
+ * after a page was read does. Memory is bounded: each run remembers at most `maxIds` ids, packed outside the heap
+ * (see guid-table.ts: 16 bytes an id, 32 with a contact's parent, a quarter of the table kept free: about 6 MiB
+ * for the 150,000 above), and only the newest `maxRuns` runs are kept; past the bound a page reads what it needs,
+ * as without this.
  */
 export class RunMemory {
   private readonly runs = new Map<string, RunWrites>();
@@ -37,7 +40,7 @@ export class RunMemory {
   ) {}
 
   /** What the run has written so far on this worker (empty for a run this worker has not written for). */
-  of(syncId: string): WrittenThisRun {
+  of(syncId: string): RunWrites {
     return this.runs.get(syncId) ?? EMPTY;
   }
 
@@ -72,4 +75,4 @@ export class RunMemory {
   }
 }
 
-const EMPTY: WrittenThisRun = { contacts: new Map(), accounts: new Set() };
+const EMPTY = new RunWrites();

@@ -45,15 +45,21 @@ function boundaryOf(contentType: string | undefined): string | undefined {
   return match?.[1] ?? match?.[2];
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
+const LF = 0x0a;
+const CR = 0x0d;
+const DASH = 0x2d;
+const SPACE = 0x20;
+const TAB = 0x09;
 
-/** Splits `text` at a header block's end (blank line, CRLF or LF). */
-function splitHead(text: string): { head: string; rest: string } | undefined {
-  const match = /\r?\n\r?\n/.exec(text);
-  if (!match) return undefined;
-  return { head: text.slice(0, match.index), rest: text.slice(match.index + match[0].length) };
+/** Splits `bytes` at a header block's end (blank line, CRLF or LF); the head decoded, the rest as bytes. */
+function splitHead(bytes: Buffer): { head: string; rest: Buffer } | undefined {
+  for (let at = bytes.indexOf(LF); at !== -1; at = bytes.indexOf(LF, at + 1)) {
+    const next = bytes[at + 1] === CR ? at + 2 : at + 1;
+    if (bytes[next] !== LF) continue;
+    const headEnd = at > 0 && bytes[at - 1] === CR ? at - 1 : at;
+    return { head: bytes.toString('utf8', 0, headEnd), rest: bytes.subarray(next + 1) };
+  }
+  return undefined;
 }
 
 function parseHeaderLines(lines: string[]): Record<string, string> {
@@ -69,20 +75,33 @@ function invalid(reason: string): DynamicsError {
   return new DynamicsError('INVALID_RESPONSE', `Unreadable $batch response: ${reason}`);
 }
 
-/** The bodies between the delimiters of a multipart body (preamble and epilogue dropped). */
-function multipartBodies(text: string, boundary: string): string[] {
-  const delimiter = new RegExp(`(?:^|\\r?\\n)--${escapeRegExp(boundary)}(--)?[ \\t]*(?=\\r?\\n|$)`, 'g');
-  const bodies: string[] = [];
+/**
+ * The bodies between the delimiters of a multipart body (preamble and epilogue dropped), as slices of it: a
+ * part is megabytes of rows, and its JSON is parsed from the bytes (json-body.ts). A delimiter is
+ * `--boundary`, or `--boundary--` for the last, at the start of a line, with only blanks after it on its line;
+ * the line break before it belongs to it.
+ */
+function multipartBodies(bytes: Buffer, boundary: string): Buffer[] {
+  const marker = Buffer.from(`--${boundary}`, 'utf8');
+  const bodies: Buffer[] = [];
   let start: number | undefined;
   let closed = false;
-  for (let match = delimiter.exec(text); match !== null; match = delimiter.exec(text)) {
-    if (start !== undefined) bodies.push(text.slice(start, match.index));
-    // The line break that ends the delimiter line is not part of the body. Skipping it by position keeps the
-    // body a slice of the response (a part is megabytes of rows; replacing the break would copy it all).
-    start = match.index + match[0].length;
-    if (text.startsWith('\r\n', start)) start += 2;
-    else if (text.startsWith('\n', start)) start += 1;
-    if (match[1] === '--') {
+  for (let at = bytes.indexOf(marker); at !== -1; at = bytes.indexOf(marker, at + 1)) {
+    if (at > 0 && bytes[at - 1] !== LF) continue;
+    let after = at + marker.length;
+    const last = bytes[after] === DASH && bytes[after + 1] === DASH;
+    if (last) after += 2;
+    while (bytes[after] === SPACE || bytes[after] === TAB) after += 1;
+    const lineEnds =
+      after === bytes.length || bytes[after] === LF || (bytes[after] === CR && bytes[after + 1] === LF);
+    if (!lineEnds) continue;
+    if (start !== undefined) {
+      const lineBreak = at > 0 ? (at > 1 && bytes[at - 2] === CR ? 2 : 1) : 0;
+      bodies.push(bytes.subarray(start, at - lineBreak));
+    }
+    // The line break that ends the delimiter line is not part of the body.
+    start = after + (bytes[after] === CR ? 2 : bytes[after] === LF ? 1 : 0);
+    if (last) {
       closed = true;
       break;
     }
@@ -92,15 +111,26 @@ function multipartBodies(text: string, boundary: string): string[] {
   return bodies;
 }
 
+/** `bytes` without the blanks and line breaks at either end. */
+function trimBytes(bytes: Buffer): Buffer {
+  let from = 0;
+  let to = bytes.length;
+  const blank = (byte: number | undefined) => byte === SPACE || byte === TAB || byte === LF || byte === CR;
+  while (from < to && blank(bytes[from])) from += 1;
+  while (to > from && blank(bytes[to - 1])) to -= 1;
+  return bytes.subarray(from, to);
+}
+
 /**
  * The responses inside a multipart/mixed $batch response, in order. Change sets (nested multipart parts)
  * are flattened.
  */
-export function parseBatchResponse(contentType: string | undefined, text: string): HttpResult[] {
+export function parseBatchResponse(contentType: string | undefined, body: Buffer | string): HttpResult[] {
   const boundary = boundaryOf(contentType);
   if (boundary === undefined) throw invalid(`no multipart boundary in Content-Type '${contentType ?? ''}'`);
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   const results: HttpResult[] = [];
-  for (const part of multipartBodies(text, boundary)) {
+  for (const part of multipartBodies(bytes, boundary)) {
     const split = splitHead(part);
     if (!split) throw invalid('a part has no header block');
     const partHeaders = parseHeaderLines(split.head.split(/\r?\n/));
@@ -109,11 +139,18 @@ export function parseBatchResponse(contentType: string | undefined, text: string
       results.push(...parseBatchResponse(partType, split.rest));
       continue;
     }
-    const inner = splitHead(split.rest) ?? { head: split.rest.trimEnd(), rest: '' };
+    const inner = splitHead(split.rest) ?? {
+      head: split.rest.toString('utf8').trimEnd(),
+      rest: Buffer.alloc(0),
+    };
     const [statusLine = '', ...headerLines] = inner.head.split(/\r?\n/);
     const status = /^HTTP\/\d(?:\.\d)?\s+(\d{3})/.exec(statusLine.trim())?.[1];
     if (status === undefined) throw invalid(`a part has no HTTP status line ('${statusLine.slice(0, 40)}')`);
-    results.push({ status: Number(status), headers: parseHeaderLines(headerLines), text: inner.rest.trim() });
+    results.push({
+      status: Number(status),
+      headers: parseHeaderLines(headerLines),
+      body: trimBytes(inner.rest),
+    });
   }
   return results;
 }

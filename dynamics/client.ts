@@ -11,7 +11,7 @@ import {
 import { parseRetryAfter } from './backoff-gate';
 import { DynamicsError } from './errors';
 import { describeValue, isGuid, normaliseGuid } from './guid';
-import { createHttp } from './http-agent';
+import { bodyText, createHttp } from './http-agent';
 import {
   API_PATH,
   MAX_BATCH_URL_CHARS,
@@ -242,8 +242,8 @@ export class DynamicsClient {
       headers: { Prefer: preferHeader(pageSize, trackChanges, annotations) },
     });
     const page =
-      (linksOnly ? parsePageLinks(result.text) : undefined) ??
-      parsePage(result.text, describeRequest('GET', target));
+      (linksOnly ? parsePageLinks(bodyText(result)) : undefined) ??
+      parsePage(result.body, describeRequest('GET', target));
     if (trackChanges && page.nextLink === undefined && page.deltaLink === undefined) {
       // The server ignored odata.track-changes (it echoes honoured preferences in Preference-Applied).
       throw new DynamicsError(
@@ -312,7 +312,7 @@ export class DynamicsClient {
       headers: { 'Content-Type': contentType, Prefer: 'odata.continue-on-error' },
       body,
     });
-    const answers = parseBatchResponse(response.headers['content-type'], response.text);
+    const answers = parseBatchResponse(response.headers['content-type'], response.body);
     const next: PendingGet[] = [];
     batch.forEach((get, index) => {
       const answer = answers[index];
@@ -344,7 +344,7 @@ export class DynamicsClient {
         return;
       }
       if (answer.status < 200 || answer.status >= 300) throw errorForResponse(answer, request);
-      const page = parsePage(answer.text, request);
+      const page = parsePage(answer.body, request);
       results[get.query]!.push(...page.records);
       if (page.nextLink !== undefined) next.push({ ...get, url: page.nextLink, throttled: 0 });
     });

@@ -1,11 +1,14 @@
 import https from 'node:https';
+import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { decodeBody } from './json-body';
 
 export interface HttpResult {
   status: number;
   headers: Record<string, string>;
-  text: string;
+  /** The body's bytes (see json-body.ts: pages are parsed from them, not from one decoded string). */
+  body: Buffer;
 }
 
 /**
@@ -20,13 +23,15 @@ export function createHttp(ca: string | undefined): AxiosInstance {
   });
   return axios.create({
     httpsAgent,
-    // Statuses are mapped by the caller; bodies are parsed by the caller so a truncated body is detectable.
+    // Statuses are mapped by the caller; bodies are read (readBody) and parsed by the caller so a truncated
+    // body is detectable.
     validateStatus: () => true,
-    responseType: 'text',
+    responseType: 'stream',
     transformResponse: [(data: unknown) => data],
     maxRedirects: 0,
     maxBodyLength: Infinity,
-    maxContentLength: Infinity,
+    // -1: no limit, and no extra stream axios would otherwise wrap every response in to count its bytes.
+    maxContentLength: -1,
     proxy: false,
   });
 }
@@ -45,9 +50,33 @@ function headerText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-export function bodyText(response: AxiosResponse): string {
+/**
+ * The body of a response, complete within `timeoutMs` of `startedAt` (the request's start, epoch ms): axios's
+ * own timeout ends when the headers arrive, as the body of a streamed response is the caller's to read.
+ */
+export async function readBody(
+  response: AxiosResponse,
+  timing: { timeoutMs: number; startedAt: number },
+): Promise<Buffer> {
   const data: unknown = response.data;
-  if (typeof data === 'string') return data;
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  return data === undefined || data === null ? '' : JSON.stringify(data);
+  if (Buffer.isBuffer(data)) return data;
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (!(data instanceof Readable))
+    return Buffer.from(data === undefined || data === null ? '' : JSON.stringify(data));
+  const timer = setTimeout(
+    () => data.destroy(new Error(`timeout of ${timing.timeoutMs}ms exceeded reading the response body`)),
+    Math.max(0, timing.startedAt + timing.timeoutMs - Date.now()),
+  );
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of data) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  } finally {
+    clearTimeout(timer);
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+}
+
+/** A result's body as text (error messages, token answers; pages are parsed with parseJsonBody). */
+export function bodyText(result: HttpResult): string {
+  return decodeBody(result.body);
 }

@@ -1,6 +1,7 @@
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import type { AxiosInstance } from 'axios';
-import { bodyText, plainHeaders } from './http-agent';
+import { plainHeaders, readBody } from './http-agent';
+import { decodeBody } from './json-body';
 import { toSafeMessage } from './errors';
 
 /**
@@ -36,19 +37,22 @@ export class MsalAxiosNetwork implements INetworkModule {
   ): Promise<NetworkResponse<T>> {
     this.lastFailure = undefined;
     let response;
+    let text: string;
+    const startedAt = Date.now();
+    const requestTimeoutMs = timeout ?? this.timeoutMs;
     try {
       response = await this.http.request({
         method,
         url,
         headers: options?.headers ?? {},
         data: method === 'POST' ? (options?.body ?? '') : undefined,
-        timeout: timeout ?? this.timeoutMs,
+        timeout: requestTimeoutMs,
       });
+      text = decodeBody(await readBody(response, { timeoutMs: requestTimeoutMs, startedAt }));
     } catch (error) {
       this.lastFailure = `${method} ${new URL(url).origin}${new URL(url).pathname} failed: ${toSafeMessage(error)}`;
       throw error;
     }
-    const text = bodyText(response);
     let body: unknown;
     try {
       body = JSON.parse(text);

@@ -1,6 +1,7 @@
 import { DynamicsError } from './errors';
 import type { RawRecord } from './annotations';
 import { isGuid, normaliseGuid } from './guid';
+import { parseJsonBody } from './json-body';
 
 /** Web API version path under the org URL. */
 export const API_PATH = '/api/data/v9.2/';
@@ -85,13 +86,14 @@ function deletedIdOf(row: RawRecord): string | undefined {
   return normaliseGuid(id);
 }
 
-/** Parses one page of a collection read (JSON text of a 2xx response). */
-export function parsePage(text: string, request: string): Page {
+/** Parses one page of a collection read (the body of a 2xx response, or its text). */
+export function parsePage(content: Buffer | string, request: string): Page {
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = typeof content === 'string' ? JSON.parse(content) : parseJsonBody(content);
   } catch {
-    throw invalid(`Response is not valid JSON (${text.length} characters; truncated?) (${request})`);
+    const size = typeof content === 'string' ? `${content.length} characters` : `${content.length} bytes`;
+    throw invalid(`Response is not valid JSON (${size}; truncated?) (${request})`);
   }
   const value = (body as { value?: unknown } | null)?.value;
   if (typeof body !== 'object' || body === null || !Array.isArray(value)) {

@@ -1,5 +1,5 @@
 import { DynamicsError } from './errors';
-import type { HttpResult } from './http-agent';
+import { bodyText, type HttpResult } from './http-agent';
 
 const UNKNOWN_COLUMN = '0x80060888';
 const CHANGE_TOKEN_EXPIRED = '0x80044352';
@@ -27,8 +27,9 @@ export function describeRequest(method: string, url: string): string {
 /** The DynamicsError for a non-2xx Web API response (401 and 429 are handled before this by the transport). */
 export function errorForResponse(result: HttpResult, request: string): DynamicsError {
   const { status } = result;
-  const { code, message } = dataverseErrorOf(result.text);
-  const reason = `${code ?? 'no error code'}: ${message ?? (result.text.slice(0, 200) || 'empty body')}`;
+  const body = bodyText(result);
+  const { code, message } = dataverseErrorOf(body);
+  const reason = `${code ?? 'no error code'}: ${message ?? (body.slice(0, 200) || 'empty body')}`;
   const details = { status, ...(code !== undefined ? { dataverseCode: code } : {}) };
   const text = `Dataverse ${status} ${reason} (${request})`;
 

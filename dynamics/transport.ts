@@ -3,7 +3,7 @@ import type { AxiosInstance } from 'axios';
 import type { TokenProvider, AccessToken } from './auth';
 import { backoffGateFor, parseRetryAfter, type BackoffGate } from './backoff-gate';
 import { DynamicsError, isDynamicsError, toSafeMessage } from './errors';
-import { bodyText, plainHeaders, type HttpResult } from './http-agent';
+import { plainHeaders, readBody, type HttpResult } from './http-agent';
 import { describeRequest, errorForResponse } from './response-errors';
 
 /** Times one request may be repeated after a 429 before THROTTLED is thrown to the retry policy. */
@@ -101,6 +101,7 @@ export class WebApiTransport {
     const tally = requestTally.getStore();
     if (tally !== undefined) tally.requests += 1;
     try {
+      const startedAt = Date.now();
       const response = await this.http.request({
         method: request.method,
         url: request.url,
@@ -114,7 +115,8 @@ export class WebApiTransport {
         data: request.body,
         timeout: this.timeoutMs,
       });
-      return { status: response.status, headers: plainHeaders(response), text: bodyText(response) };
+      const body = await readBody(response, { timeoutMs: this.timeoutMs, startedAt });
+      return { status: response.status, headers: plainHeaders(response), body };
     } catch (error) {
       if (isDynamicsError(error)) throw error;
       const code = (error as { code?: unknown }).code;

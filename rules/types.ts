@@ -111,6 +111,6 @@ export interface ResolvePageInput {
  * the same row again, but leaves it out of its own leads and companies.
  */
 export interface WrittenThisRun {
-  contacts: ReadonlyMap<string, string | null>;
-  accounts: ReadonlySet<string>;
+  contacts: { has(contactId: string): boolean; get(contactId: string): string | null | undefined };
+  accounts: { has(accountId: string): boolean };
 }

@@ -1,5 +1,6 @@
 import { formattedValue, isGuid, lookupOf, normaliseGuid, toSafeMessage, DynamicsError } from '../dynamics';
 import { buildBatch, parseBatchResponse } from '../dynamics/batch';
+import { bodyText } from '../dynamics/http-agent';
 import { parsePage, inFilterChunks, encodeQueryValue } from '../dynamics/odata';
 import { parseRetryAfter } from '../dynamics/backoff-gate';
 import { registerSecret } from '../dynamics/redact';
@@ -177,7 +178,7 @@ describe('$batch', () => {
   it('parses the status, headers and body of every part in order', () => {
     const parts = parseBatchResponse('multipart/mixed; boundary=batchresponse_1', response);
     expect(parts.map((part) => part.status)).toEqual([200, 400]);
-    expect(JSON.parse(parts[0]!.text)).toEqual({ value: [{ id: 1 }] });
+    expect(JSON.parse(bodyText(parts[0]!))).toEqual({ value: [{ id: 1 }] });
     expect(parts[1]!.headers['content-type']).toBe('application/json');
   });
 

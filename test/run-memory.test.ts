@@ -16,30 +16,38 @@ const OPTIONS: RuleOptions = { customFields: [], filterAttribute: undefined };
 const PAGE_SIZE = 10;
 
 describe('RunMemory', () => {
+  const [c1, c2, c3, a1, a2, a3] = [1, 2, 3, 4, 5, 6].map(
+    (n) => `0000000${n}-aaaa-4bbb-8ccc-dddddddddddd`,
+  ) as [string, string, string, string, string, string];
+
   it('remembers each run on its own and forgets the oldest run past its bound', () => {
     const memory = new RunMemory(100, 2);
-    memory.remember('a', { contacts: [['c1', 'a1']], accounts: ['a1'] });
-    memory.remember('b', { contacts: [['c2', null]], accounts: [] });
-    expect([...memory.of('a').contacts]).toEqual([['c1', 'a1']]);
-    expect([...memory.of('b').contacts]).toEqual([['c2', null]]);
-    memory.remember('c', { contacts: [], accounts: ['a3'] });
-    expect(memory.of('a').contacts.size).toBe(0);
-    expect([...memory.of('c').accounts]).toEqual(['a3']);
-    expect(memory.of('unknown').accounts.size).toBe(0);
+    memory.remember('a', { contacts: [[c1, a1]], accounts: [a1] });
+    memory.remember('b', { contacts: [[c2, null]], accounts: [] });
+    expect(memory.of('a').contacts.get(c1)).toBe(a1);
+    expect(memory.of('a').contacts.has(c2)).toBe(false);
+    expect(memory.of('b').contacts.get(c2)).toBeNull();
+    expect(memory.of('b').contacts.has(c1)).toBe(false);
+    memory.remember('c', { contacts: [], accounts: [a3] });
+    expect(memory.of('a').size).toBe(0);
+    expect(memory.of('a').contacts.has(c1)).toBe(false);
+    expect(memory.of('c').accounts.has(a3)).toBe(true);
+    expect(memory.of('c').size).toBe(1);
+    expect(memory.of('unknown').size).toBe(0);
   });
 
   it('stops remembering a run at its bound of ids: past it, pages read what they need', () => {
     const memory = new RunMemory(3);
     memory.remember('a', {
       contacts: [
-        ['c1', null],
-        ['c2', null],
+        [c1, null],
+        [c2, null],
       ],
-      accounts: ['a1', 'a2'],
+      accounts: [a1, a2],
     });
-    memory.remember('a', { contacts: [['c3', null]], accounts: [] });
-    expect([...memory.of('a').contacts.keys()]).toEqual(['c1', 'c2']);
-    expect([...memory.of('a').accounts]).toEqual(['a1']);
+    memory.remember('a', { contacts: [[c3, null]], accounts: [] });
+    expect([c1, c2, c3].map((id) => memory.of('a').contacts.has(id))).toEqual([true, true, false]);
+    expect([a1, a2].map((id) => memory.of('a').accounts.has(id))).toEqual([true, false]);
   });
 });
 
