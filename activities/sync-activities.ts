@@ -228,14 +228,18 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     beat();
     const wanted = referencedIds(records, connections, roles);
     const written = runMemory.of(syncId);
-    const contacts = await rowsByIds(
-      CONTACTS,
-      wanted.contactIds.filter((id) => !written.contacts.has(id)),
-    );
+    // One lookup per contact: those the run has not written are read; a remembered contact's parent was written
+    // with it, unless it could not be (then it is read again, as the page that wrote the contact read it, and
+    // gives the same error).
+    const unwritten: string[] = [];
+    const rememberedParents: string[] = [];
+    for (const id of wanted.contactIds) {
+      const parent = written.contacts.get(id);
+      if (parent === undefined) unwritten.push(id);
+      else if (parent !== null) rememberedParents.push(parent);
+    }
+    const contacts = await rowsByIds(CONTACTS, unwritten);
     beat();
-    // A remembered contact's parent was written with it, unless it could not be (then it is read again, as the
-    // page that wrote the contact read it, and gives the same error).
-    const rememberedParents = wanted.contactIds.flatMap((id) => written.contacts.get(id) ?? []);
     const accountIds = [
       ...new Set([...wanted.accountIds, ...parentAccountIds(contacts), ...rememberedParents]),
     ].filter((id) => !written.accounts.has(id));

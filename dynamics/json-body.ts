@@ -57,7 +57,7 @@ function parseInSlices(body: Buffer): unknown {
       from = to + 1;
     }
     // The page without its rows: the pairs around them, with "value" an empty array where the rows were.
-    const frame: unknown = JSON.parse(decodeBody(body.subarray(0, start)) + body.toString('utf8', end));
+    const frame: unknown = JSON.parse(body.toString('utf8', 0, start) + body.toString('utf8', end));
     if (typeof frame !== 'object' || frame === null) return undefined;
     const value: unknown = (frame as { value?: unknown }).value;
     if (!Array.isArray(value) || value.length !== 0) return undefined;

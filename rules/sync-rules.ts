@@ -174,9 +174,13 @@ export function resolvePage(input: ResolvePageInput): ResolvedPage {
     contactId: string,
     referrer: string,
   ): Pick<LeadRow, 'external_company_id'> | undefined => {
-    if (!contacts.has(contactId) && written?.contacts.has(contactId)) {
-      const parent = written.contacts.get(contactId) ?? null;
-      return { external_company_id: parent && useAccount(parent, `parent of contact ${contactId}`) };
+    // One lookup: undefined when the run has not written the contact, null when it has no parent.
+    const rememberedParent = contacts.has(contactId) ? undefined : written?.contacts.get(contactId);
+    if (rememberedParent !== undefined) {
+      return {
+        external_company_id:
+          rememberedParent && useAccount(rememberedParent, `parent of contact ${contactId}`),
+      };
     }
     if (!contacts.has(contactId)) {
       errors.add(

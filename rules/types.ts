@@ -111,6 +111,7 @@ export interface ResolvePageInput {
  * the same row again, but leaves it out of its own leads and companies.
  */
 export interface WrittenThisRun {
-  contacts: { has(contactId: string): boolean; get(contactId: string): string | null | undefined };
+  /** The parent account id a written contact was read with (null: none); undefined when not written. */
+  contacts: { get(contactId: string): string | null | undefined };
   accounts: { has(accountId: string): boolean };
 }
