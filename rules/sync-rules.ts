@@ -174,15 +174,16 @@ export function resolvePage(input: ResolvePageInput): ResolvedPage {
     contactId: string,
     referrer: string,
   ): Pick<LeadRow, 'external_company_id'> | undefined => {
+    const read = contacts.has(contactId);
     // One lookup: undefined when the run has not written the contact, null when it has no parent.
-    const rememberedParent = contacts.has(contactId) ? undefined : written?.contacts.get(contactId);
+    const rememberedParent = read ? undefined : written?.contacts.get(contactId);
     if (rememberedParent !== undefined) {
       return {
         external_company_id:
           rememberedParent && useAccount(rememberedParent, `parent of contact ${contactId}`),
       };
     }
-    if (!contacts.has(contactId)) {
+    if (!read) {
       errors.add(
         syncError('contact', contactId, `contact not returned by Dynamics (${referrer})`, { referrer }),
       );
