@@ -1,23 +1,21 @@
+import { isCanonicalGuid } from '../shared/canonical-guid';
 import { DynamicsError } from './errors';
 
 const GUID = /^(\{)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\})?$/i;
-/**
- * The form Dynamics sends ids in, and the one stored: such a value needs no change. `test` builds no match
- * array, and this is checked for every id of every page (a fifth of a page's garbage was match arrays).
- */
-const CANONICAL = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A GUID in 8-4-4-4-12 hex form, optionally wrapped in a matching pair of braces. */
 export function isGuid(value: unknown): value is string {
   if (typeof value !== 'string') return false;
-  if (CANONICAL.test(value)) return true;
+  // The form Dynamics sends ids in, and the one stored: checked for every id of every page, without a regular
+  // expression (no match array, and about half the time of one).
+  if (isCanonicalGuid(value)) return true;
   const match = GUID.exec(value);
   return match !== null && (match[1] === undefined) === (match[2] === undefined);
 }
 
 /** The GUID lower-cased without braces, the one form stored and compared; throws INVALID_ID otherwise. */
 export function normaliseGuid(value: string): string {
-  if (CANONICAL.test(value)) return value;
+  if (isCanonicalGuid(value)) return value;
   if (!isGuid(value)) throw new DynamicsError('INVALID_ID', `Not a GUID: ${describeValue(value)}`);
   return value.replace(/[{}]/g, '').toLowerCase();
 }

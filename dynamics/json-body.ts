@@ -33,7 +33,8 @@ const TAIL_TRIES = 16;
 /**
  * `JSON.parse` of a body, the same value, parsed in slices when the body is a collection (`{…,"value":[rows],…}`
  * with only plain name/value pairs around the array, as every Web API collection is). Anything else, or
- * anything the slicing does not account for, is parsed whole, so errors read as JSON.parse's own.
+ * anything the slicing does not account for, is parsed whole, so errors read as JSON.parse's own. The body's bytes
+ * are as they were when this returns or throws (see parseGroup).
  */
 export function parseJsonBody(body: Buffer): unknown {
   return parseInSlices(body) ?? JSON.parse(decodeBody(body));
@@ -51,7 +52,7 @@ function parseInSlices(body: Buffer): unknown {
   try {
     for (let from = start; from < end;) {
       const to = groupEnd(body, from, end);
-      const group: unknown = JSON.parse(`[${body.toString('utf8', from, to)}]`);
+      const group = parseGroup(body, from, to);
       if (!Array.isArray(group)) return undefined;
       for (const row of group) rows.push(row);
       from = to + 1;
@@ -66,6 +67,28 @@ function parseInSlices(body: Buffer): unknown {
   } catch {
     // A separator inside a string or a nested array leaves a slice that is not JSON: parse the body whole.
     return undefined;
+  }
+}
+
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/**
+ * The rows `body[from…to)` as one JSON array. The bytes either side of them (the array's own bracket, or the
+ * comma between two rows) are overwritten with brackets while the slice is decoded and then put back, so the
+ * decoded text is the array as it is parsed: adding the brackets to the decoded string instead makes a second
+ * string of the same size (JSON.parse flattens the concatenation), two fifths of what parsing a page allocated.
+ */
+function parseGroup(body: Buffer, from: number, to: number): unknown {
+  const before = body[from - 1] as number;
+  const after = body[to] as number;
+  body[from - 1] = OPEN_BRACKET;
+  body[to] = CLOSE_BRACKET;
+  try {
+    return JSON.parse(body.toString('utf8', from - 1, to + 1));
+  } finally {
+    body[from - 1] = before;
+    body[to] = after;
   }
 }
 

@@ -1,11 +1,12 @@
+import { isCanonicalGuid } from '../shared/canonical-guid';
+
 const GUID = /^\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?$/i;
-/** The form Dynamics sends ids in: such a value needs no change (the fast path for every id of a page). */
-const CANONICAL = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** 8-4-4-4-12 hex, optional braces → lower-case without braces; undefined when it is not a GUID. */
 export function normalizeGuid(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
-  if (CANONICAL.test(value)) return value;
+  // The form Dynamics sends ids in needs no change: the fast path for every id of a page.
+  if (isCanonicalGuid(value)) return value;
   const trimmed = value.trim();
   const match = GUID.exec(trimmed);
   if (!match?.[1] || trimmed.startsWith('{') !== trimmed.endsWith('}')) return undefined;
