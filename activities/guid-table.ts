@@ -9,6 +9,8 @@
  * kept in an ordinary Map beside the table, so every key and value still comes back exactly as it went in.
  */
 
+import { GUID_HYPHEN_POSITIONS } from '../shared/canonical-guid';
+
 const KEY_WORDS = 4;
 /** Slot states. */
 const FREE = 0;
@@ -47,7 +49,9 @@ function packGuid(id: string, out: Uint32Array, at: number): boolean {
 /** Character codes of the hex digits, by value. */
 const HEX_DIGITS = Array.from('0123456789abcdef', (digit) => digit.charCodeAt(0));
 /** Where the 32 digits of a canonical GUID go among its 36 characters (the other four are hyphens). */
-const DIGIT_POSITIONS = Array.from({ length: 36 }, (_, i) => i).filter((i) => ![8, 13, 18, 23].includes(i));
+const DIGIT_POSITIONS = Array.from({ length: 36 }, (_, i) => i).filter(
+  (i) => !GUID_HYPHEN_POSITIONS.includes(i),
+);
 /** The characters of the GUID being unpacked, hyphens in place: reused, so that unpacking allocates one string. */
 const unpacked: number[] = Array.from({ length: 36 }, () => '-'.charCodeAt(0));
 

@@ -11,9 +11,12 @@ const CHARACTER_CLASS = new Uint8Array(256);
 for (const digit of '0123456789abcdef') CHARACTER_CLASS[digit.charCodeAt(0)] = 1;
 CHARACTER_CLASS['-'.charCodeAt(0)] = 2;
 
-/** The class each of the 36 positions must hold: hyphens after the 8th, 12th, 16th and 20th digit. */
+/** Where a canonical GUID's four hyphens are: after its 8th, 12th, 16th and 20th hex digit. */
+export const GUID_HYPHEN_POSITIONS: readonly number[] = [8, 13, 18, 23];
+
+/** The class each of the 36 positions must hold. */
 const SHAPE = new Uint8Array(36).fill(1);
-for (const hyphen of [8, 13, 18, 23]) SHAPE[hyphen] = 2;
+for (const hyphen of GUID_HYPHEN_POSITIONS) SHAPE[hyphen] = 2;
 
 export function isCanonicalGuid(value: string): boolean {
   if (value.length !== 36) return false;
