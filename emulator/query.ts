@@ -93,7 +93,7 @@ function parseTokenDate(text: string): number {
   return Date.UTC(yyyy, mm - 1, dd, hh, mi, ss);
 }
 
-function upperBound(sorted: string[], id: string): number {
+function upperBound(sorted: readonly string[], id: string): number {
   let low = 0;
   let high = sorted.length;
   while (low < high) {
@@ -280,14 +280,30 @@ export class QueryEngine {
     position: PagingPosition | undefined,
     pageSize: number,
   ): { rows: Row[]; more: boolean } {
-    const ids = candidates ? [...new Set(candidates)].sort() : this.store.sortedIds(def.logicalName);
-    let index = position ? upperBound(ids, position.lastId) : 0;
     const rows: Row[] = [];
-    for (; index < ids.length; index++) {
-      const row = this.store.row(def.logicalName, ids[index] as string);
-      if (!row || (predicate && !predicate(row))) continue;
-      if (rows.length === pageSize) return { rows, more: true };
+    /** Adds a row if it matches; false once the page is full. */
+    const add = (row: Row): boolean => {
+      if (predicate && !predicate(row)) return true;
+      if (rows.length === pageSize) return false;
       rows.push(row);
+      return true;
+    };
+    if (candidates) {
+      const ids = [...new Set(candidates)].sort();
+      for (let index = position ? upperBound(ids, position.lastId) : 0; index < ids.length; index++) {
+        const row = this.store.row(def.logicalName, ids[index] as string);
+        if (row && !add(row)) return { rows, more: true };
+      }
+    } else {
+      // The whole table in key order: walk its rows instead of looking each id up.
+      const order = this.store.keyOrder(def.logicalName);
+      for (
+        let index = position ? upperBound(order.ids, position.lastId) : 0;
+        index < order.ids.length;
+        index++
+      ) {
+        if (!add(order.rows[index] as Row)) return { rows, more: true };
+      }
     }
     return { rows, more: false };
   }

@@ -13,11 +13,20 @@ export interface Tombstone {
   version: number;
 }
 
+/**
+ * A table's rows in key order (Dataverse pages by primary key), built lazily and dropped on every insert or
+ * delete; updates change rows in place, so the order and the rows it holds stay right.
+ */
+export interface KeyOrder {
+  readonly ids: readonly string[];
+  /** rows[i] is the row of ids[i]: a page walks the array instead of looking each id up. */
+  readonly rows: readonly Row[];
+}
+
 interface Table {
   def: EntityDef;
   rows: Map<string, Row>;
-  /** Keys in ascending order, rebuilt lazily after inserts and deletes. */
-  sorted: string[] | null;
+  order: KeyOrder | null;
   tombstones: Tombstone[];
   /** lookup attribute → target id → row ids. */
   indexes: Map<string, Map<string, string[]>>;
@@ -64,7 +73,7 @@ export class OrgStore {
       const indexes = new Map<string, Map<string, string[]>>();
       for (const [name, attr] of Object.entries(def.attributes))
         if (attr.indexed) indexes.set(name, new Map());
-      this.tables.set(def.logicalName, { def, rows: new Map(), sorted: null, tombstones: [], indexes });
+      this.tables.set(def.logicalName, { def, rows: new Map(), order: null, tombstones: [], indexes });
     }
   }
 
@@ -109,10 +118,17 @@ export class OrgStore {
     return this.table(entity).rows.size;
   }
 
-  sortedIds(entity: string): string[] {
+  sortedIds(entity: string): readonly string[] {
+    return this.keyOrder(entity).ids;
+  }
+
+  keyOrder(entity: string): KeyOrder {
     const table = this.table(entity);
-    if (!table.sorted) table.sorted = [...table.rows.keys()].sort();
-    return table.sorted;
+    if (!table.order) {
+      const ids = [...table.rows.keys()].sort();
+      table.order = { ids, rows: ids.map((id) => table.rows.get(id) as Row) };
+    }
+    return table.order;
   }
 
   tombstones(entity: string): Tombstone[] {
@@ -152,7 +168,7 @@ export class OrgStore {
     this.derive(entity, row);
     row.versionnumber = ++this.version;
     table.rows.set(id, row);
-    table.sorted = null;
+    table.order = null;
     for (const [attribute, index] of table.indexes) addToIndex(index, row[attribute], id);
     return id;
   }
@@ -183,7 +199,7 @@ export class OrgStore {
     const row = table.rows.get(lower);
     if (!row) throw new EmulatorDataError('NOT_FOUND', `${entity} With Id = ${id} Does Not Exist`);
     table.rows.delete(lower);
-    table.sorted = null;
+    table.order = null;
     for (const [attribute, index] of table.indexes) removeFromIndex(index, row[attribute], lower);
     table.tombstones.push({ id: lower, version: ++this.version });
     // Dataverse deletes the connections of a deleted record (both rows of each).
@@ -264,7 +280,7 @@ export class OrgStore {
     row.modifiedon ??= row.createdon;
     row.versionnumber = ++this.version;
     table.rows.set(id, row);
-    table.sorted = null;
+    table.order = null;
     for (const [attribute, index] of table.indexes) addToIndex(index, row[attribute], id);
     return id;
   }

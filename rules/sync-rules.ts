@@ -188,6 +188,10 @@ export function resolvePage(input: ResolvePageInput): ResolvedPage {
         syncError('contact', contactId, `contact not returned by Dynamics (${referrer})`, { referrer }),
       );
     }
+    // A contact several opportunities point to is made a lead once: its company's errors and row are the same
+    // each time (an error keeps its first reason), so the first lead made is the answer.
+    const made = leads.get(contactId);
+    if (made !== undefined) return made;
     const contact = contacts.get(contactId);
     if (!contact) return undefined;
     const company = contact.external_company_id;
@@ -199,10 +203,12 @@ export function resolvePage(input: ResolvePageInput): ResolvedPage {
     return lead;
   };
 
+  /** A role, once per key; primary if any of its sources is. `role` is the caller's own new object. */
   const addRole = (role: RoleRow): void => {
     const key = `${role.external_opportunity_id}|${role.dynamics_contact_id}|${role.role}`;
     const existing = roles.get(key);
-    roles.set(key, { ...role, is_primary: role.is_primary || (existing?.is_primary ?? false) });
+    if (existing === undefined) roles.set(key, role);
+    else if (role.is_primary) existing.is_primary = true;
   };
 
   for (const raw of input.opportunities) {
@@ -232,7 +238,8 @@ export function resolvePage(input: ResolvePageInput): ResolvedPage {
         companyId = lead.external_company_id;
       }
     }
-    opportunities.set(oppId, { ...row, external_company_id: companyId });
+    // The mapped row is this loop's own: it gets its company in place rather than as a copy of every column.
+    opportunities.set(oppId, Object.assign(row, { external_company_id: companyId }));
   }
 
   const stakeholderConnections = new Map<string, StakeholderConnection>();

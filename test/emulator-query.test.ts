@@ -99,6 +99,42 @@ describe('emulator: queries and paging on a generated organisation', () => {
     );
   });
 
+  it('pages an In filter in key order, each row once, whatever order, case or repeats the ids come in', async () => {
+    const all = emulator.data.list('contact').map((row) => row.contactid as string);
+    // Every third contact, in reverse, some in upper case, some twice, plus ids that no row has.
+    const wanted = all.filter((_id, index) => index % 3 === 0).reverse();
+    const values = [
+      ...wanted.map((id, index) => (index % 4 === 0 ? id.toUpperCase() : id)),
+      ...wanted.slice(0, 9),
+      '00000000-0000-4000-8000-0000000000aa',
+      'ffffffff-0000-4000-8000-0000000000aa',
+    ];
+    const filter = `Microsoft.Dynamics.CRM.In(PropertyName='contactid',PropertyValues=[${values.map((id) => `'${id}'`).join(',')}])`;
+    const inserted: string[] = [];
+    const { rows, pages } = await readAllPages(
+      emulator,
+      token,
+      `contacts?$select=lastname&$filter=${encodeURIComponent(filter)}`,
+      'odata.maxpagesize=13',
+      (page) => {
+        // A new row (asked for, and sorting last) between pages: the order is rebuilt, the place kept.
+        if (page === 2) {
+          inserted.push(
+            emulator.data.create('contact', {
+              contactid: 'ffffffff-0000-4000-8000-0000000000aa',
+              lastname: 'New',
+            }),
+          );
+        }
+      },
+    );
+    const ids = rows.map((row) => row.contactid as string);
+    const expected = [...wanted, ...inserted].sort();
+    expect(ids).toEqual(expected);
+    expect(pages).toBe(Math.ceil(expected.length / 13));
+    emulator.data.remove('contact', 'ffffffff-0000-4000-8000-0000000000aa');
+  });
+
   it('filters with In on the key and on a lookup, and through a lookup path', async () => {
     const opportunities = emulator.data
       .list('opportunity')
