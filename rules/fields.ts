@@ -104,12 +104,10 @@ function isCanonicalTimestamp(text: string): boolean {
 export function readDate(raw: RawRecord, key: string): string | null {
   const value = raw[key];
   if (isAbsent(value)) return null;
-  if (
-    typeof value === 'string' &&
-    (value.length === 10 || value.charCodeAt(10) === 84) /* T */ &&
-    startsWithPlainDate(value)
-  )
-    return value.length === 10 ? value : value.slice(0, 10);
+  // 'YYYY-MM-DD' alone or followed by a time ('T'): its date part is the answer once it is a real date.
+  const dateOnly = typeof value === 'string' && value.length === 10;
+  if (typeof value === 'string' && (dateOnly || value.charCodeAt(10) === 84) && startsWithPlainDate(value))
+    return dateOnly ? value : value.slice(0, 10);
   const match = typeof value === 'string' ? DATE.exec(value) : null;
   if (!match) throw new BadFieldError(`${key} is not a date`);
   const [, y, m, d] = match.map(Number) as [number, number, number, number];
