@@ -44,7 +44,8 @@ export function reportFailure(error: unknown): number {
     process.stderr.write(`oppsync: invalid configuration: ${(error as Error).message}\n`);
     return EXIT.usage;
   }
-  if ((error as Error | undefined)?.name === 'UsageError') {
+  // A namespace without oppsync's search attributes is a deployment setting to fix, like bad configuration.
+  if (['UsageError', 'SearchAttributesError'].includes((error as Error | undefined)?.name ?? '')) {
     process.stderr.write(`oppsync: ${(error as Error).message}\n`);
     return EXIT.usage;
   }

@@ -17,6 +17,11 @@ export interface DevServerOptions {
   namespace?: string;
   /** The UI decodes encrypted payloads through this codec server when set. */
   codecEndpoint?: string;
+  /**
+   * Register oppsync's search attributes at start (default). Off: a bare namespace, as a plain
+   * `temporal server start-dev` or a new cluster has, on which the worker must register them itself.
+   */
+  searchAttributes?: boolean;
   /** Receives the server's own output, line by line (default: dropped in tests, kept in a log file for the demo). */
   onOutput?: (line: string) => void;
 }
@@ -146,8 +151,9 @@ async function launch({
   if (uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
   if (options.codecEndpoint !== undefined) args.push('--ui-codec-endpoint', options.codecEndpoint);
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES))
-    args.push('--search-attribute', `${name}=${type}`);
+  if (options.searchAttributes !== false)
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES))
+      args.push('--search-attribute', `${name}=${type}`);
 
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // The last lines the server printed explain a failed start.

@@ -7,6 +7,7 @@ import type { AppConfig } from '../config';
 import { DynamicsClient, type DynamicsAuthConfig } from '../dynamics';
 import type { Logger } from '../shared/logger';
 import { MarketoStore } from '../store';
+import { ensureSearchAttributes } from '../temporal/search-attributes';
 
 export interface SyncWorkerOptions {
   config: AppConfig;
@@ -59,9 +60,25 @@ function workflowCode(): { workflowBundle: { codePath: string } } | { workflowsP
  */
 export const WORKFLOWS_ON_MAIN_THREAD = { debugMode: true, isolateExecutionTimeout: '5s' } as const;
 
-/** A worker on the sync's task queue: migrates the store, then serves the workflow and its activities. */
+/**
+ * A worker on the sync's task queue: checks (and where allowed registers) the namespace's search attributes,
+ * migrates the store, then serves the workflow and its activities.
+ */
 export async function createSyncWorker(options: SyncWorkerOptions): Promise<SyncWorker> {
   const { config, logger } = options;
+  const ownConnection = options.connection === undefined;
+  const connection =
+    options.connection ?? (await NativeConnection.connect(temporalConnectionOptions(config.temporal)));
+  try {
+    const registered = await ensureSearchAttributes(connection.operatorService, config.temporal.namespace, {
+      register: true,
+    });
+    if (registered.length > 0)
+      logger.info({ namespace: config.temporal.namespace, registered }, 'registered search attributes');
+  } catch (error) {
+    if (ownConnection) await connection.close();
+    throw error;
+  }
   const store = await MarketoStore.open(config.storeUrl, { pageWriterThread: true });
   await store.migrate();
   // Waiting out a Retry-After heartbeats, so a long service-protection pause never times the activity out.
@@ -70,9 +87,6 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
     pageSize: config.sync.pageSize,
     onWait: () => heartbeatIfInActivity(),
   });
-  const ownConnection = options.connection === undefined;
-  const connection =
-    options.connection ?? (await NativeConnection.connect(temporalConnectionOptions(config.temporal)));
   const activities = createSyncActivities({
     store,
     dynamics,

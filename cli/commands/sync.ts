@@ -1,4 +1,5 @@
 import { connectClient, jsonSummary, runSync, startSync } from '../../client';
+import { ensureSearchAttributes } from '../../temporal/search-attributes';
 import { commandContext, EXIT, UsageError } from '../context';
 
 export interface SyncCommandOptions {
@@ -16,6 +17,8 @@ export async function syncCommand(options: SyncCommandOptions): Promise<number> 
   const { config } = commandContext('sync');
   const { client, connection } = await connectClient(config);
   try {
+    // Never start a run that would hang on a namespace without the attributes it sets (exit 2 instead).
+    await ensureSearchAttributes(connection.operatorService, config.temporal.namespace, { register: true });
     const taskQueue = config.temporal.taskQueue;
     if (options.wait === false) {
       const handle = await startSync(client, { taskQueue, full: options.full, partitions });

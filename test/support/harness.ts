@@ -28,6 +28,8 @@ export interface HarnessOptions {
   store: 'sqlite' | 'postgres';
   emulator?: EmulatorOptions;
   env?: Record<string, string>;
+  /** Start the dev server without oppsync's search attributes (a bare namespace, as a new cluster has). */
+  bareNamespace?: boolean;
 }
 
 /** A demo application registration for the emulator, like the one an admin creates in Entra ID. */
@@ -72,7 +74,10 @@ export class Harness {
         clients: [app, ...(options.emulator?.clients ?? [])],
       });
       started.push(() => emulator.close());
-      const devServer = await startDevServer({ mode: 'test' });
+      const devServer = await startDevServer({
+        mode: 'test',
+        searchAttributes: options.bareNamespace !== true,
+      });
       started.push(() => devServer.stop());
       let storeUrl = `sqlite:${path.join(tempDir, 'marketo.sqlite')}`;
       let drop: (() => Promise<void>) | undefined;
