@@ -83,8 +83,9 @@ function program(setExit: (code: number) => void): Command {
   cli
     .command('codec-server')
     .description('serve the payload codec (OPPSYNC_PAYLOAD_KEY) so the Temporal UI shows decrypted payloads')
-    .option('--port <port>', 'http port on 127.0.0.1', '8888')
-    .option('--origin <origin...>', 'Temporal UI origins allowed (default http://localhost:8233)')
+    .option('--port <port>', 'http port', '8888')
+    .option('--host <host>', 'address to listen on (other than loopback only with OPPSYNC_CODEC_TOKEN)')
+    .option('--origin <origin...>', 'Temporal UI origins allowed (default OPPSYNC_CODEC_ORIGINS)')
     .action(
       run(async (options: CodecServerCommandOptions) =>
         (await import('./commands/codec-server')).codecServerCommand(options),

@@ -1,2 +1,2 @@
-export { DEFAULT_UI_ORIGINS, startCodecServer } from './server';
+export { CodecServerConfigError, isLoopback, startCodecServer } from './server';
 export type { CodecServer, CodecServerOptions } from './server';

@@ -1,9 +1,9 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Payload, PayloadCodec } from '@temporalio/common';
+import { DEFAULT_UI_ORIGINS } from '../shared/constants';
 
-/** Where the Temporal UI runs by default (`oppsync dev`, `temporal server start-dev`). */
-export const DEFAULT_UI_ORIGINS = ['http://localhost:8233', 'http://127.0.0.1:8233'] as const;
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 export interface CodecServerOptions {
@@ -14,6 +14,29 @@ export interface CodecServerOptions {
   host?: string;
   /** Browser origins allowed to call it (the Temporal UI's); default DEFAULT_UI_ORIGINS. */
   allowedOrigins?: readonly string[];
+  /**
+   * The bearer token every /encode and /decode call must present (`Authorization: Bearer <token>`). Without
+   * one the server only listens on a loopback address: whoever reaches the port could decrypt history.
+   */
+  token?: string;
+}
+
+/** Refused configuration: no credential for an address other machines can reach. */
+export class CodecServerConfigError extends Error {
+  override readonly name = 'CodecServerConfigError';
+}
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** Compares digests, so neither the length nor the content of the token leaks through timing. */
+function presents(header: string | undefined, token: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (match?.[1] === undefined) return false;
+  const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(match[1]), digest(token));
 }
 
 export interface CodecServer {
@@ -106,6 +129,13 @@ function corsHeaders(origin: string | undefined, allowed: readonly string[]): Re
  */
 export async function startCodecServer(options: CodecServerOptions): Promise<CodecServer> {
   const allowed = options.allowedOrigins ?? DEFAULT_UI_ORIGINS;
+  const host = options.host ?? '127.0.0.1';
+  if (options.token === undefined && !isLoopback(host))
+    throw new CodecServerConfigError(
+      `the codec server decrypts history for whoever reaches it: set OPPSYNC_CODEC_TOKEN to listen on ${host}, ` +
+        'or listen on 127.0.0.1',
+    );
+  const token = options.token;
   const server = http.createServer((req, res) => {
     const cors = corsHeaders(req.headers.origin, allowed);
     const send = (status: number, body?: unknown): void => {
@@ -120,6 +150,10 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     const action = /\/(encode|decode)\/?$/.exec(new URL(req.url ?? '/', 'http://codec').pathname)?.[1];
     if (action === undefined) return send(404, { error: 'use POST /encode or POST /decode' });
     if (req.method !== 'POST') return send(405, { error: 'use POST' });
+    if (token !== undefined && !presents(req.headers.authorization, token)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="oppsync codec"');
+      return send(401, { error: 'a bearer token is required' });
+    }
     readBody(req)
       .then(async (body) => {
         const payloads = parsePayloads(body);
@@ -136,11 +170,11 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     close: () =>
       new Promise<void>((resolve) => {

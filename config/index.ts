@@ -1,3 +1,3 @@
-export { loadConfig, ConfigError, describeConfig } from './load';
-export type { AppConfig, DynamicsConfig, TemporalConfig, SyncConfig } from './load';
+export { loadConfig, ConfigError } from './load';
+export type { AppConfig, DynamicsConfig, TemporalConfig, SyncConfig, OperationsConfig } from './load';
 export { parseDuration } from './duration';

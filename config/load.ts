@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_TASK_QUEUE } from '../shared/constants';
+import { DEFAULT_TASK_QUEUE, DEFAULT_UI_ORIGINS } from '../shared/constants';
 import { parseDuration } from './duration';
 
 /** Invalid configuration: stops start-up and names the variable at fault. */
@@ -49,6 +49,24 @@ export interface SyncConfig {
   readonly readAhead: boolean;
 }
 
+/** How the processes are run and watched (SPEC section 5; README "Operating it"). */
+export interface OperationsConfig {
+  /** `host:port` where the worker serves Prometheus metrics (OPPSYNC_METRICS_ADDRESS); undefined: off. */
+  readonly metricsAddress?: string;
+  /** LOG_FORMAT; undefined: readable lines on a terminal, JSON lines otherwise. */
+  readonly logFormat?: 'json' | 'pretty';
+  /** Worker versioning: the deployment (OPPSYNC_DEPLOYMENT_NAME) and this build of it (OPPSYNC_BUILD_ID). */
+  readonly deploymentName: string;
+  /** undefined: derived from the workflow code itself, so changed workflow code is always a new build. */
+  readonly buildId?: string;
+  /** OPPSYNC_SHUTDOWN_GRACE: how long SIGTERM lets running activities finish before they are cancelled. */
+  readonly shutdownGraceMs: number;
+  /** OPPSYNC_CODEC_TOKEN: the bearer token the codec server demands of every caller. */
+  readonly codecToken?: string;
+  /** OPPSYNC_CODEC_ORIGINS: the Temporal UI origins the codec server answers (CORS). */
+  readonly codecOrigins: readonly string[];
+}
+
 export interface AppConfig {
   readonly dynamics: DynamicsConfig;
   readonly storeUrl: string;
@@ -58,6 +76,7 @@ export interface AppConfig {
   readonly payloadKey?: Buffer;
   readonly payloadKeyId: string;
   readonly logLevel: string;
+  readonly operations: OperationsConfig;
 }
 
 const LOGICAL_NAME = /^[a-z_][a-z0-9_]*$/;
@@ -139,10 +158,7 @@ function dynamicsConfig(env: Env): DynamicsConfig {
 }
 
 function temporalConfig(env: Env): TemporalConfig {
-  const address = text(env, 'TEMPORAL_ADDRESS');
-  if (address !== undefined && !/^[A-Za-z0-9.\-[\]:]+:\d+$/.test(address)) {
-    throw new ConfigError('TEMPORAL_ADDRESS', `must be host:port, got '${address}'`);
-  }
+  const address = hostPort(env, 'TEMPORAL_ADDRESS');
   const clientCertPath = text(env, 'TEMPORAL_TLS_CERT');
   const clientKeyPath = text(env, 'TEMPORAL_TLS_KEY');
   if ((clientCertPath === undefined) !== (clientKeyPath === undefined)) {
@@ -191,6 +207,46 @@ function syncConfig(env: Env): SyncConfig {
   };
 }
 
+function hostPort(env: Env, name: string): string | undefined {
+  const value = text(env, name);
+  if (value !== undefined && !/^[A-Za-z0-9.\-[\]:]+:\d+$/.test(value))
+    throw new ConfigError(name, `must be host:port, got '${value}'`);
+  return value;
+}
+
+function duration(env: Env, name: string, fallback: string): number {
+  const value = text(env, name) ?? fallback;
+  const ms = parseDuration(value);
+  if (ms === undefined)
+    throw new ConfigError(name, `must be a duration such as '30s' or '2m', got '${value}'`);
+  return ms;
+}
+
+function operationsConfig(env: Env): OperationsConfig {
+  const logFormat = text(env, 'LOG_FORMAT');
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty')
+    throw new ConfigError('LOG_FORMAT', `must be json or pretty, got '${logFormat}'`);
+  const codecToken = text(env, 'OPPSYNC_CODEC_TOKEN');
+  if (codecToken !== undefined && codecToken.length < 16)
+    throw new ConfigError('OPPSYNC_CODEC_TOKEN', 'must be at least 16 characters (openssl rand -hex 16)');
+  const origins = (text(env, 'OPPSYNC_CODEC_ORIGINS') ?? DEFAULT_UI_ORIGINS.join(','))
+    .split(',')
+    .map((origin) => origin.trim().replace(/\/+$/, ''));
+  const badOrigin = origins.find((origin) => !z.url({ protocol: /^https?$/ }).safeParse(origin).success);
+  if (badOrigin !== undefined)
+    throw new ConfigError('OPPSYNC_CODEC_ORIGINS', `'${badOrigin}' is not an http(s) origin`);
+  const buildId = text(env, 'OPPSYNC_BUILD_ID');
+  return {
+    metricsAddress: hostPort(env, 'OPPSYNC_METRICS_ADDRESS'),
+    logFormat,
+    deploymentName: text(env, 'OPPSYNC_DEPLOYMENT_NAME') ?? 'oppsync',
+    buildId,
+    shutdownGraceMs: duration(env, 'OPPSYNC_SHUTDOWN_GRACE', '30s'),
+    codecToken,
+    codecOrigins: origins,
+  };
+}
+
 function payloadKey(env: Env): Buffer | undefined {
   const value = text(env, 'OPPSYNC_PAYLOAD_KEY');
   if (value === undefined) return undefined;
@@ -220,27 +276,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     payloadKey: payloadKey(env),
     payloadKeyId: text(env, 'OPPSYNC_PAYLOAD_KEY_ID') ?? 'default',
     logLevel,
+    operations: Object.freeze(operationsConfig(env)),
   });
-}
-
-/** The configuration with every secret replaced, for `oppsync status` and start-up logs. */
-export function describeConfig(config: AppConfig): Record<string, unknown> {
-  return {
-    dynamicsUrl: config.dynamics.url ?? '(bundled emulator)',
-    authFlow:
-      config.dynamics.clientSecret !== undefined
-        ? 'client credentials'
-        : config.dynamics.username !== undefined
-          ? 'username/password'
-          : 'emulator',
-    storeUrl: config.storeUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@'),
-    temporalAddress: config.temporal.address,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    interval: config.sync.interval,
-    pageSize: config.sync.pageSize,
-    opportunityFields: config.sync.opportunityFields,
-    filterAttribute: config.sync.filterAttribute ?? null,
-    payloadEncryption: config.payloadKey !== undefined,
-  };
 }

@@ -18,3 +18,6 @@ export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int'> = {
   [SEARCH_ATTRIBUTES.opportunitiesWritten]: 'Int',
   [SEARCH_ATTRIBUTES.syncErrors]: 'Int',
 };
+
+/** Where the Temporal UI runs by default (`oppsync dev`, `temporal server start-dev`): the codec server's CORS. */
+export const DEFAULT_UI_ORIGINS = ['http://localhost:8233', 'http://127.0.0.1:8233'] as const;

@@ -1,7 +1,11 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { runSync } from '../client';
 import { dataConverter } from '../client/connection';
+import { loadConfig } from '../config';
 import { startCodecServer, type CodecServer } from '../codec-server';
 import { DEMO } from '../emulator';
 import { AesGcmPayloadCodec } from '../shared/payload-codec';
@@ -102,6 +106,76 @@ describe('the payload codec server', () => {
     expect(answer.status).toBe(400);
     expect(await answer.text()).not.toContain(body.payloads[0]?.data ?? '');
     expect((await fetch(`${server.url}/elsewhere`, { method: 'POST' })).status).toBe(404);
+  });
+});
+
+describe('the codec server with a credential', () => {
+  const key = randomBytes(32);
+  const token = randomBytes(24).toString('hex');
+  const origin = 'https://temporal-ui.example.com';
+  let server: CodecServer;
+
+  beforeAll(async () => {
+    const { operations } = loadConfig({ OPPSYNC_CODEC_TOKEN: token, OPPSYNC_CODEC_ORIGINS: origin });
+    server = await startCodecServer({
+      codec: AesGcmPayloadCodec.fromKey('k1', key),
+      token: operations.codecToken,
+      allowedOrigins: operations.codecOrigins,
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const decode = (headers: Record<string, string>): Promise<Response> =>
+    fetch(`${server.url}/decode`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Origin: origin, ...headers },
+      body: JSON.stringify({ payloads: [] }),
+    });
+
+  it('answers only callers that present the configured bearer token', async () => {
+    const none = await decode({});
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect((await decode({ Authorization: `Bearer ${token}x` })).status).toBe(401);
+    expect((await decode({ Authorization: `Basic ${token}` })).status).toBe(401);
+    const ok = await decode({ Authorization: `Bearer ${token}` });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ payloads: [] });
+    expect(ok.headers.get('access-control-allow-origin')).toBe(origin);
+  });
+
+  it('limits CORS to the configured UI origin', async () => {
+    const preflight = (from: string): Promise<Response> =>
+      fetch(`${server.url}/decode`, {
+        method: 'OPTIONS',
+        headers: { Origin: from, 'Access-Control-Request-Method': 'POST' },
+      });
+    expect((await preflight(origin)).status).toBe(204);
+    expect((await preflight(UI)).status).toBe(403);
+  });
+
+  it('without a credential refuses to listen anywhere but loopback; with one it may', async () => {
+    const codec = AesGcmPayloadCodec.fromKey('k1', key);
+    await expect(startCodecServer({ codec, host: '0.0.0.0' })).rejects.toThrow(/OPPSYNC_CODEC_TOKEN/);
+    const open = await startCodecServer({ codec, host: '0.0.0.0', token });
+    await open.close();
+    const loopback = await startCodecServer({ codec, host: '127.0.0.1' });
+    await loopback.close();
+  });
+
+  it('oppsync codec-server --host 0.0.0.0 without OPPSYNC_CODEC_TOKEN exits 2 naming it', async () => {
+    const result = await promisify(execFile)(
+      process.execPath,
+      [path.join(__dirname, '..', 'bin', 'oppsync.js'), 'codec-server', '--host', '0.0.0.0', '--port', '0'],
+      { env: { PATH: process.env.PATH ?? '', OPPSYNC_PAYLOAD_KEY: key.toString('base64') }, timeout: 30_000 },
+    ).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('OPPSYNC_CODEC_TOKEN');
   });
 });
 

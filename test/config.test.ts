@@ -36,6 +36,48 @@ describe('configuration', () => {
     });
     expect(config.sync.filterAttribute).toBeUndefined();
     expect(config.dynamics.url).toBeUndefined();
+    expect(config.operations).toEqual({
+      metricsAddress: undefined,
+      logFormat: undefined,
+      deploymentName: 'oppsync',
+      buildId: undefined,
+      shutdownGraceMs: 30_000,
+      codecToken: undefined,
+      codecOrigins: ['http://localhost:8233', 'http://127.0.0.1:8233'],
+    });
+  });
+
+  it.each([
+    ['OPPSYNC_METRICS_ADDRESS', '9464', /host:port/],
+    ['LOG_FORMAT', 'yaml', /json or pretty/],
+    ['OPPSYNC_SHUTDOWN_GRACE', 'soon', /duration/],
+    ['OPPSYNC_CODEC_TOKEN', 'short', /at least 16/],
+    ['OPPSYNC_CODEC_ORIGINS', 'http://localhost:8233,ftp://x', /'ftp:\/\/x' is not an http\(s\) origin/],
+  ])('rejects %s=%s, naming it', (variable, value, problem) => {
+    const error = failure({ [variable]: value });
+    expect(error.variable).toBe(variable);
+    expect(error.message).toMatch(problem);
+  });
+
+  it('reads the operations settings', () => {
+    const config = loadConfig({
+      OPPSYNC_METRICS_ADDRESS: '0.0.0.0:9464',
+      LOG_FORMAT: 'json',
+      OPPSYNC_DEPLOYMENT_NAME: 'oppsync-eu',
+      OPPSYNC_BUILD_ID: '2026-12-01.1',
+      OPPSYNC_SHUTDOWN_GRACE: '2m',
+      OPPSYNC_CODEC_TOKEN: 'a'.repeat(32),
+      OPPSYNC_CODEC_ORIGINS: 'https://ui.example.com/',
+    });
+    expect(config.operations).toEqual({
+      metricsAddress: '0.0.0.0:9464',
+      logFormat: 'json',
+      deploymentName: 'oppsync-eu',
+      buildId: '2026-12-01.1',
+      shutdownGraceMs: 120_000,
+      codecToken: 'a'.repeat(32),
+      codecOrigins: ['https://ui.example.com'],
+    });
   });
 
   it('turns reading ahead off with SYNC_READ_AHEAD=false', () => {

@@ -1,9 +1,10 @@
-import { DEFAULT_UI_ORIGINS, startCodecServer } from '../../codec-server';
+import { startCodecServer } from '../../codec-server';
 import { AesGcmPayloadCodec } from '../../shared/payload-codec';
 import { commandContext, UsageError, untilSignal } from '../context';
 
 export interface CodecServerCommandOptions {
   port?: string;
+  host?: string;
   origin?: string[];
 }
 
@@ -16,17 +17,29 @@ export async function codecServerCommand(options: CodecServerCommandOptions): Pr
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new UsageError(`--port must be a port number, got '${options.port}'`);
   const allowedOrigins =
-    options.origin !== undefined && options.origin.length > 0 ? options.origin : DEFAULT_UI_ORIGINS;
+    options.origin !== undefined && options.origin.length > 0
+      ? options.origin
+      : config.operations.codecOrigins;
+  const token = config.operations.codecToken;
   const server = await startCodecServer({
     codec: AesGcmPayloadCodec.fromKey(config.payloadKeyId, config.payloadKey),
     port,
+    host: options.host ?? '127.0.0.1',
     allowedOrigins,
+    token,
+  }).catch((error: unknown) => {
+    if ((error as Error).name === 'CodecServerConfigError') throw new UsageError((error as Error).message);
+    throw error;
   });
   process.stdout.write(
-    `Payload codec server listening at ${server.url} for ${allowedOrigins.join(', ')}\n` +
-      `  start the UI with --ui-codec-endpoint http://localhost:${server.port}\n`,
+    `Payload codec server listening at ${server.url} for ${allowedOrigins.join(', ')}` +
+      `${token === undefined ? '' : ' (bearer token required)'}\n` +
+      `  start the UI with --ui-codec-endpoint ${server.url}\n`,
   );
-  logger.info({ url: server.url, keyId: config.payloadKeyId }, 'codec server started');
+  logger.info(
+    { url: server.url, keyId: config.payloadKeyId, token: token !== undefined },
+    'codec server started',
+  );
   await untilSignal();
   await server.close();
   return 0;
