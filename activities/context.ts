@@ -14,6 +14,11 @@ export function heartbeatIfInActivity(details?: unknown): void {
   currentContext()?.heartbeat(details);
 }
 
+/** The running activity's cancellation (its worker shutting down past the grace time, or the run cancelled). */
+export function activityCancellation(): AbortSignal | undefined {
+  return currentContext()?.cancellationSignal;
+}
+
 /** The logger with the run's and the activity's ids on every line, so one grep follows a run. */
 export function activityLogger(logger: Logger): Logger {
   const info = currentContext()?.info;

@@ -8,4 +8,4 @@ export function createSyncActivities(
   return withLiveness(createBareSyncActivities(...args));
 }
 export type { SyncActivities, SyncActivityDependencies } from './sync-activities';
-export { activityLogger, heartbeatIfInActivity } from './context';
+export { activityCancellation, activityLogger, heartbeatIfInActivity } from './context';

@@ -53,6 +53,19 @@ export function reportFailure(error: unknown): number {
   return EXIT.runFailed;
 }
 
+/**
+ * After a first signal has begun a graceful shutdown, a second SIGINT or SIGTERM stops the process at once
+ * (exit 128 + signal number, as a shell reports it): whatever is in flight is retried by the next worker.
+ */
+export function exitOnSecondSignal(logger: Logger): void {
+  const handler = (signal: NodeJS.Signals): void => {
+    logger.warn({ signal }, 'second signal: stopping at once');
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+}
+
 /** Resolves on the first SIGINT or SIGTERM. */
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {

@@ -36,6 +36,8 @@ export interface DynamicsClientOptions extends DynamicsAuthConfig {
   timeoutMs?: number;
   /** Called (e.g. to heartbeat) while waiting for a Retry-After. */
   onWait?: (reason: string) => void;
+  /** The signal that aborts the request about to be sent (an activity's, cancelled when its worker stops). */
+  signal?: () => AbortSignal | undefined;
 }
 
 export interface IdQuery {
@@ -88,7 +90,7 @@ export class DynamicsClient {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const http = createHttp(options.ca);
     const tokens = new TokenProvider({ ...options, url }, http, timeoutMs);
-    this.transport = new WebApiTransport(url, http, tokens, timeoutMs, options.onWait);
+    this.transport = new WebApiTransport(url, http, tokens, timeoutMs, options.onWait, options.signal);
   }
 
   /**

@@ -49,6 +49,7 @@ export class WebApiTransport {
     private readonly tokens: TokenProvider,
     private readonly timeoutMs: number,
     private readonly onWait: ((reason: string) => void) | undefined,
+    private readonly signal: (() => AbortSignal | undefined) | undefined = undefined,
   ) {
     this.gate = backoffGateFor(orgUrl);
   }
@@ -114,6 +115,7 @@ export class WebApiTransport {
         },
         data: request.body,
         timeout: this.timeoutMs,
+        signal: this.signal?.(),
       });
       const body = await readBody(response, { timeoutMs: this.timeoutMs, startedAt });
       return { status: response.status, headers: plainHeaders(response), body };

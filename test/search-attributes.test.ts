@@ -95,6 +95,17 @@ describe('a namespace without oppsync search attributes', () => {
     expect(description.searchAttributes[SEARCH_ATTRIBUTES.opportunitiesWritten]).toEqual([
       outcome.summary.opportunitiesUpserted + outcome.summary.opportunitiesDeleted,
     ]);
+
+    // The first run asked for no mode: its first step says only 'begin sync', the pages then say 'full'.
+    const history = await h.client.workflow.getHandle(outcome.summary.workflowId).fetchHistory();
+    const summaries = (history.events ?? [])
+      .filter((event) => event.activityTaskScheduledEventAttributes)
+      .map(
+        (event) =>
+          JSON.parse(Buffer.from(event.userMetadata?.summary?.data ?? []).toString('utf8')) as string,
+      );
+    expect(summaries[0]).toBe('begin sync');
+    expect(summaries[1]).toBe('full opportunity page 1');
   });
 
   it('where the server refuses to register them, the worker refuses to start and sync exits 2, naming them and the command', async () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createSyncActivities, heartbeatIfInActivity } from '../activities';
+import { activityCancellation, createSyncActivities, heartbeatIfInActivity } from '../activities';
 import { dataConverter, temporalConnectionOptions } from '../client/connection';
 import type { AppConfig } from '../config';
 import { DynamicsClient, type DynamicsAuthConfig } from '../dynamics';
@@ -86,6 +86,9 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
     ...options.dynamics,
     pageSize: config.sync.pageSize,
     onWait: () => heartbeatIfInActivity(),
+    // Past the shutdown grace time the SDK cancels running activities: their requests stop, and Temporal
+    // gives the page to another worker.
+    signal: activityCancellation,
   });
   const activities = createSyncActivities({
     store,
@@ -101,6 +104,9 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
     activities,
     dataConverter: dataConverter(config),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 4,
+    // On SIGTERM the worker stops polling and lets running activities (a page being written) finish for this
+    // long before it cancels them; the SDK's default, 0, would cancel a page write at once.
+    shutdownGraceTime: config.operations.shutdownGraceMs,
     ...WORKFLOWS_ON_MAIN_THREAD,
     ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : workflowCode()),
   });

@@ -84,9 +84,11 @@ export async function opportunitySync(input: SyncWorkflowInput = {}): Promise<Sy
   if (input.resume === undefined) {
     const begun =
       partition === undefined
-        ? await activities.beginSync.executeWithOptions(withSummary(`begin ${state.mode} sync`), [
-            { syncId: state.syncId, full: state.mode === 'full' },
-          ])
+        ? // Until beginSync has looked at the saved change state, only a requested full sync knows its mode.
+          await activities.beginSync.executeWithOptions(
+            withSummary(state.mode === 'full' ? 'begin full sync' : 'begin sync'),
+            [{ syncId: state.syncId, full: state.mode === 'full' }],
+          )
         : await activities.beginPartition.executeWithOptions(
             withSummary(`begin partition ${partition.index + 1}`),
             [{ range: partition.range }],

@@ -1,6 +1,6 @@
 import { connectClient, ensureSchedule, runSync } from '../../client';
 import { createSyncWorker, installRuntimeLogger } from '../../worker';
-import { commandContext, untilSignal } from '../context';
+import { commandContext, exitOnSecondSignal, untilSignal } from '../context';
 import { startEmbedded } from '../embedded';
 
 /**
@@ -38,7 +38,8 @@ export async function devCommand(): Promise<number> {
         `The schedule 'opportunity-sync' runs every ${config.sync.interval}. Ctrl-C stops the demo.\n`,
       );
       const signal = await Promise.race([untilSignal(), running.then(() => undefined)]);
-      logger.info({ signal }, 'stopping the demo');
+      logger.info({ signal }, 'stopping the demo (a second signal stops at once)');
+      if (signal !== undefined) exitOnSecondSignal(logger);
     } finally {
       await connection.close();
       worker.shutdown();

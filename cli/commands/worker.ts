@@ -1,7 +1,10 @@
 import { createSyncWorker, installRuntimeLogger } from '../../worker';
-import { commandContext, configuredDynamics, untilSignal } from '../context';
+import { commandContext, configuredDynamics, exitOnSecondSignal, untilSignal } from '../context';
 
-/** A worker on the task queue until SIGINT/SIGTERM; in-flight activities finish before it exits. */
+/**
+ * A worker on the task queue until SIGINT/SIGTERM; in-flight activities get OPPSYNC_SHUTDOWN_GRACE to finish
+ * before they are cancelled, and a second signal stops the process at once.
+ */
 export async function workerCommand(): Promise<number> {
   const { config, logger } = commandContext('worker');
   installRuntimeLogger(logger, config.logLevel);
@@ -14,7 +17,11 @@ export async function workerCommand(): Promise<number> {
   );
   const signal = await Promise.race([untilSignal(), running.then(() => undefined)]);
   if (signal !== undefined) {
-    logger.info({ signal }, 'shutting down the worker');
+    logger.info(
+      { signal, graceMs: config.operations.shutdownGraceMs },
+      'shutting down the worker: running activities may finish first (a second signal stops at once)',
+    );
+    exitOnSecondSignal(logger);
     worker.shutdown();
   }
   await running;
