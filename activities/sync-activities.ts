@@ -74,6 +74,13 @@ export interface ReadAheadPage {
 
 const beat = heartbeatIfInActivity;
 
+/**
+ * Opportunities with an open sync error that an incremental run reads again (those tried longest ago first),
+ * so one whose cause was fixed elsewhere (a related record, a served value, a newer oppsync) syncs without a
+ * change of its own; bounded so a large backlog of errors costs a run at most this many extra rows.
+ */
+export const OPEN_ERRORS_RETRIED_PER_RUN = 1_000;
+
 /** Where a page is: its sync, how it is read and its cursor (first page, next link or delta link). */
 interface PagePosition {
   syncId: string;
@@ -527,6 +534,8 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
           });
         }
         await store.setState(related);
+        const errored = (await store.erroredOpportunityIds(OPEN_ERRORS_RETRIED_PER_RUN)).filter(isGuid);
+        await store.addPending(errored.map(normaliseGuid), 'open sync error');
         result = { mode: 'incremental', cursor, counts: {} };
       }
     }

@@ -68,6 +68,16 @@ function program(setExit: (code: number) => void): Command {
       ),
     );
   cli
+    .command('errors')
+    .description('the open sync errors: entity, record id, reason, first and last seen')
+    .option('--json', 'print JSON')
+    .option('--csv', 'print CSV with a header line')
+    .action(
+      run(async (options: { json?: boolean; csv?: boolean }) =>
+        (await import('./commands/errors')).errorsCommand(options),
+      ),
+    );
+  cli
     .command('migrate')
     .description('create or upgrade the store schema')
     .action(run(async () => (await import('./commands/migrate')).migrateCommand()));

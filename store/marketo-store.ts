@@ -43,6 +43,15 @@ export interface StoreOptions {
   pageWriterThread?: boolean;
 }
 
+/** One open sync error as `oppsync errors` lists it. */
+export interface SyncErrorListing {
+  entity: string;
+  record_id: string;
+  error: string;
+  first_seen_at: string;
+  last_seen_at: string;
+}
+
 export class MarketoStore {
   private constructor(
     readonly knex: Knex,
@@ -293,6 +302,30 @@ export class MarketoStore {
 
   openErrorCount(): Promise<number> {
     return this.count('sync_errors');
+  }
+
+  /** Open sync errors, oldest first (`oppsync errors`). */
+  async openErrors(): Promise<SyncErrorListing[]> {
+    return (await this.knex('sync_errors')
+      .select('entity', 'record_id', 'error', 'first_seen_at', 'last_seen_at')
+      .orderBy([
+        { column: 'first_seen_at' },
+        { column: 'entity' },
+        { column: 'record_id' },
+      ])) as SyncErrorListing[];
+  }
+
+  /**
+   * Up to `limit` opportunities with an open error, those tried longest ago first: each run re-reads them, so a
+   * record whose cause was fixed elsewhere syncs without waiting for a change of its own.
+   */
+  async erroredOpportunityIds(limit: number): Promise<string[]> {
+    const rows = (await this.knex('sync_errors')
+      .select('record_id')
+      .where({ entity: 'opportunity' })
+      .orderBy([{ column: 'last_seen_at' }, { column: 'record_id' }])
+      .limit(limit)) as { record_id: string }[];
+    return rows.map((row) => row.record_id);
   }
 
   snapshot(): Promise<StoreSnapshot> {

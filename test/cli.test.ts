@@ -121,6 +121,75 @@ describe('the oppsync command', () => {
     expect(status.openSyncErrors).toBe(0);
   });
 
+  it('status shows the change state as a table: table, mode, last change seen', async () => {
+    const result = await oppsync(['status', '--no-follow'], env);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    const header = lines.findIndex((line) => /^table\s+mode\s+last change seen$/.test(line));
+    expect(header).toBeGreaterThan(0);
+    const rows = lines.slice(header + 1, header + 5).map((line) => line.split(/\s{2,}/));
+    expect(rows.map((row) => row[0]).sort()).toEqual([
+      'accounts',
+      'connections',
+      'contacts',
+      'opportunities',
+    ]);
+    for (const row of rows) {
+      expect(row[1]).toBe('change tracking');
+      expect(Math.abs(Date.parse(row[2] ?? '') - Date.now())).toBeLessThan(10 * 60_000);
+    }
+    expect(result.stdout).not.toContain('{"');
+  });
+
+  it('errors lists the open sync errors as a table, as JSON and as CSV', async () => {
+    const id = h.emulator.data.create('opportunity', { name: 'an amount that is not a number, "quoted"' });
+    h.emulator.faults.serveColumns('opportunity', id, { estimatedvalue: 'a lot' });
+    const synced = await oppsync(['sync', '--json'], env);
+    expect(JSON.parse(synced.stdout)).toMatchObject({ status: 'COMPLETED', syncErrors: 1 });
+
+    const json = await oppsync(['errors', '--json'], env);
+    expect(json.code).toBe(0);
+    const listed = JSON.parse(json.stdout) as {
+      error: string;
+      first_seen_at: string;
+      last_seen_at: string;
+    }[];
+    expect(listed).toEqual([
+      {
+        entity: 'opportunity',
+        record_id: id,
+        error: expect.stringMatching(/estimatedvalue is not a number/) as unknown,
+        first_seen_at: expect.any(String) as unknown,
+        last_seen_at: expect.any(String) as unknown,
+      },
+    ]);
+    const csv = await oppsync(['errors', '--csv'], env);
+    const [head, row, end] = csv.stdout.split('\n');
+    expect(head).toBe('entity,record_id,error,first_seen_at,last_seen_at');
+    expect(row).toBe(
+      [
+        'opportunity',
+        id,
+        listed[0]?.error.includes(',') === true ? `"${listed[0]?.error}"` : listed[0]?.error,
+        listed[0]?.first_seen_at,
+        listed[0]?.last_seen_at,
+      ].join(','),
+    );
+    expect(end).toBe('');
+    const table = await oppsync(['errors'], env);
+    expect(table.stdout).toMatch(/^entity\s+record\s+reason\s+first seen\s+last seen\n/);
+    expect(table.stdout).toContain(id);
+    expect(table.stdout).toContain('1 open sync error\n');
+    expect((await oppsync(['errors', '--json', '--csv'], env)).code).toBe(2);
+
+    // Served correctly again (the opportunity itself unchanged): the next run reads it again and it syncs.
+    h.emulator.faults.serveColumns('opportunity', id, null);
+    const next = await oppsync(['sync', '--json'], env);
+    expect(JSON.parse(next.stdout)).toMatchObject({ status: 'COMPLETED', syncErrors: 0 });
+    expect(JSON.parse((await oppsync(['errors', '--json'], env)).stdout)).toEqual([]);
+    expect((await oppsync(['errors'], env)).stdout).toBe('No open sync errors.\n');
+  });
+
   it.each([
     [['sync'], { SYNC_PAGE_SIZE: '0' }, 'SYNC_PAGE_SIZE'],
     [['worker'], {}, 'DYNAMICS_URL'],

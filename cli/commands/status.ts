@@ -3,8 +3,31 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { connectClient } from '../../client';
 import { WORKFLOW_TYPE } from '../../shared/constants';
 import type { SyncProgress, SyncSummary } from '../../shared/sync-types';
+import { decodeChangeState } from '../../activities/change-state';
 import { MarketoStore } from '../../store';
 import { commandContext } from '../context';
+import { formatTable } from '../table';
+
+/** `MM/dd/yyyy HH:mm:ss` (UTC) at the end of a delta token: the moment up to which the table's changes were read. */
+function deltaTokenTime(link: string): string {
+  const token = decodeURIComponent(/[?&]\$deltatoken=([^&]*)/.exec(link)?.[1] ?? '');
+  const match = /!(\d{2})\/(\d{2})\/(\d{4}) (\d{2}:\d{2}:\d{2})$/.exec(token);
+  return match === null ? '(in the token)' : `${match[3]}-${match[1]}-${match[2]}T${match[4]}Z`;
+}
+
+/** One row per table with saved change state: how its changes are read, and up to when they were seen. */
+function changeRows(state: Record<string, { value: string; updatedAt: string }>): string[][] {
+  return Object.entries(state).flatMap(([key, { value }]) => {
+    if (!key.startsWith('changes:')) return [];
+    const decoded = decodeChangeState(value);
+    if (decoded === undefined) return [[key.slice('changes:'.length), 'unreadable', value]];
+    return [
+      decoded.kind === 'delta'
+        ? [key.slice('changes:'.length), 'change tracking', deltaTokenTime(decoded.link)]
+        : [key.slice('changes:'.length), 'modifiedon watermark', decoded.since],
+    ];
+  });
+}
 
 interface RunStatus {
   workflowId: string;
@@ -114,7 +137,10 @@ export async function statusCommand(options: {
       process.stdout.write(`${run.startedAt} ${run.status.padEnd(10)} ${run.workflowId}${took}${counts}\n`);
     }
     process.stdout.write(
-      `Change state: ${JSON.stringify(changeState)}\nOpen sync errors: ${openSyncErrors}\n`,
+      `\nChange state\n${formatTable(['table', 'mode', 'last change seen'], changeRows(changeState))}`,
+    );
+    process.stdout.write(
+      `\nOpen sync errors: ${openSyncErrors}${openSyncErrors > 0 ? ' (oppsync errors)' : ''}\n`,
     );
     return 0;
   } finally {
