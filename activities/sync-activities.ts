@@ -8,16 +8,19 @@ import {
   type RawRecord,
 } from '../dynamics';
 import {
+  hasUnknownCurrency,
   mapAccount,
   mapContact,
   opportunityIdsOfConnection,
   parentAccountIds,
   parseConnectionRoles,
+  parseCurrencies,
   referencedIds,
   resolvePage,
   writtenByPage,
   type CompanyRow,
   type ConnectionRole,
+  type Currencies,
   type LeadRow,
   type WrittenThisRun,
 } from '../rules';
@@ -50,6 +53,7 @@ import {
   CONNECTION_ROLE_COLUMNS,
   CONNECTIONS,
   CONTACTS,
+  CURRENCY_COLUMNS,
   opportunityTable,
   type TableSpec,
 } from './tables';
@@ -92,6 +96,7 @@ interface PagePosition {
 /** What resolving a page of opportunities needs besides the page: read from Dynamics in a few batches. */
 export interface RelatedRows {
   roles: Map<string, ConnectionRole>;
+  currencies: Currencies;
   connections: RawRecord[];
   contacts: RawRecord[];
   accounts: RawRecord[];
@@ -115,6 +120,14 @@ export interface ResolvedPage {
   deleted: number;
 }
 
+/** What every page of a run resolves against, read once a run (see runReference). */
+interface RunReference {
+  roles: Map<string, ConnectionRole>;
+  currencies: Currencies;
+  /** Whether this run has read the currencies again, for a currency added since its first read (at most once). */
+  currenciesReread: boolean;
+}
+
 function toCounts(write: WriteCounts, requests: number, skipped: number): Partial<SyncCounts> {
   return { ...write, dynamicsRequests: requests, skipped, pages: 1 };
 }
@@ -130,7 +143,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
   const ruleOptions = { customFields: [...sync.opportunityFields], filterAttribute: sync.filterAttribute };
   const feeds: TableSpec[] = [CONNECTIONS, CONTACTS, ACCOUNTS];
   const trackingFlags = new Map<string, Promise<boolean>>();
-  const roleCache = new Map<string, Promise<Map<string, ConnectionRole>>>();
+  const referenceCache = new Map<string, Promise<RunReference>>();
   const backoff = shareBackoff(dynamics, store, logger);
   const readAhead = sync.readAhead ? (deps.readAhead ?? new PagePrefetch<ReadAheadPage>()) : undefined;
   const runMemory = deps.runMemory ?? new RunMemory();
@@ -145,16 +158,53 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     return flag;
   }
 
-  /** Connection roles change rarely; one read per sync run keeps a page at a few requests. */
-  function connectionRoles(syncId: string): Promise<Map<string, ConnectionRole>> {
-    let roles = roleCache.get(syncId);
-    if (roles === undefined) {
-      roles = dynamics.getAll('connectionroles', CONNECTION_ROLE_COLUMNS).then(parseConnectionRoles);
-      roles.catch(() => roleCache.delete(syncId));
-      if (roleCache.size > 16) roleCache.clear();
-      roleCache.set(syncId, roles);
+  /** Keeps a run's reference rows for its later pages; a failed read is forgotten, so a retry reads again. */
+  function rememberReference(syncId: string, reference: Promise<RunReference>): void {
+    reference.catch(() => {
+      if (referenceCache.get(syncId) === reference) referenceCache.delete(syncId);
+    });
+    if (referenceCache.size > 16) referenceCache.clear();
+    referenceCache.set(syncId, reference);
+  }
+
+  /**
+   * Connection roles and currencies change rarely: one $batch per sync run (on each worker; the sync id survives
+   * continue-as-new and retries) reads both, so a page stays at a few requests and the currencies cost none.
+   */
+  function runReference(syncId: string): Promise<RunReference> {
+    let reference = referenceCache.get(syncId);
+    if (reference === undefined) {
+      reference = dynamics
+        .getAllMany([
+          { entitySet: 'connectionroles', select: CONNECTION_ROLE_COLUMNS, annotations: [] },
+          { entitySet: 'transactioncurrencies', select: CURRENCY_COLUMNS, annotations: [] },
+        ])
+        .then(([roles = [], currencies = []]) => ({
+          roles: parseConnectionRoles(roles),
+          currencies: parseCurrencies(currencies),
+          currenciesReread: false,
+        }));
+      rememberReference(syncId, reference);
     }
-    return roles;
+    return reference;
+  }
+
+  /**
+   * The run's reference rows for a page of opportunities. A page pointing to a currency the run's read did not
+   * name (one added since) reads the currencies again, once a run; a currency still unknown is a sync error.
+   */
+  async function referenceFor(syncId: string, records: RawRecord[]): Promise<RunReference> {
+    const cached = runReference(syncId);
+    const reference = await cached;
+    if (reference.currenciesReread || !hasUnknownCurrency(records, reference.currencies)) return reference;
+    // Another page of the run may have started reading them again meanwhile: its read is this page's too.
+    const latest = referenceCache.get(syncId);
+    if (latest !== undefined && latest !== cached) return latest;
+    const reread = dynamics
+      .getAll('transactioncurrencies', CURRENCY_COLUMNS, { annotations: [] })
+      .then((rows) => ({ ...reference, currencies: parseCurrencies(rows), currenciesReread: true }));
+    rememberReference(syncId, reread);
+    return reread;
   }
 
   async function firstPageUrl(table: TableSpec, since?: string): Promise<{ url: string; tracked: boolean }> {
@@ -223,7 +273,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
 
   /** Reads what a page of opportunities needs: their connections, customers, stakeholders and accounts. */
   async function readRelated(syncId: string, records: RawRecord[]): Promise<RelatedRows> {
-    const roles = await connectionRoles(syncId);
+    const { roles, currencies } = await referenceFor(syncId, records);
     const opportunityIds = records
       .map((record) => record.opportunityid)
       .filter(isGuid)
@@ -252,7 +302,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     ].filter((id) => !written.accounts.has(id));
     const accounts = await rowsByIds(ACCOUNTS, accountIds);
     beat();
-    return { roles, connections, contacts, accounts, written };
+    return { roles, currencies, connections, contacts, accounts, written };
   }
 
   /** Applies the rules to opportunities and their related rows. */
@@ -649,7 +699,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
           promote[nextKey(table.entitySet)] = null;
         }
         await store.setState(promote);
-        roleCache.delete(input.syncId);
+        referenceCache.delete(input.syncId);
         activityLogger(logger).info({ syncId: input.syncId, mode: input.mode }, 'sync finished');
         return { counts };
       } catch (error) {

@@ -18,6 +18,11 @@ export const OPPORTUNITY_COLUMNS = [
   'name',
   'estimatedvalue',
   'actualvalue',
+  // The currency of both values (Dataverse returns it with any money column; asked for by name all the same), and
+  // both values in the organisation's base currency. exchangerate is not read: the _base values already apply it.
+  '_transactioncurrencyid_value',
+  'estimatedvalue_base',
+  'actualvalue_base',
   'estimatedclosedate',
   'actualclosedate',
   'description',
@@ -73,6 +78,9 @@ export const ACCOUNTS: TableSpec = {
 };
 
 export const CONNECTION_ROLE_COLUMNS = ['connectionroleid', 'name', 'category'];
+
+/** The organisation's currencies: an opportunity's currency lookup names one by id. */
+export const CURRENCY_COLUMNS = ['transactioncurrencyid', 'isocurrencycode'];
 
 /** Opportunity columns: the core mapping, then the user's extra fields and the sync filter column. */
 export function opportunityTable(

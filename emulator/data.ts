@@ -2,7 +2,15 @@
 import { EmulatorDataError, isLookup, type OrgStore, type Row } from './store';
 import type { EmulatorData, EntityName, Lookup } from './types';
 
-const ENTITIES: readonly EntityName[] = ['opportunity', 'contact', 'account', 'connection', 'connectionrole'];
+const ENTITIES: readonly EntityName[] = [
+  'opportunity',
+  'contact',
+  'account',
+  'connection',
+  'connectionrole',
+  'transactioncurrency',
+  'organization',
+];
 
 function checkEntity(entity: string): void {
   if (!ENTITIES.includes(entity as EntityName)) {
@@ -24,6 +32,18 @@ function reciprocalPatch(patch: Row): Row {
   if ('record1roleid' in patch) mirrored.record2roleid = patch.record1roleid;
   if ('record2roleid' in patch) mirrored.record1roleid = patch.record2roleid;
   return mirrored;
+}
+
+/** Dataverse keeps the base currency's rate at 1 and any other currency's above 0. */
+function checkExchangeRate(store: OrgStore, currencyId: string, patch: Row): void {
+  if (!('exchangerate' in patch)) return;
+  const rate = patch.exchangerate;
+  if (typeof rate !== 'number' || !(rate > 0)) {
+    throw new EmulatorDataError('BAD_VALUE', 'exchangerate must be a number above 0');
+  }
+  if (store.baseCurrency()?.id === currencyId.toLowerCase() && rate !== 1) {
+    throw new EmulatorDataError('BAD_VALUE', "The base currency's exchangerate is always 1");
+  }
 }
 
 export function createEmulatorData(store: OrgStore): EmulatorData {
@@ -57,6 +77,9 @@ export function createEmulatorData(store: OrgStore): EmulatorData {
     },
     update(entity, id, patch) {
       checkEntity(entity);
+      if (entity === 'transactioncurrency') checkExchangeRate(store, id, patch);
+      // A currency's new rate reaches an opportunity's _base values when the opportunity is next saved, as in
+      // Dataverse: the opportunities that carry it are not touched here.
       store.update(entity, id, patch);
       if (entity === 'connection') {
         const related = store.relatedConnectionId(id);

@@ -1,10 +1,11 @@
 /**
  * The demo organisation: a dozen opportunities that together exercise every sync rule of SPEC section 1
  * (customer contact with an account / contact / no parent, customer account, both form lookups, stakeholders,
- * Sales Team, connections to accounts and users, inactive and duplicate connections, won and lost deals).
+ * Sales Team, connections to accounts and users, inactive and duplicate connections, won and lost deals), in
+ * three currencies (US dollars, the base one, euros and pounds).
  */
 import { seededRandom } from './random';
-import { CURRENCY_ID, roleIdByName, SYSTEM_USERS } from './reference-data';
+import { CURRENCIES, roleIdByName, SYSTEM_USERS, type SeededCurrency } from './reference-data';
 import type { OrgStore } from './store';
 import type { Lookup } from './types';
 
@@ -35,6 +36,9 @@ export const DEMO = {
 const account = (id: string): Lookup => ({ id, logicalName: 'account' });
 const contact = (id: string): Lookup => ({ id, logicalName: 'contact' });
 const opportunity = (id: string): Lookup => ({ id, logicalName: 'opportunity' });
+const currency = (which: SeededCurrency): Lookup => ({ id: which.id, logicalName: 'transactioncurrency' });
+const inEuros = { transactioncurrencyid: currency(CURRENCIES.eur) };
+const inPounds = { transactioncurrencyid: currency(CURRENCIES.gbp) };
 const [alex, megan] = SYSTEM_USERS;
 const user = (which: typeof alex): Lookup => ({ id: which?.id ?? '', logicalName: 'systemuser' });
 
@@ -97,7 +101,7 @@ export function seedDemoDataset(store: OrgStore): void {
       statuscode: 1,
       salesstage: 1,
       closeprobability: 50,
-      transactioncurrencyid: { id: CURRENCY_ID, logicalName: 'transactioncurrency' },
+      transactioncurrencyid: currency(CURRENCIES.usd),
       ownerid: user(day % 2 === 0 ? alex : megan),
       actualvalue: null,
       actualclosedate: null,
@@ -119,6 +123,7 @@ export function seedDemoDataset(store: OrgStore): void {
     stepname: '2-Develop',
     new_synctomkto: true,
     new_region: 'EMEA',
+    ...inEuros,
   });
   opp(o.sidneyRetainer, {
     name: 'Consulting retainer – Sidney Higa',
@@ -153,6 +158,7 @@ export function seedDemoDataset(store: OrgStore): void {
     ...won,
     new_synctomkto: true,
     new_region: 'NA',
+    ...inPounds,
   });
   opp(o.adventureFleet, {
     name: 'Adventure Works delivery bike fleet',
@@ -199,6 +205,7 @@ export function seedDemoDataset(store: OrgStore): void {
     ...won,
     new_synctomkto: true,
     new_region: 'EMEA',
+    ...inEuros,
   });
   opp(o.tailspinPilot, {
     name: 'Tailspin Toys pilot',
@@ -241,6 +248,7 @@ export function seedDemoDataset(store: OrgStore): void {
     estimatedclosedate: '2025-02-28',
     stepname: '2-Develop',
     new_region: 'EMEA',
+    ...inPounds,
   });
 
   const role = roleIdByName;

@@ -1,10 +1,11 @@
 /**
  * A deterministic, arbitrarily large organisation for the benchmark: per opportunity about one customer
- * (≈60% contacts, 40% accounts) and two stakeholder-style connections with mixed roles.
+ * (≈60% contacts, 40% accounts) and two stakeholder-style connections with mixed roles, in US dollars (≈75%,
+ * the base currency), euros and pounds.
  */
 import { seededRandom, type Random } from './random';
-import { CONNECTION_ROLES, CURRENCY_ID, SYSTEM_USERS } from './reference-data';
-import type { OrgStore } from './store';
+import { CONNECTION_ROLES, CURRENCIES, SYSTEM_USERS, type SeededCurrency } from './reference-data';
+import { moneyInBase, type OrgStore } from './store';
 import type { GenerateOptions, Lookup } from './types';
 
 const FIRST = [
@@ -105,7 +106,19 @@ export function seedGeneratedDataset(store: OrgStore, options: GenerateOptions):
   const owners: Lookup[] = SYSTEM_USERS.map((user) =>
     Object.freeze({ id: user.id, logicalName: 'systemuser' }),
   );
-  const currency: Lookup = Object.freeze({ id: CURRENCY_ID, logicalName: 'transactioncurrency' });
+  // Currencies come from a stream of their own, so the rest of the organisation is what it was before them.
+  const currencyRandom = seededRandom((options.seed ?? 42) + 1);
+  const inCurrency = (currency: SeededCurrency): { lookup: Lookup; rate: number } => ({
+    lookup: Object.freeze({ id: currency.id, logicalName: 'transactioncurrency' }),
+    rate: currency.exchangerate,
+  });
+  const usd = inCurrency(CURRENCIES.usd);
+  const eur = inCurrency(CURRENCIES.eur);
+  const gbp = inCurrency(CURRENCIES.gbp);
+  const pickCurrency = (): { lookup: Lookup; rate: number } => {
+    const roll = currencyRandom.next();
+    return roll < 0.75 ? usd : roll < 0.9 ? eur : gbp;
+  };
   const accounts: Lookup[] = [];
   const contacts: Lookup[] = [];
 
@@ -166,11 +179,20 @@ export function seedGeneratedDataset(store: OrgStore, options: GenerateOptions):
     const state = random.next() < 0.7 ? 0 : random.chance(0.65) ? 1 : 2;
     const closeMs = createdMs + (30 + random.int(150)) * DAY;
     const estimated = (1 + random.int(400)) * 250;
+    // Drawn in the order the row's columns always drew them: the same seed gives the same organisation.
+    const key = random.guid();
+    const name = `${random.pick(PRODUCTS)} #${index + 1}`;
+    const actual = state === 1 ? Math.round(estimated * (0.8 + random.next() * 0.4)) : null;
+    const currency = pickCurrency();
     const opportunityid = store.insertPrepared('opportunity', {
-      opportunityid: random.guid(),
-      name: `${random.pick(PRODUCTS)} #${index + 1}`,
+      opportunityid: key,
+      name,
       estimatedvalue: estimated,
-      actualvalue: state === 1 ? Math.round(estimated * (0.8 + random.next() * 0.4)) : null,
+      actualvalue: actual,
+      // Stored rows skip the store's derivation: the rate and base values as Dataverse would compute them.
+      estimatedvalue_base: moneyInBase(estimated, currency.rate),
+      actualvalue_base: moneyInBase(actual, currency.rate),
+      exchangerate: currency.rate,
       estimatedclosedate: iso(closeMs).slice(0, 10),
       actualclosedate: state === 0 ? null : iso(closeMs - random.int(20) * DAY).slice(0, 10),
       description: random.chance(0.5) ? `Generated opportunity ${index + 1}` : null,
@@ -183,7 +205,7 @@ export function seedGeneratedDataset(store: OrgStore, options: GenerateOptions):
       parentaccountid: customer.logicalName === 'account' ? customer : null,
       parentcontactid: customer.logicalName === 'contact' ? customer : null,
       ownerid: random.pick(owners),
-      transactioncurrencyid: currency,
+      transactioncurrencyid: currency.lookup,
       new_synctomkto: random.chance(0.8) ? true : random.chance(0.5) ? false : null,
       new_region: random.pick(REGIONS),
       createdon: iso(createdMs),

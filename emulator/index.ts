@@ -33,7 +33,7 @@ export type {
   ServiceProtectionLimits,
 } from './types';
 export { DEMO } from './demo-dataset';
-export { CONNECTION_ROLES, SYSTEM_USERS } from './reference-data';
+export { CONNECTION_ROLES, CURRENCIES, SYSTEM_USERS } from './reference-data';
 
 /** Credentials the emulator accepts when the options name none (the demo uses them). */
 export const EMULATOR_DEFAULTS = {

@@ -1,4 +1,7 @@
-/** Rows every organisation has: the out-of-the-box connection roles, a currency and a few users. */
+/**
+ * Rows every organisation has: the out-of-the-box connection roles, its currencies (US dollars the base one), a
+ * few users and the organization row naming the base currency.
+ */
 import { seededRandom } from './random';
 import type { OrgStore } from './store';
 
@@ -28,6 +31,42 @@ export const SYSTEM_USERS: readonly { id: string; fullname: string; email: strin
   { id: random.guid(), fullname: 'Lee Gu', email: 'leeg@oppsync-emulator.example' },
 ];
 
+export interface SeededCurrency {
+  id: string;
+  isocurrencycode: string;
+  currencyname: string;
+  currencysymbol: string;
+  /** Units of the currency per US dollar, the base currency, when the organisation is seeded. */
+  exchangerate: number;
+}
+
+/** The organisation's currencies, the base one (US dollars, rate 1) first; ids drawn after the ones above. */
+export const CURRENCIES = {
+  usd: {
+    id: CURRENCY_ID,
+    isocurrencycode: 'USD',
+    currencyname: 'US Dollar',
+    currencysymbol: '$',
+    exchangerate: 1,
+  },
+  eur: {
+    id: random.guid(),
+    isocurrencycode: 'EUR',
+    currencyname: 'Euro',
+    currencysymbol: '€',
+    exchangerate: 0.92,
+  },
+  gbp: {
+    id: random.guid(),
+    isocurrencycode: 'GBP',
+    currencyname: 'Pound Sterling',
+    currencysymbol: '£',
+    exchangerate: 0.79,
+  },
+} as const satisfies Record<string, SeededCurrency>;
+
+const ORGANIZATION_ID = random.guid();
+
 const SEEDED_AT = '2023-01-02T08:00:00Z';
 
 export function seedReferenceData(store: OrgStore): void {
@@ -40,11 +79,13 @@ export function seedReferenceData(store: OrgStore): void {
       createdon: SEEDED_AT,
     });
   }
-  store.insert('transactioncurrency', {
-    transactioncurrencyid: CURRENCY_ID,
-    currencyname: 'US Dollar',
-    isocurrencycode: 'USD',
-    currencysymbol: '$',
+  for (const { id, ...currency } of Object.values(CURRENCIES)) {
+    store.insert('transactioncurrency', { transactioncurrencyid: id, ...currency, createdon: SEEDED_AT });
+  }
+  store.insert('organization', {
+    organizationid: ORGANIZATION_ID,
+    name: 'oppsync emulator',
+    basecurrencyid: { id: CURRENCIES.usd.id, logicalName: 'transactioncurrency' },
     createdon: SEEDED_AT,
   });
   for (const user of SYSTEM_USERS) {

@@ -106,6 +106,10 @@ export function buildSchema(): Record<string, EntityDef> {
       name: { type: 'string' },
       estimatedvalue: { type: 'money' },
       actualvalue: { type: 'money' },
+      // Computed by Dataverse on every save: X_base = X / exchangerate, the rate of the record's currency then.
+      estimatedvalue_base: { type: 'money' },
+      actualvalue_base: { type: 'money' },
+      exchangerate: { type: 'decimal' },
       estimatedclosedate: { type: 'date' },
       actualclosedate: { type: 'date' },
       description: { type: 'memo' },
@@ -177,6 +181,12 @@ export function buildSchema(): Record<string, EntityDef> {
       currencyname: { type: 'string' },
       isocurrencycode: { type: 'string' },
       currencysymbol: { type: 'string' },
+      // Units of this currency per unit of the organisation's base currency (the base currency's is 1).
+      exchangerate: { type: 'decimal' },
+    }),
+    entity('organization', 'organizations', 'name', 1019, {
+      name: { type: 'string' },
+      basecurrencyid: lookup(['transactioncurrency']),
     }),
   ];
   return Object.fromEntries(defs.map((def) => [def.logicalName, def]));

@@ -209,7 +209,13 @@ export function createRequestHandler(
     }
   }
 
-  function runBatch(req: IncomingMessage, body: string, token: IssuedToken, at: number): Reply {
+  function runBatch(
+    req: IncomingMessage,
+    body: string,
+    token: IssuedToken,
+    at: number,
+    request: number,
+  ): Reply {
     let parts;
     try {
       parts = parseBatch(body, boundaryOf(req.headers['content-type']));
@@ -255,6 +261,7 @@ export function createRequestHandler(
         at,
         method: part.method,
         path: `$batch:${API_PATH}/${path}`,
+        batch: request,
         status: reply.status,
         tokenId: token.id,
         client: token.subject,
@@ -294,6 +301,7 @@ export function createRequestHandler(
         ? `${method} ${ctx.url}${rawUrl}`
         : `${method} ${ctx.url}${rawUrl} ${createHash('sha256').update(body).digest('hex').slice(0, 16)}`;
     ctx.stats.requests++;
+    const request = ctx.stats.requests;
     const finish = (reply: Reply, extra: { token?: IssuedToken; retryAfterMs?: number } = {}): void => {
       ctx.stats.log.push({
         at,
@@ -372,7 +380,7 @@ export function createRequestHandler(
       if (ctx.faults.latencyMs > 0) await sleep(ctx.faults.latencyMs);
       const resource = path.slice(API_PATH.length + 1);
       let reply: Reply;
-      if (resource === '$batch' && method === 'POST') reply = runBatch(req, body, token, at);
+      if (resource === '$batch' && method === 'POST') reply = runBatch(req, body, token, at, request);
       else if (method === 'GET')
         reply = executeGet(resource, question >= 0 ? rawUrl.slice(question + 1) : '', req.headers, token);
       else

@@ -331,6 +331,30 @@ export class OrgStore {
     }
   }
 
+  /** The organisation's base currency (`basecurrencyid` of its one organizations row). */
+  baseCurrency(): Lookup | undefined {
+    for (const organization of this.rows('organization')) {
+      const base = organization.basecurrencyid;
+      return isLookup(base) ? base : undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * Money as Dataverse saves a record: money values without a currency get the base currency; the record takes
+   * its currency's rate as it is now, and each X_base is X / exchangerate (see moneyInBase). A currency the
+   * organisation does not have leaves no rate and no base values.
+   */
+  private deriveMoney(row: Row): void {
+    if (!isLookup(row.transactioncurrencyid) && MONEY_COLUMNS.some((c) => typeof row[c] === 'number')) {
+      row.transactioncurrencyid = this.baseCurrency() ?? null;
+    }
+    const currency = row.transactioncurrencyid;
+    const rate = isLookup(currency) ? this.row('transactioncurrency', currency.id)?.exchangerate : undefined;
+    row.exchangerate = typeof rate === 'number' ? rate : null;
+    for (const column of MONEY_COLUMNS) row[`${column}_base`] = moneyInBase(row[column], rate);
+  }
+
   /** Columns Dataverse computes itself. */
   private derive(entity: string, row: Row, patch?: Row): void {
     if (
@@ -348,6 +372,7 @@ export class OrgStore {
       if (formChanged && !(patch ?? row).customerid && (row.parentaccountid || row.parentcontactid)) {
         row.customerid = row.parentaccountid ?? row.parentcontactid;
       }
+      this.deriveMoney(row);
     }
     if (entity === 'connection') {
       for (const side of ['record1', 'record2'] as const) {
@@ -356,6 +381,18 @@ export class OrgStore {
       }
     }
   }
+}
+
+/** The opportunity's money columns, each with its `_base` companion. */
+const MONEY_COLUMNS = ['estimatedvalue', 'actualvalue'] as const;
+
+/**
+ * A money value in the base currency: value / exchangerate, rounded to the 2 decimals of Dataverse's default
+ * currency precision; null without a value or a rate.
+ */
+export function moneyInBase(value: unknown, rate: unknown): number | null {
+  if (typeof value !== 'number' || typeof rate !== 'number' || !(rate > 0)) return null;
+  return Math.round((value / rate) * 100) / 100;
 }
 
 function asText(name: string, value: unknown): string {

@@ -1,6 +1,13 @@
 /** Public types of the bundled Dataverse + Entra ID emulator (see emulator/index.ts for the door). */
 
-export type EntityName = 'opportunity' | 'contact' | 'account' | 'connection' | 'connectionrole';
+export type EntityName =
+  | 'opportunity'
+  | 'contact'
+  | 'account'
+  | 'connection'
+  | 'connectionrole'
+  | 'transactioncurrency'
+  | 'organization';
 export type TrackableEntity = 'opportunity' | 'contact' | 'account' | 'connection';
 
 export interface Lookup {
@@ -78,6 +85,8 @@ export interface RequestLogEntry {
   answeredAt?: number;
   method: string;
   path: string;
+  /** A $batch part: the number of the $batch request it came in (its place in `requests`, counted from 1). */
+  batch?: number;
   status: number;
   retryAfterMs?: number;
   tokenId?: string;

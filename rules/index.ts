@@ -2,6 +2,7 @@
 export type {
   CompanyRow,
   ConnectionRole,
+  Currencies,
   LeadRow,
   Mapped,
   OpportunityRow,
@@ -19,6 +20,7 @@ export { normalizeGuid } from './guid';
 export { TEXT_LIMITS } from './text';
 export { SALES_STAGE_LABELS, STAGE_LABELS, STATUS_LABELS } from './labels';
 export { mapAccount, mapContact } from './mapping';
+export { hasUnknownCurrency, parseCurrencies } from './currencies';
 export { opportunityIdsOfConnection, parseConnectionRoles, STAKEHOLDER_CATEGORY } from './connections';
 export { CUSTOMER_ROLE, parentAccountIds, referencedIds, resolvePage, writtenByPage } from './sync-rules';
 export { expectedStore, type ExpectedStore, type OrganisationData } from './oracle';

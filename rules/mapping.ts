@@ -14,10 +14,12 @@ import {
   syncError,
   type Lookup,
 } from './fields';
+import { readCurrency } from './currencies';
 import { SALES_STAGE_LABELS, STAGE_LABELS, STATUS_LABELS, optionLabel } from './labels';
 import { TEXT_LIMITS, truncate } from './text';
 import type {
   CompanyRow,
+  Currencies,
   LeadRow,
   Mapped,
   OpportunityRow,
@@ -95,7 +97,11 @@ export function isFilteredOut(raw: RawRecord, options: RuleOptions): boolean {
     : false;
 }
 
-export function mapOpportunityCore(raw: RawRecord, options: RuleOptions): Mapped<OpportunityCore> {
+export function mapOpportunityCore(
+  raw: RawRecord,
+  options: RuleOptions,
+  currencies: Currencies,
+): Mapped<OpportunityCore> {
   return mapSafely('opportunity', 'opportunityid', raw, () => {
     const statecode = readCode(raw, 'statecode');
     return {
@@ -106,6 +112,9 @@ export function mapOpportunityCore(raw: RawRecord, options: RuleOptions): Mapped
         description: readText(raw, 'description', TEXT_LIMITS.description),
         amount: readNumber(raw, 'estimatedvalue'),
         actual_amount: readNumber(raw, 'actualvalue'),
+        currency: readCurrency(raw, currencies),
+        amount_base: readNumber(raw, 'estimatedvalue_base'),
+        actual_amount_base: readNumber(raw, 'actualvalue_base'),
         close_date: readDate(raw, 'estimatedclosedate'),
         actual_close_date: readDate(raw, 'actualclosedate'),
         stage: optionLabel(raw, 'statecode', STAGE_LABELS),

@@ -3,6 +3,7 @@
  * the same rules over every record at once (SPEC rule 7).
  */
 import { connectionOpportunityId, parseConnectionRoles } from './connections';
+import { parseCurrencies } from './currencies';
 import { normalizeGuid } from './guid';
 import { resolvePage } from './sync-rules';
 import type {
@@ -21,6 +22,8 @@ export interface OrganisationData {
   contacts: RawRecord[];
   accounts: RawRecord[];
   connectionRoles: RawRecord[];
+  /** transactioncurrencies, for each opportunity's currency code. */
+  currencies: RawRecord[];
 }
 
 export interface ExpectedStore {
@@ -45,6 +48,7 @@ export function expectedStore(all: OrganisationData, options: RuleOptions): Expe
     contacts: all.contacts,
     accounts: all.accounts,
     roles: parseConnectionRoles(all.connectionRoles),
+    currencies: parseCurrencies(all.currencies),
     options,
   });
   // resolvePage already sorts every list by its key.

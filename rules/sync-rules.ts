@@ -217,7 +217,7 @@ export function resolvePage(input: ResolvePageInput): ResolvedPage {
       skipped.add(id);
       continue;
     }
-    const mapped = mapOpportunityCore(raw, input.options);
+    const mapped = mapOpportunityCore(raw, input.options, input.currencies);
     if (!mapped.ok) {
       errors.add(mapped.error);
       continue;

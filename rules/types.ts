@@ -8,6 +8,12 @@ export interface RuleOptions {
   filterAttribute?: string;
 }
 
+/**
+ * The organisation's transaction currencies: normalised transactioncurrencyid → ISO code (isocurrencycode). Read
+ * once a run and given to the rules, which stay pure.
+ */
+export type Currencies = ReadonlyMap<string, string>;
+
 export interface ConnectionRole {
   id: string;
   name: string;
@@ -36,6 +42,11 @@ export interface OpportunityRow {
   description: string | null;
   amount: number | null;
   actual_amount: number | null;
+  /** ISO code of the opportunity's transaction currency; null when it has none. */
+  currency: string | null;
+  /** estimatedvalue_base / actualvalue_base: in the organisation's base currency, as Dataverse computed them. */
+  amount_base: number | null;
+  actual_amount_base: number | null;
   close_date: string | null;
   actual_close_date: string | null;
   stage: string | null;
@@ -100,6 +111,7 @@ export interface ResolvePageInput {
   contacts: RawRecord[];
   accounts: RawRecord[];
   roles: Map<string, ConnectionRole>;
+  currencies: Currencies;
   options: RuleOptions;
   /** Contacts and accounts earlier pages of the same run wrote: pointed to, not read or written again. */
   written?: WrittenThisRun;

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as initialSchema from './migrations/20240601000000_initial_schema';
+import * as opportunityCurrency from './migrations/20261201000000_opportunity_currency';
 
 interface Migration {
   name: string;
@@ -10,7 +11,10 @@ interface Migration {
  * Migrations imported explicitly instead of read from a folder, so the same names load from the
  * TypeScript sources (jest) and from compiled dist/ (.js) alike.
  */
-const MIGRATIONS: Migration[] = [{ name: '20240601000000_initial_schema', module: initialSchema }];
+const MIGRATIONS: Migration[] = [
+  { name: '20240601000000_initial_schema', module: initialSchema },
+  { name: '20261201000000_opportunity_currency', module: opportunityCurrency },
+];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: () => Promise.resolve(MIGRATIONS),

@@ -25,6 +25,22 @@ export function rolesMap(): Map<string, ConnectionRole> {
   return new Map(Object.values(ROLE).map((r) => [r.id, r]));
 }
 
+/** The organisation's currencies: US dollars (the base currency), euros and pounds. */
+export const CURRENCY = {
+  usd: { id: guid(1, 'ca000000'), code: 'USD' },
+  eur: { id: guid(2, 'ca000000'), code: 'EUR' },
+  gbp: { id: guid(3, 'ca000000'), code: 'GBP' },
+} as const;
+
+/** transactioncurrencies rows as the Web API returns them for the sync's $select. */
+export function currencyRows(): RawRecord[] {
+  return Object.values(CURRENCY).map((c) => ({ transactioncurrencyid: c.id, isocurrencycode: c.code }));
+}
+
+export function currenciesMap(): Map<string, string> {
+  return new Map(Object.values(CURRENCY).map((c) => [c.id, c.code]));
+}
+
 export function account(id: string, extra: RawRecord = {}): RawRecord {
   return {
     accountid: id,
@@ -60,6 +76,9 @@ export function opportunity(
     name: `Deal ${id.slice(-4)}`,
     estimatedvalue: 50000,
     actualvalue: null,
+    _transactioncurrencyid_value: CURRENCY.usd.id,
+    estimatedvalue_base: 50000,
+    actualvalue_base: null,
     estimatedclosedate: '2024-03-31',
     actualclosedate: null,
     description: 'A deal',

@@ -1,10 +1,12 @@
 import {
   expectedStore,
+  hasUnknownCurrency,
   mapAccount,
   mapContact,
   opportunityIdsOfConnection,
   parentAccountIds,
   parseConnectionRoles,
+  parseCurrencies,
   referencedIds,
   resolvePage,
   writtenByPage,
@@ -24,6 +26,9 @@ import {
   connection,
   connectionRoleRows,
   contact,
+  CURRENCY,
+  currenciesMap,
+  currencyRows,
   guid,
   opportunity,
   reciprocal,
@@ -55,6 +60,7 @@ function resolve(
     contacts: page.contacts ?? [],
     accounts: page.accounts ?? [],
     roles: rolesMap(),
+    currencies: currenciesMap(),
     options,
     ...(page.written !== undefined ? { written: page.written } : {}),
   });
@@ -392,6 +398,101 @@ describe('labels and mapping (SPEC section 3)', () => {
   });
 });
 
+describe('currency and base amounts (SPEC section 3)', () => {
+  const inCurrency = (id: string, which: { id: string }, values: RawRecord): RawRecord =>
+    opportunity(id, undefined, { _transactioncurrencyid_value: which.id, ...values });
+
+  it("amounts stay in the opportunity's own currency, named by its ISO code, and the _base columns are in the base currency", () => {
+    const page = resolve({
+      opportunities: [
+        inCurrency(OPP, CURRENCY.eur, {
+          estimatedvalue: 920,
+          actualvalue: 460,
+          estimatedvalue_base: 1000,
+          actualvalue_base: 500,
+        }),
+      ],
+    });
+    expect(page.errors).toEqual([]);
+    expect(page.opportunities[0]).toMatchObject({
+      amount: 920,
+      actual_amount: 460,
+      currency: 'EUR',
+      amount_base: 1000,
+      actual_amount_base: 500,
+    });
+  });
+
+  it('each opportunity of a page takes its own currency', () => {
+    const page = resolve({
+      opportunities: [
+        inCurrency(guid(1), CURRENCY.usd, { estimatedvalue: 100, estimatedvalue_base: 100 }),
+        inCurrency(guid(2), CURRENCY.eur, { estimatedvalue: 92, estimatedvalue_base: 100 }),
+        inCurrency(guid(3), CURRENCY.gbp, { estimatedvalue: 79, estimatedvalue_base: 100 }),
+      ],
+    });
+    expect(page.opportunities.map((o) => [o.currency, o.amount, o.amount_base])).toEqual([
+      ['USD', 100, 100],
+      ['EUR', 92, 100],
+      ['GBP', 79, 100],
+    ]);
+  });
+
+  it('an opportunity without a transaction currency (no money values) has no currency, and is no error', () => {
+    const page = resolve({
+      opportunities: [
+        opportunity(OPP, undefined, {
+          _transactioncurrencyid_value: null,
+          estimatedvalue: null,
+          estimatedvalue_base: null,
+        }),
+      ],
+    });
+    expect(page.errors).toEqual([]);
+    expect(page.opportunities[0]).toMatchObject({ currency: null, amount: null, amount_base: null });
+  });
+
+  it('an unknown currency keeps only that opportunity out; the rest of the page is written', () => {
+    const unknown = guid(9, 'ca000000');
+    const page = resolve({
+      opportunities: [
+        inCurrency(OPP, { id: unknown }, { estimatedvalue: 10 }),
+        opportunity(OPP2, { id: CON, type: 'contact' }),
+      ],
+      contacts: [contact(CON)],
+    });
+    expect(page.opportunities.map((o) => o.external_opportunity_id)).toEqual([OPP2]);
+    expect(page.roles.map((r) => r.external_opportunity_id)).toEqual([OPP2]);
+    expect(page.errors).toEqual([
+      expect.objectContaining({
+        entity: 'opportunity',
+        record_id: OPP,
+        error: `_transactioncurrencyid_value ${unknown} is not a currency of transactioncurrencies`,
+      }),
+    ]);
+  });
+
+  it('the currency table becomes id → ISO code; ids are normalised and rows without an id or a code name none', () => {
+    const currencies = parseCurrencies([
+      { transactioncurrencyid: `{${CURRENCY.eur.id.toUpperCase()}}`, isocurrencycode: 'EUR' },
+      { transactioncurrencyid: CURRENCY.gbp.id, isocurrencycode: ' GBP ' },
+      { transactioncurrencyid: CURRENCY.usd.id, isocurrencycode: null },
+      { transactioncurrencyid: 'dollar', isocurrencycode: 'USD' },
+    ]);
+    expect([...currencies]).toEqual([
+      [CURRENCY.eur.id, 'EUR'],
+      [CURRENCY.gbp.id, 'GBP'],
+    ]);
+  });
+
+  it('a page points to an unknown currency only when an opportunity names one the table does not', () => {
+    const known = [opportunity(OPP), opportunity(OPP2, undefined, { _transactioncurrencyid_value: null })];
+    expect(hasUnknownCurrency(known, currenciesMap())).toBe(false);
+    const added = opportunity(guid(3), undefined, { _transactioncurrencyid_value: guid(9, 'ca000000') });
+    expect(hasUnknownCurrency([...known, added], currenciesMap())).toBe(true);
+  });
+});
+
 describe('sync filter (SYNC_FILTER_ATTRIBUTE)', () => {
   const options = { customFields: [], filterAttribute: 'new_synctomkto' };
 
@@ -446,6 +547,19 @@ describe('bad input becomes a sync error, the rest of the page still resolves', 
       /unknown customer type null/,
     ],
     ['a non-numeric amount', { estimatedvalue: 'lots' }, OPP, /estimatedvalue is not a number/],
+    ['a non-numeric base amount', { actualvalue_base: 'lots' }, OPP, /actualvalue_base is not a number/],
+    [
+      'a malformed currency GUID',
+      { _transactioncurrencyid_value: 'EUR' },
+      OPP,
+      /_transactioncurrencyid_value is not a GUID/,
+    ],
+    [
+      'a currency the organisation does not have',
+      { _transactioncurrencyid_value: guid(9, 'ca000000') },
+      OPP,
+      /_transactioncurrencyid_value ca000000-0000-0000-0000-000000000009 is not a currency of transactioncurrencies/,
+    ],
     ['an invalid close date', { estimatedclosedate: '2024-02-31' }, OPP, /estimatedclosedate is not a date/],
     [
       'a timestamp without a zone',
@@ -713,7 +827,14 @@ describe('contacts and accounts an earlier page of the run wrote', () => {
       ),
     ]);
     const whole = expectedStore(
-      { opportunities, connections, contacts, accounts, connectionRoles: connectionRoleRows() },
+      {
+        opportunities,
+        connections,
+        contacts,
+        accounts,
+        connectionRoles: connectionRoleRows(),
+        currencies: currencyRows(),
+      },
       { customFields: [] },
     );
 
@@ -783,6 +904,7 @@ describe('expectedStore (oracle for integration tests)', () => {
         contacts: [contact(CON, { id: ACC2, type: 'account' }), contact(CON2), contact(CON3)],
         accounts: [account(ACC), account(ACC2), account(guid(5))],
         connectionRoles: connectionRoleRows(),
+        currencies: currencyRows(),
       },
       { customFields: [] },
     );

@@ -6,6 +6,7 @@ import { guid } from './rules-fixtures';
 import { opp } from './store-fixtures';
 import { BACKENDS, freshStore, type Backend } from './store-backends';
 
+const MIGRATION_NAMES = ['20240601000000_initial_schema', '20261201000000_opportunity_currency'];
 const T1 = '2024-05-01T10:00:00Z';
 const T2 = '2024-05-01T10:05:00Z';
 
@@ -88,6 +89,9 @@ const SPEC_COLUMNS: Record<string, string[]> = {
     'description',
     'amount',
     'actual_amount',
+    'currency',
+    'amount_base',
+    'actual_amount_base',
     'close_date',
     'actual_close_date',
     'stage',
@@ -142,7 +146,7 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
       try {
         expect(opened.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
         const results = await Promise.all(stores.map((s) => s.migrate()));
-        expect(results.flatMap((r) => r.applied)).toEqual(['20240601000000_initial_schema']);
+        expect(results.flatMap((r) => r.applied)).toEqual(MIGRATION_NAMES);
         expect(Object.keys(await stores[0]!.knex('opportunities').columnInfo())).toContain('is_deleted');
       } finally {
         await Promise.all(stores.map((s) => s.close()));
@@ -150,11 +154,25 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
       }
     });
 
-    it('the initial migration rolls back to nothing and forward again', async () => {
+    it('the migrations roll back to nothing and forward again', async () => {
       await store.knex.migrate.rollback({ migrationSource }, true);
       expect(await store.knex.schema.hasTable('opportunities')).toBe(false);
-      expect(await store.migrate()).toEqual({ applied: ['20240601000000_initial_schema'] });
+      expect(await store.migrate()).toEqual({ applied: MIGRATION_NAMES });
       expect(await store.knex.schema.hasTable('opportunities')).toBe(true);
+    });
+
+    it('the currency migration rolls back to the columns before it, keeping the rows, and forward again', async () => {
+      await store.writePage(typicalPage(), T1);
+      await store.knex.migrate.down({ migrationSource });
+      const columns = Object.keys(await store.knex('opportunities').columnInfo());
+      expect(columns).toEqual(expect.arrayContaining(['amount', 'actual_amount']));
+      expect(columns).not.toEqual(expect.arrayContaining(['currency']));
+      expect(columns.filter((c) => c.endsWith('_base'))).toEqual([]);
+      const [rows] = await store.knex('opportunities').count<{ n: number | string }[]>({ n: '*' });
+      expect(Number(rows?.n)).toBe(2);
+      expect(await store.migrate()).toEqual({ applied: ['20261201000000_opportunity_currency'] });
+      await store.writePage(typicalPage(), T2);
+      expect((await store.snapshot()).opportunities.map((o) => o.currency)).toEqual(['EUR', 'EUR']);
     });
 
     it('opportunity roles are unique per opportunity, lead and role', async () => {

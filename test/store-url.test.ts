@@ -20,7 +20,10 @@ describe('store URL', () => {
     });
     const store = await MarketoStore.open('sqlite::memory:');
     try {
-      expect((await store.migrate()).applied).toEqual(['20240601000000_initial_schema']);
+      expect((await store.migrate()).applied).toEqual([
+        '20240601000000_initial_schema',
+        '20261201000000_opportunity_currency',
+      ]);
       expect(await store.openErrorCount()).toBe(0);
     } finally {
       await store.close();

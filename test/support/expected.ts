@@ -3,6 +3,7 @@ import {
   CONNECTIONS,
   CONNECTION_ROLE_COLUMNS,
   CONTACTS,
+  CURRENCY_COLUMNS,
   opportunityTable,
   type TableSpec,
 } from '../../activities/tables';
@@ -39,6 +40,7 @@ export async function readOrganisation(
     contacts: await read(CONTACTS),
     accounts: await read(ACCOUNTS),
     connectionRoles: await client.getAll('connectionroles', CONNECTION_ROLE_COLUMNS),
+    currencies: await client.getAll('transactioncurrencies', CURRENCY_COLUMNS),
   };
 }
 

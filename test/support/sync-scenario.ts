@@ -1,4 +1,5 @@
-import { DEMO } from '../../emulator';
+import { randomUUID } from 'node:crypto';
+import { CURRENCIES, DEMO } from '../../emulator';
 import type { Lookup } from '../../emulator';
 import type { RuleOptions } from '../../rules';
 import type { MarketoStore, StoreSnapshot } from '../../store';
@@ -8,6 +9,7 @@ import { Harness } from './harness';
 const OPTIONS: RuleOptions = { customFields: ['new_region'], filterAttribute: 'new_synctomkto' };
 const contact = (id: string): Lookup => ({ id, logicalName: 'contact' });
 const account = (id: string): Lookup => ({ id, logicalName: 'account' });
+const currency = (id: string): Lookup => ({ id, logicalName: 'transactioncurrency' });
 const o = DEMO.opportunities;
 const c = DEMO.contacts;
 const a = DEMO.accounts;
@@ -76,6 +78,153 @@ export function describeSyncScenario(store: 'sqlite' | 'postgres'): void {
       const again = await h.sync();
       expect(again.summary.opportunitiesUpserted).toBe(0);
       expect(sortSnapshot(await marketo.snapshot())).toEqual(first);
+    });
+
+    /** The money columns of every synced opportunity, as the store holds them and as Dynamics does. */
+    function moneyAsStoredAndAsInDynamics(snapshot: StoreSnapshot) {
+      const codes = new Map(
+        h.emulator.data
+          .list('transactioncurrency')
+          .map((row) => [row.transactioncurrencyid, row.isocurrencycode]),
+      );
+      // A column a row never had is null in the Web API, as in the store.
+      const inDynamics = h.emulator.data
+        .list('opportunity')
+        // The sync filter leaves these as they were last synced.
+        .filter((row) => row.new_synctomkto !== false)
+        .map((row) => ({
+          id: row.opportunityid,
+          currency: codes.get((row.transactioncurrencyid as Lookup | null)?.id) ?? null,
+          amount: row.estimatedvalue ?? null,
+          actual_amount: row.actualvalue ?? null,
+          amount_base: row.estimatedvalue_base ?? null,
+          actual_amount_base: row.actualvalue_base ?? null,
+        }))
+        .sort((x, y) => String(x.id).localeCompare(String(y.id)));
+      const ids = new Set(inDynamics.map((row) => row.id));
+      const stored = snapshot.opportunities
+        .filter((row) => ids.has(row.external_opportunity_id))
+        .map((row) => ({
+          id: row.external_opportunity_id,
+          currency: row.currency,
+          amount: row.amount,
+          actual_amount: row.actual_amount,
+          amount_base: row.amount_base,
+          actual_amount_base: row.actual_amount_base,
+        }))
+        .sort((x, y) => x.id.localeCompare(y.id));
+      return { stored, inDynamics };
+    }
+
+    const storedRow = (snapshot: StoreSnapshot, id: string) =>
+      snapshot.opportunities.find((row) => row.external_opportunity_id === id);
+
+    /** One run, compared with the rules' result and, for the money columns, with what Dynamics holds. */
+    async function syncAndCompareMoney(): Promise<StoreSnapshot> {
+      const after = await syncAndCompare();
+      const { stored, inDynamics } = moneyAsStoredAndAsInDynamics(after);
+      expect(stored).toEqual(inDynamics);
+      return after;
+    }
+
+    it('money in three currencies: each opportunity has its currency and its amounts in the base currency', async () => {
+      const { stored, inDynamics } = moneyAsStoredAndAsInDynamics(await marketo.snapshot());
+      expect(stored).toEqual(inDynamics);
+      expect(new Set(stored.map((row) => row.currency))).toEqual(new Set(['USD', 'EUR', 'GBP']));
+      expect(stored.find((row) => row.id === o.contosoRenewal)).toEqual({
+        id: o.contosoRenewal,
+        currency: 'EUR',
+        amount: 730_000,
+        actual_amount: 745_250.5,
+        amount_base: 793_478.26,
+        actual_amount_base: 810_054.89,
+      });
+    });
+
+    it('a value change in a foreign currency reaches amount and amount_base', async () => {
+      h.emulator.data.update('opportunity', o.contosoRenewal, {
+        estimatedvalue: 920_000,
+        actualvalue: 460_000,
+      });
+      const after = await syncAndCompareMoney();
+      expect(storedRow(after, o.contosoRenewal)).toMatchObject({
+        amount: 920_000,
+        actual_amount: 460_000,
+        amount_base: 1_000_000,
+        actual_amount_base: 500_000,
+      });
+    });
+
+    it("an exchange-rate change reaches amount_base when Dynamics next saves the currency's opportunities", async () => {
+      const before = await marketo.snapshot();
+      h.emulator.data.update('transactioncurrency', CURRENCIES.gbp.id, { exchangerate: 0.8 });
+      // Dataverse recalculates an opportunity's base values only when the opportunity is saved: none changed yet.
+      let after = await syncAndCompareMoney();
+      expect(moneyAsStoredAndAsInDynamics(after).stored).toEqual(moneyAsStoredAndAsInDynamics(before).stored);
+      const inPounds = h.emulator.data
+        .list('opportunity')
+        .filter((row) => (row.transactioncurrencyid as Lookup | null)?.id === CURRENCIES.gbp.id)
+        .map((row) => String(row.opportunityid));
+      expect(inPounds).toEqual(expect.arrayContaining([o.fabrikamDataCenter, o.adventureServicePlan]));
+      for (const id of inPounds) h.emulator.data.update('opportunity', id, {});
+      after = await syncAndCompareMoney();
+      expect(storedRow(after, o.fabrikamDataCenter)).toMatchObject({
+        currency: 'GBP',
+        amount: 1_250_000,
+        amount_base: 1_562_500,
+        actual_amount: 1_180_000,
+        actual_amount_base: 1_475_000,
+      });
+    });
+
+    it('a currency change reaches currency and amount_base; an opportunity without money has no currency', async () => {
+      h.emulator.data.update('opportunity', o.sidneyRetainer, {
+        transactioncurrencyid: currency(CURRENCIES.eur.id),
+      });
+      const unpriced = h.emulator.data.create('opportunity', {
+        name: 'Not priced yet',
+        customerid: account(a.litware),
+        statecode: 0,
+        statuscode: 1,
+        new_region: 'EMEA',
+      });
+      const after = await syncAndCompareMoney();
+      expect(storedRow(after, o.sidneyRetainer)).toMatchObject({
+        currency: 'EUR',
+        amount: 36_000,
+        amount_base: 39_130.43,
+      });
+      expect(storedRow(after, unpriced)).toMatchObject({ currency: null, amount: null, amount_base: null });
+    });
+
+    it('an opportunity in a currency the organisation does not name is a sync error; the rest syncs', async () => {
+      const created = h.emulator.data.create('opportunity', {
+        name: 'Deal in an unknown currency',
+        customerid: account(a.contoso),
+        estimatedvalue: 5_000,
+        statecode: 0,
+        statuscode: 1,
+      });
+      const unknown = randomUUID();
+      // A row no Dataverse keeps (its currency must exist there), served as another implementation might.
+      h.emulator.faults.serveColumns('opportunity', created, { _transactioncurrencyid_value: unknown });
+      h.emulator.data.update('opportunity', o.reneSubscription, { estimatedvalue: 1_300 });
+      let after = await syncAndCompare();
+      expect(storedRow(after, created)).toBeUndefined();
+      expect(after.syncErrors).toContainEqual(
+        expect.objectContaining({
+          entity: 'opportunity',
+          record_id: created,
+          error: `_transactioncurrencyid_value ${unknown} is not a currency of transactioncurrencies`,
+        }),
+      );
+      expect(storedRow(after, o.reneSubscription)).toMatchObject({ amount: 1_300, currency: 'USD' });
+      // Served as Dataverse keeps it again and saved: written, and its error closed.
+      h.emulator.faults.serveColumns('opportunity', created, null);
+      h.emulator.data.update('opportunity', created, { description: 'Priced in US dollars' });
+      after = await syncAndCompareMoney();
+      expect(storedRow(after, created)).toMatchObject({ currency: 'USD', amount: 5_000, amount_base: 5_000 });
+      expect(after.syncErrors.filter((e) => e.record_id === created)).toEqual([]);
     });
 
     it('field updates reach the store', async () => {
