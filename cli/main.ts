@@ -82,6 +82,16 @@ function program(setExit: (code: number) => void): Command {
     .description('create or upgrade the store schema')
     .action(run(async () => (await import('./commands/migrate')).migrateCommand()));
   cli
+    .command('doctor')
+    .description(
+      'check a deployment before its first run: configuration, Entra ID, table access, change tracking, ' +
+        'columns, store, Temporal, search attributes, schedule (changes nothing)',
+    )
+    .option('--json', 'print { ok, checks } as JSON on one line')
+    .action(
+      run(async (options: { json?: boolean }) => (await import('./commands/doctor')).doctorCommand(options)),
+    );
+  cli
     .command('emulator')
     .description('run the bundled Dynamics emulator alone')
     .option('--port <port>', 'https port (default: a free one)')

@@ -73,6 +73,7 @@ export class DynamicsClient {
   private readonly apiBase: string;
   private readonly transport: WebApiTransport;
   private readonly pageSize: number;
+  private readonly tokens: TokenProvider;
 
   constructor(options: DynamicsClientOptions) {
     if (!Number.isInteger(options.pageSize) || options.pageSize < 1 || options.pageSize > MAX_PAGE_SIZE) {
@@ -89,8 +90,8 @@ export class DynamicsClient {
     this.pageSize = options.pageSize;
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const http = createHttp(options.ca);
-    const tokens = new TokenProvider({ ...options, url }, http, timeoutMs);
-    this.transport = new WebApiTransport(url, http, tokens, timeoutMs, options.onWait, options.signal);
+    this.tokens = new TokenProvider({ ...options, url }, http, timeoutMs);
+    this.transport = new WebApiTransport(url, http, this.tokens, timeoutMs, options.onWait, options.signal);
   }
 
   /**
@@ -244,6 +245,36 @@ export class DynamicsClient {
     if (!definition)
       throw new DynamicsError('NOT_FOUND', `No table with logical name '${logicalName}'`, { status: 404 });
     return definition.ChangeTrackingEnabled === true;
+  }
+
+  /** Asks Entra ID for a token (msal's cached one while fresh), to learn whether the credentials work. */
+  async authenticate(): Promise<void> {
+    await this.tokens.get();
+  }
+
+  /**
+   * Reads one row of a table, its key only: a 403 (FORBIDDEN) says the identity lacks the Read privilege on
+   * it, without reading the table.
+   */
+  async probeRead(entitySet: string, key: string): Promise<void> {
+    await this.readPage(this.firstPageUrl(entitySet, { select: [key] }), 1, false, true, []);
+  }
+
+  /** Each column of a table by logical name, with its Dataverse AttributeType ('String', 'Boolean', 'Lookup', …). */
+  async attributeTypes(logicalName: string): Promise<Map<string, string>> {
+    assertIdentifier(logicalName, 'table logical name');
+    const url = `${this.apiBase}EntityDefinitions(LogicalName='${logicalName.toLowerCase()}')/Attributes${queryString(
+      [['$select', 'LogicalName,AttributeType']],
+    )}`;
+    // Metadata queries are not paged: every attribute comes in the one answer.
+    const { records } = await this.readPage(url, MAX_PAGE_SIZE, false, false, []);
+    return new Map(
+      records.flatMap((row) =>
+        typeof row.LogicalName === 'string' && typeof row.AttributeType === 'string'
+          ? [[row.LogicalName, row.AttributeType] as const]
+          : [],
+      ),
+    );
   }
 
   private async readPage(

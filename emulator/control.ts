@@ -4,7 +4,8 @@
  *   POST /_emulator/stats/reset
  *   POST /_emulator/faults           {"latencyMs":…, "throttle":{…}|null, "failNext":{"count":…,"status":…},
  *                                     "expireAllTokens":true, "revokeAllTokens":true, "expireChangeTokens":true,
- *                                     "corruptNextResponse":"<entity set>", "rejectCredentials":bool}
+ *                                     "corruptNextResponse":"<entity set>", "rejectCredentials":bool,
+ *                                     "denyRead":{"entity":"<logical name>","on":bool}}
  *   GET  /_emulator/data/<entity>    rows;  POST → create (returns {id});  PATCH /<id> → update;  DELETE /<id>
  *   POST /_emulator/connect          {"from":Lookup,"to":Lookup,"roleId":…,"reciprocalRoleId":…,"statecode":…}
  */
@@ -20,6 +21,7 @@ interface FaultRequest {
   expireChangeTokens?: boolean;
   corruptNextResponse?: string;
   rejectCredentials?: boolean;
+  denyRead?: { entity: EntityName; on: boolean };
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): true {
@@ -37,6 +39,7 @@ function applyFaults(faults: EmulatorFaults, request: FaultRequest): void {
   if (request.expireChangeTokens) faults.expireChangeTokens();
   if (request.corruptNextResponse) faults.corruptNextResponse(request.corruptNextResponse);
   if (request.rejectCredentials !== undefined) faults.rejectCredentials(request.rejectCredentials);
+  if (request.denyRead) faults.denyRead(request.denyRead.entity, request.denyRead.on);
 }
 
 export function createControlHandler(

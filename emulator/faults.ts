@@ -12,6 +12,8 @@ export interface FaultState {
   failNext: { count: number; status: number };
   /** Entity set name → number of GETs still to corrupt. */
   corrupt: Map<string, number>;
+  /** Tables (logical names) whose Read privilege every caller lacks: their GETs answer 403. */
+  readDenied: Set<string>;
 }
 
 export function createFaultState(latencyMs: number): FaultState {
@@ -21,6 +23,7 @@ export function createFaultState(latencyMs: number): FaultState {
     random: seededRandom(429),
     failNext: { count: 0, status: 503 },
     corrupt: new Map(),
+    readDenied: new Set(),
   };
 }
 
@@ -52,6 +55,10 @@ export function createFaults(state: FaultState, tokens: TokenService, store: Org
     },
     corruptNextResponse(entitySet) {
       state.corrupt.set(entitySet, (state.corrupt.get(entitySet) ?? 0) + 1);
+    },
+    denyRead(entity, on) {
+      if (on) state.readDenied.add(entity);
+      else state.readDenied.delete(entity);
     },
     rejectCredentials(on) {
       tokens.rejectCredentials = on;

@@ -26,6 +26,8 @@ export interface AttributeDef {
 
 export interface EntityDef {
   logicalName: string;
+  /** As Dataverse names the table in metadata and privileges (prvRead<SchemaName>). */
+  schemaName: string;
   setName: string;
   key: string;
   /** Column shown as a lookup's FormattedValue when a row is the target of a lookup. */
@@ -82,6 +84,7 @@ function navigationFor(attributes: Record<string, AttributeDef>): EntityDef['nav
 
 function entity(
   logicalName: string,
+  schemaName: string,
   setName: string,
   nameAttribute: string,
   objectTypeCode: number,
@@ -90,6 +93,7 @@ function entity(
   const all = { [`${logicalName}id`]: { type: 'guid' } as AttributeDef, ...attributes, ...common };
   return {
     logicalName,
+    schemaName,
     setName,
     key: `${logicalName}id`,
     nameAttribute,
@@ -102,7 +106,7 @@ function entity(
 /** A fresh copy per emulator: extra columns found on created rows are registered on it. */
 export function buildSchema(): Record<string, EntityDef> {
   const defs = [
-    entity('opportunity', 'opportunities', 'name', 3, {
+    entity('opportunity', 'Opportunity', 'opportunities', 'name', 3, {
       name: { type: 'string' },
       estimatedvalue: { type: 'money' },
       actualvalue: { type: 'money' },
@@ -126,7 +130,7 @@ export function buildSchema(): Record<string, EntityDef> {
       new_synctomkto: { type: 'bool' },
       new_region: { type: 'string' },
     }),
-    entity('contact', 'contacts', 'fullname', 2, {
+    entity('contact', 'Contact', 'contacts', 'fullname', 2, {
       firstname: { type: 'string' },
       lastname: { type: 'string' },
       fullname: { type: 'string' },
@@ -135,7 +139,7 @@ export function buildSchema(): Record<string, EntityDef> {
       statecode: { type: 'optionset', labels: activeState },
       statuscode: { type: 'optionset', labels: activeStatus },
     }),
-    entity('account', 'accounts', 'name', 1, {
+    entity('account', 'Account', 'accounts', 'name', 1, {
       name: { type: 'string' },
       websiteurl: { type: 'string' },
       industrycode: { type: 'optionset', labels: INDUSTRY_LABELS },
@@ -143,7 +147,7 @@ export function buildSchema(): Record<string, EntityDef> {
       statecode: { type: 'optionset', labels: activeState },
       statuscode: { type: 'optionset', labels: activeStatus },
     }),
-    entity('connection', 'connections', 'name', 3234, {
+    entity('connection', 'Connection', 'connections', 'name', 3234, {
       name: { type: 'string' },
       record1id: lookup(['account', 'contact', 'opportunity', 'systemuser'], true),
       record2id: lookup(['account', 'contact', 'opportunity', 'systemuser'], true),
@@ -156,7 +160,7 @@ export function buildSchema(): Record<string, EntityDef> {
       ismaster: { type: 'bool' },
       relatedconnectionid: lookup(['connection']),
     }),
-    entity('connectionrole', 'connectionroles', 'name', 3231, {
+    entity('connectionrole', 'ConnectionRole', 'connectionroles', 'name', 3231, {
       name: { type: 'string' },
       category: {
         type: 'optionset',
@@ -173,18 +177,18 @@ export function buildSchema(): Record<string, EntityDef> {
       },
       statecode: { type: 'optionset', labels: activeState },
     }),
-    entity('systemuser', 'systemusers', 'fullname', 8, {
+    entity('systemuser', 'SystemUser', 'systemusers', 'fullname', 8, {
       fullname: { type: 'string' },
       internalemailaddress: { type: 'string' },
     }),
-    entity('transactioncurrency', 'transactioncurrencies', 'currencyname', 9105, {
+    entity('transactioncurrency', 'TransactionCurrency', 'transactioncurrencies', 'currencyname', 9105, {
       currencyname: { type: 'string' },
       isocurrencycode: { type: 'string' },
       currencysymbol: { type: 'string' },
       // Units of this currency per unit of the organisation's base currency (the base currency's is 1).
       exchangerate: { type: 'decimal' },
     }),
-    entity('organization', 'organizations', 'name', 1019, {
+    entity('organization', 'Organization', 'organizations', 'name', 1019, {
       name: { type: 'string' },
       basecurrencyid: lookup(['transactioncurrency']),
     }),

@@ -3,9 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { boundaryOf, parseBatch, writeBatchResponse, type BatchPartResponse } from './batch';
-import { CODES, ODataError, queryError } from './errors';
+import { CODES, ODataError, privilegeDenied, queryError } from './errors';
 import type { FaultState } from './faults';
-import { entityDefinitions, whoAmI } from './metadata';
+import { entityAttributes, entityDefinitions, whoAmI } from './metadata';
 import type { Preferences, QueryAnswer, QueryEngine, QueryParams } from './query';
 import type { EntityDef } from './schema';
 import type { ServiceProtection } from './service-protection';
@@ -42,6 +42,7 @@ const STATUS_TEXT: Record<number, string> = {
   200: 'OK',
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   414: 'URI Too Long',
@@ -165,6 +166,11 @@ export function createRequestHandler(
       const params = parseQuery(rawQuery);
       const prefer = parsePrefer(headers.prefer);
       const resource = decodeURIComponent(resourcePath);
+      const attributesOf = /^EntityDefinitions\((.+)\)\/Attributes$/.exec(resource)?.[1];
+      if (attributesOf !== undefined) {
+        const answer = entityAttributes(ctx.store, ctx.changeTracking, serviceRoot, attributesOf, params);
+        return { status: 200, headers: odataHeaders(), body: JSON.stringify(answer.body) };
+      }
       const match = /^([A-Za-z_$][\w]*)(?:\((.*)\))?$/.exec(resource);
       if (!match?.[1])
         throw new ODataError(404, CODES.queryError, `Resource not found for the segment '${resource}'.`);
@@ -178,6 +184,7 @@ export function createRequestHandler(
         const def = sets.get(name);
         if (!def)
           throw new ODataError(404, CODES.queryError, `Resource not found for the segment '${name}'.`);
+        if (ctx.faults.readDenied.has(def.logicalName)) throw privilegeDenied(def, token.userId);
         const pending = ctx.faults.corrupt.get(name) ?? 0;
         if (pending > 0) {
           ctx.faults.corrupt.set(name, pending - 1);

@@ -72,6 +72,11 @@ export interface EmulatorFaults {
   corruptNextResponse(entitySet: string): void;
   rejectCredentials(on: boolean): void;
   /**
+   * Takes the Read privilege on `entity` from every caller's security role (on) or gives it back (off): its
+   * GETs, $batch parts included, answer 403 0x80040220 "… is missing prvRead<Table> privilege …".
+   */
+  denyRead(entity: EntityName, on: boolean): void;
+  /**
    * Serves record `id` of `entity` with these columns as given, bypassing validation (undefined removes one):
    * raw rows that only another implementation would return, e.g. a malformed GUID or no key. null clears it.
    */

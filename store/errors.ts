@@ -1,5 +1,9 @@
 export type StoreErrorCode =
-  'STORE_URL_INVALID' | 'STORE_MIGRATION_FAILED' | 'STORE_LEAD_MISSING' | 'STORE_WRITER_UNAVAILABLE';
+  | 'STORE_URL_INVALID'
+  | 'STORE_FILE_MISSING'
+  | 'STORE_MIGRATION_FAILED'
+  | 'STORE_LEAD_MISSING'
+  | 'STORE_WRITER_UNAVAILABLE';
 
 /** Store failures, checked by `name`/`code` strings. Messages never carry a database password. */
 export class StoreError extends Error {

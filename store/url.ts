@@ -5,18 +5,20 @@ import { StoreError, redactUrl } from './errors';
 
 /**
  * MARKETO_DB_URL → knex config. 'sqlite:<file>' (folder created), 'sqlite::memory:', or
- * 'postgres://…' with an optional `?schema=<name>` that becomes the search path.
+ * 'postgres://…' with an optional `?schema=<name>` that becomes the search path. `readOnly` opens a SQLite
+ * file read-only and creates no folder (PostgreSQL connections are not restricted: the caller only reads).
  */
-export function parseStoreUrl(url: string): Knex.Config {
+export function parseStoreUrl(url: string, options: { readOnly?: boolean } = {}): Knex.Config {
   if (url.startsWith('sqlite:')) {
     let filename = url.slice('sqlite:'.length);
     if (filename.startsWith('//')) filename = filename.slice(2); // sqlite:///abs/path
     if (filename === '') throw new StoreError('STORE_URL_INVALID', `store URL ${url} names no SQLite file`);
-    if (filename !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
+    if (filename !== ':memory:' && options.readOnly !== true)
+      fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
     // better-sqlite3 is synchronous and one connection serialises writes; ':memory:' must stay one database.
     return {
       client: 'better-sqlite3',
-      connection: { filename },
+      connection: { filename, ...(options.readOnly === true ? { options: { readonly: true } } : {}) },
       useNullAsDefault: true,
       pool: { min: 1, max: 1 },
     };

@@ -25,6 +25,14 @@ export interface SearchAttributeOperator {
 /** A namespace that lacks oppsync's search attributes and cannot be given them from here (exit code 2). */
 export class SearchAttributesError extends Error {
   override readonly name = 'SearchAttributesError';
+  constructor(
+    /** What is wrong with the namespace. */
+    readonly problem: string,
+    /** What to run once to mend it. */
+    readonly fix: string,
+  ) {
+    super(`${problem} ${fix}`);
+  }
 }
 
 /** The commands an operator runs once to register the attributes (self-hosted or dev server; Temporal Cloud). */
@@ -77,7 +85,8 @@ export async function ensureSearchAttributes(
   if (mistyped.length > 0) {
     throw new SearchAttributesError(
       `Namespace ${namespace} has the search attributes ${mistyped.join(', ')} with another type than oppsync ` +
-        `needs (${describeTypes(mistyped)}). Remove them (temporal operator search-attribute remove ` +
+        `needs (${describeTypes(mistyped)}).`,
+      `Remove them (temporal operator search-attribute remove ` +
         `--namespace ${namespace} ${mistyped.map((name) => `--name ${name}`).join(' ')}) and register them: ` +
         registrationCommands(namespace, mistyped),
     );
@@ -87,7 +96,8 @@ export async function ensureSearchAttributes(
   const refused = (reason: string): SearchAttributesError =>
     new SearchAttributesError(
       `Namespace ${namespace} has no search attributes ${describeTypes(missing)}, which every oppsync run ` +
-        `sets; ${reason}. Register them once with: ${registrationCommands(namespace, missing)}`,
+        `sets; ${reason}.`,
+      `Register them once with: ${registrationCommands(namespace, missing)}`,
     );
   if (!options.register) throw refused('they are registered by the worker at start, or by hand');
   try {

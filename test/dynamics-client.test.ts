@@ -222,6 +222,51 @@ describe('change tracking', () => {
   });
 });
 
+describe('table definitions and access probes', () => {
+  it('reads the columns of a table with the AttributeType Dataverse gives each', async () => {
+    const types = await clientFor('client credentials').attributeTypes('opportunity');
+    expect(Object.fromEntries(types)).toMatchObject({
+      opportunityid: 'Uniqueidentifier',
+      name: 'String',
+      description: 'Memo',
+      estimatedvalue: 'Money',
+      closeprobability: 'Integer',
+      estimatedclosedate: 'DateTime',
+      modifiedon: 'DateTime',
+      versionnumber: 'BigInt',
+      salesstage: 'Picklist',
+      statecode: 'State',
+      statuscode: 'Status',
+      customerid: 'Customer',
+      ownerid: 'Owner',
+      parentaccountid: 'Lookup',
+      new_synctomkto: 'Boolean',
+    });
+    // Lookups are listed by logical name only, as Dataverse lists them.
+    expect(types.has('_customerid_value')).toBe(false);
+  });
+
+  it('probes a table with one key-only row, and reports a missing Read privilege as FORBIDDEN naming it', async () => {
+    const client = clientFor('client credentials');
+    await expect(client.probeRead('contacts', 'contactid')).resolves.toBeUndefined();
+    expect(emulator.stats.log.at(-1)?.key).toMatch(/\/contacts\?\$select=contactid$/);
+    emulator.faults.denyRead('contact', true);
+    try {
+      const error = await caught(client.probeRead('contacts', 'contactid'));
+      expect(error).toMatchObject({ code: 'FORBIDDEN', status: 403, dataverseCode: '0x80040220' });
+      expect(error.message).toContain('prvReadContact');
+      // The privilege is the table's, whichever way it is read: $batch parts answer 403 too.
+      const ids = emulator.data.list('contact').map((row) => String(row.contactid));
+      await expect(client.getByIds('contacts', 'contactid', ids, ['fullname'])).rejects.toMatchObject({
+        code: 'FORBIDDEN',
+      });
+      await expect(client.probeRead('accounts', 'accountid')).resolves.toBeUndefined();
+    } finally {
+      emulator.faults.denyRead('contact', false);
+    }
+  });
+});
+
 describe('permanent errors', () => {
   it('reports a wrong client secret as BAD_CREDENTIALS with the AADSTS code and without the secret', async () => {
     const client = clientFor('client credentials', { clientSecret: 'wrong-secret-abcdef' });
