@@ -25,7 +25,7 @@ import {
   type WrittenThisRun,
 } from '../rules';
 import type { Logger } from '../shared/logger';
-import type { MarketoStore, WriteCounts, WritePageInput } from '../store';
+import { RUN_LOCK_LEASE_MS, type MarketoStore, type WriteCounts, type WritePageInput } from '../store';
 import { keyRangeFilter } from '../shared/partitions';
 import type {
   BeginSyncResult,
@@ -43,6 +43,7 @@ import {
   watermarkBefore,
   type ChangeState,
 } from './change-state';
+import { ApplicationFailure } from '@temporalio/activity';
 import { activityLogger, heartbeatIfInActivity, outsideActivity } from './context';
 import { isChangeTokenExpired, toActivityFailure } from './failures';
 import { PagePrefetch } from './page-prefetch';
@@ -592,6 +593,17 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     return result;
   }
 
+  /** Renews this run's lock before it writes; a run that lost it to another stops rather than write beside it. */
+  async function holdRunLock(syncId: string): Promise<void> {
+    const holder = await store.claimRunLock(syncId);
+    if (holder !== syncId)
+      throw ApplicationFailure.nonRetryable(
+        `another run (${holder.split('/')[0]}) took the run lock after this run had not renewed it for ` +
+          `${RUN_LOCK_LEASE_MS / 60_000} minutes; this run stops so that two runs never write at once`,
+        'RunLockLost',
+      );
+  }
+
   return {
     /** Chooses full or incremental, takes change baselines and queues opportunities touched by related changes. */
     async beginSync(input: {
@@ -603,6 +615,11 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       await backoff.adopt();
       const startedAt = now();
       try {
+        const holder = await store.claimRunLock(input.syncId);
+        if (holder !== input.syncId) {
+          log.info({ syncId: input.syncId, waitingFor: holder }, 'another run is writing: this one waits');
+          return { mode: input.full ? 'full' : 'incremental', cursor: '', counts: {}, waitingFor: holder };
+        }
         const { value: result, requests } = await tallyRequests(() => chooseAndBegin(input, startedAt, log));
         log.info({ syncId: input.syncId, mode: result.mode }, 'sync begun');
         return { ...result, counts: { ...result.counts, dynamicsRequests: requests } };
@@ -630,6 +647,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       const log = activityLogger(logger);
       await backoff.adopt();
       try {
+        await holdRunLock(input.syncId);
         const read = await readAndResolvePage(input);
         if (read === 'changeTokenExpired') return { changeTokenExpired: true, counts: {} };
         const written = await writeAndRemember(input.syncId, read);
@@ -660,6 +678,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       const log = activityLogger(logger);
       await backoff.adopt();
       try {
+        await holdRunLock(input.syncId);
         const ids = await store.takePending(sync.pageSize);
         if (ids.length === 0) return { remaining: 0, counts: {} };
         const { value: read, requests } = await tallyRequests(async () => {
@@ -687,6 +706,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
     /** Ends a run: a full sync marks what it did not see as deleted; the new change state becomes the saved one. */
     async finishSync(input: { syncId: string; mode: SyncMode }): Promise<{ counts: Partial<SyncCounts> }> {
       try {
+        await holdRunLock(input.syncId);
         let counts: Partial<SyncCounts> = {};
         if (input.mode === 'full') {
           const deleted = await store.markUnseenDeleted(input.syncId, now().toISOString());
@@ -699,9 +719,19 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
           promote[nextKey(table.entitySet)] = null;
         }
         await store.setState(promote);
+        await store.releaseRunLock(input.syncId);
         referenceCache.delete(input.syncId);
         activityLogger(logger).info({ syncId: input.syncId, mode: input.mode }, 'sync finished');
         return { counts };
+      } catch (error) {
+        throw toActivityFailure(error);
+      }
+    },
+
+    /** A run that failed gives the run lock up at once, so the next run need not wait out its lease. */
+    async releaseRunLock(input: { syncId: string }): Promise<void> {
+      try {
+        await store.releaseRunLock(input.syncId);
       } catch (error) {
         throw toActivityFailure(error);
       }

@@ -1,4 +1,5 @@
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { progressQuery } from '../workflows/opportunity-sync';
 import { BACKFILL_WORKFLOW_TYPE, MANUAL_WORKFLOW_ID_PREFIX, WORKFLOW_TYPE } from '../shared/constants';
 import {
   ZERO_COUNTS,
@@ -13,6 +14,8 @@ export interface StartSyncOptions {
   /** A full sync split into this many key-range partitions (child workflows spread over every worker). */
   partitions?: number;
   workflowId?: string;
+  /** Told once, with the other run's sync id, if this run has to wait for another run's lock. */
+  onWaiting?: (holder: string) => void;
 }
 
 export interface SyncOutcome {
@@ -46,6 +49,7 @@ function rootCause(error: unknown): string {
 /** Starts one run and waits for it; a failed run yields a FAILED summary with its reason. */
 export async function runSync(client: Client, options: StartSyncOptions): Promise<SyncOutcome> {
   const handle = await startSync(client, options);
+  const watch = options.onWaiting === undefined ? undefined : watchForWaiting(handle, options.onWaiting);
   try {
     const summary = (await handle.result()) as SyncSummary;
     return { summary };
@@ -64,7 +68,24 @@ export async function runSync(client: Client, options: StartSyncOptions): Promis
       },
       error: rootCause(error),
     };
+  } finally {
+    watch?.stop();
   }
+}
+
+/** Asks the run's progress every 2 s and tells `onWaiting` once if the run waits for another run's lock. */
+function watchForWaiting(handle: WorkflowHandle, onWaiting: (holder: string) => void): { stop(): void } {
+  const timer = setInterval(() => {
+    handle.query(progressQuery).then(
+      (progress) => {
+        if (progress.phase !== 'waiting' || progress.waitingFor === undefined) return;
+        clearInterval(timer);
+        onWaiting(progress.waitingFor);
+      },
+      () => undefined,
+    );
+  }, 2_000);
+  return { stop: () => clearInterval(timer) };
 }
 
 /** The `--json` summary of SPEC section 5, in its documented key order. */

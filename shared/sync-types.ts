@@ -73,6 +73,8 @@ export interface BeginSyncResult {
   /** First opportunity page to read: a first-page URL or a saved delta link. */
   cursor: string;
   counts: Partial<SyncCounts>;
+  /** Set when another run holds the run lock (its sync id): nothing was begun, the run waits and asks again. */
+  waitingFor?: string;
 }
 
 export interface PageResult {
@@ -101,9 +103,9 @@ export interface SyncSummary extends SyncCounts {
 export interface SyncProgress {
   syncId: string;
   mode: SyncMode;
-  phase: SyncResumeState['phase'] | 'starting' | 'partitions' | 'done';
+  phase: SyncResumeState['phase'] | 'starting' | 'waiting' | 'partitions' | 'done';
   startedAt: string;
-  /** Opportunities in Dynamics at the start of a full sync, when known (for the progress bar's estimate). */
-  expectedOpportunities?: number;
+  /** While phase is 'waiting': the sync id of the run that holds the run lock. */
+  waitingFor?: string;
   counts: SyncCounts;
 }

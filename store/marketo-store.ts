@@ -7,6 +7,7 @@ import { PageWriterThread } from './page-writer-thread';
 import { readSnapshot } from './snapshot';
 import { cachePreparedStatements, type PreparingConnection } from './statement-cache';
 import { deleteIn, insertIgnoring, selectIn, updateIn, upsertRows } from './sql';
+import { claimRunLock, releaseRunLock } from './run-lock';
 import type { StoreSnapshot, WriteCounts, WritePageInput } from './types';
 import { parseStoreUrl } from './url';
 
@@ -302,6 +303,15 @@ export class MarketoStore {
 
   openErrorCount(): Promise<number> {
     return this.count('sync_errors');
+  }
+
+  /** Takes or renews the run lock for this sync; answers the sync that holds it now (see run-lock.ts). */
+  claimRunLock(syncId: string, now = new Date()): Promise<string> {
+    return claimRunLock(this.knex, syncId, now);
+  }
+
+  releaseRunLock(syncId: string): Promise<void> {
+    return releaseRunLock(this.knex, syncId);
   }
 
   /** Open sync errors, oldest first (`oppsync errors`). */

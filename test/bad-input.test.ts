@@ -67,11 +67,24 @@ describe('bad input and bad setup', () => {
     });
     await startWorker(config, dynamics);
     const outcome = await runSync(h.client, { taskQueue, full: true });
-    // The attempt of each activity as history records it (retries show as a higher attempt on one event).
+    // The attempt of each sync activity as history records it (retries show as a higher attempt on one event);
+    // the failed run then gives its run lock up (releaseRunLock), which is not part of the sync's steps.
     const history = await h.client.workflow.getHandle(outcome.summary.workflowId).fetchHistory();
-    const activityAttempts = (history.events ?? []).flatMap((event) =>
-      event.activityTaskStartedEventAttributes ? [event.activityTaskStartedEventAttributes.attempt ?? 0] : [],
+    const typeOf = new Map(
+      (history.events ?? []).flatMap((event) =>
+        event.activityTaskScheduledEventAttributes
+          ? [[Number(event.eventId), event.activityTaskScheduledEventAttributes.activityType?.name ?? '']]
+          : [],
+      ),
     );
+    const started = (history.events ?? []).flatMap((event) => {
+      const attributes = event.activityTaskStartedEventAttributes;
+      return attributes
+        ? [{ type: typeOf.get(Number(attributes.scheduledEventId)), attempt: attributes.attempt ?? 0 }]
+        : [];
+    });
+    expect(started[started.length - 1]).toEqual({ type: 'releaseRunLock', attempt: 1 });
+    const activityAttempts = started.filter((a) => a.type !== 'releaseRunLock').map((a) => a.attempt);
     return { outcome, activityAttempts };
   }
 

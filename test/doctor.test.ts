@@ -272,8 +272,13 @@ describe('oppsync doctor', () => {
     const result = await doctor(env({ MARKETO_DB_URL: `sqlite:${file}` }));
     expect(result.code).toBe(1);
     expect(withStatus(result, 'FAIL')).toEqual(['store schema']);
+    const migrations = fs
+      .readdirSync(path.join(__dirname, '..', 'store', 'migrations'))
+      .map((name) => name.replace(/\.ts$/, ''))
+      .sort();
+    expect(migrations.length).toBeGreaterThan(0);
     expect(named(result, 'store schema')).toMatchObject({
-      detail: 'not migrated: 1 migration(s) to apply (20240601000000_initial_schema)',
+      detail: `not migrated: ${migrations.length} migration(s) to apply (${migrations.join(', ')})`,
       fix: 'run oppsync migrate (the worker also migrates at start)',
     });
     expect(fs.statSync(file).size).toBe(0);

@@ -7,7 +7,15 @@ import {
   type SyncProgress,
   type SyncSummary,
 } from '../shared/sync-types';
-import { activities, opportunitySync, progressQuery, publishOutcome, withSummary } from './opportunity-sync';
+import {
+  activities,
+  beginWhenFree,
+  opportunitySync,
+  progressQuery,
+  publishOutcome,
+  releasingRunLockOnFailure,
+  withSummary,
+} from './opportunity-sync';
 
 /**
  * A full sync split into key ranges of opportunityid, each a child workflow on the same task queue, so every
@@ -20,40 +28,46 @@ export async function opportunityBackfill(input: BackfillWorkflowInput): Promise
   const startedAt = new Date().toISOString();
   let counts = { ...ZERO_COUNTS };
   let phase: SyncProgress['phase'] = 'starting';
-  setHandler(progressQuery, () => ({ syncId, mode: 'full', phase, startedAt, counts }));
+  let waitingFor: string | undefined;
+  setHandler(progressQuery, () => ({ syncId, mode: 'full', phase, startedAt, waitingFor, counts }));
+  return releasingRunLockOnFailure(syncId, async () => {
+    const begun = await beginWhenFree(
+      `begin backfill in ${input.partitions} partitions`,
+      { syncId, full: true, baselineOpportunities: true },
+      (holder) => {
+        waitingFor = holder;
+        phase = holder === undefined ? 'starting' : 'waiting';
+      },
+    );
+    counts = addCounts(counts, begun.counts);
 
-  const begun = await activities.beginSync.executeWithOptions(
-    withSummary(`begin backfill in ${input.partitions} partitions`),
-    [{ syncId, full: true, baselineOpportunities: true }],
-  );
-  counts = addCounts(counts, begun.counts);
+    phase = 'partitions';
+    const results = await Promise.all(
+      keyRanges(input.partitions).map((range, index) =>
+        executeChild(opportunitySync, {
+          workflowId: `${info.workflowId}-partition-${index + 1}`,
+          args: [{ partition: { syncId, index, range } }],
+        }),
+      ),
+    );
+    for (const result of results) counts = addCounts(counts, result);
 
-  phase = 'partitions';
-  const results = await Promise.all(
-    keyRanges(input.partitions).map((range, index) =>
-      executeChild(opportunitySync, {
-        workflowId: `${info.workflowId}-partition-${index + 1}`,
-        args: [{ partition: { syncId, index, range } }],
-      }),
-    ),
-  );
-  for (const result of results) counts = addCounts(counts, result);
-
-  phase = 'finish';
-  const finished = await activities.finishSync.executeWithOptions(withSummary('finish backfill'), [
-    { syncId, mode: 'full' },
-  ]);
-  counts = addCounts(counts, finished.counts);
-  phase = 'done';
-  const summary: SyncSummary = {
-    workflowId: info.workflowId,
-    runId: info.runId,
-    status: 'COMPLETED',
-    mode: 'full',
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    ...counts,
-  };
-  publishOutcome('full', counts, summary);
-  return summary;
+    phase = 'finish';
+    const finished = await activities.finishSync.executeWithOptions(withSummary('finish backfill'), [
+      { syncId, mode: 'full' },
+    ]);
+    counts = addCounts(counts, finished.counts);
+    phase = 'done';
+    const summary: SyncSummary = {
+      workflowId: info.workflowId,
+      runId: info.runId,
+      status: 'COMPLETED',
+      mode: 'full',
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      ...counts,
+    };
+    publishOutcome('full', counts, summary);
+    return summary;
+  });
 }

@@ -1,8 +1,11 @@
 import {
+  CancellationScope,
+  ContinueAsNew,
   continueAsNew,
   defineQuery,
   proxyActivities,
   setHandler,
+  sleep,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
@@ -13,6 +16,7 @@ import { SEARCH_ATTRIBUTES } from '../shared/constants';
 import {
   addCounts,
   ZERO_COUNTS,
+  type BeginSyncResult,
   type SyncCounts,
   type SyncProgress,
   type SyncResumeState,
@@ -51,6 +55,40 @@ export function publishOutcome(mode: SyncSummary['mode'], counts: SyncCounts, su
   if (summary !== undefined) upsertMemo({ summary });
 }
 
+/** How often a run that waits for another run's lock asks again. */
+const RUN_LOCK_RETRY = '15 seconds';
+
+/**
+ * beginSync, asked again every 15 s while another run holds the run lock (a manual run beside the scheduled
+ * one): two runs never write at once, and the later one starts as soon as the earlier one has finished.
+ */
+export async function beginWhenFree(
+  summary: string,
+  input: { syncId: string; full: boolean; baselineOpportunities?: boolean },
+  onWait: (holder: string | undefined) => void,
+): Promise<BeginSyncResult> {
+  for (;;) {
+    const begun = await activities.beginSync.executeWithOptions(withSummary(summary), [input]);
+    onWait(begun.waitingFor);
+    if (begun.waitingFor === undefined) return begun;
+    await sleep(RUN_LOCK_RETRY);
+  }
+}
+
+/** Runs a whole sync; if it fails (or is cancelled), its run lock is given up at once instead of at the lease's end. */
+export async function releasingRunLockOnFailure<T>(syncId: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!(error instanceof ContinueAsNew))
+      await CancellationScope.nonCancellable(() => activities.releaseRunLock({ syncId }));
+    throw error;
+  }
+}
+
+/** A partition's run: its parent holds the run lock and gives it up. */
+const asIs = <T>(_syncId: string, run: () => Promise<T>): Promise<T> => run();
+
 function initialState(input: SyncWorkflowInput): SyncResumeState {
   const info = workflowInfo();
   const partition = input.partition;
@@ -73,90 +111,105 @@ export async function opportunitySync(input: SyncWorkflowInput = {}): Promise<Sy
   let state = input.resume ?? initialState(input);
   const partition = state.partition;
   let phase: SyncProgress['phase'] = input.resume === undefined ? 'starting' : state.phase;
+  let waitingFor: string | undefined;
   setHandler(progressQuery, () => ({
     syncId: state.syncId,
     mode: state.mode,
     phase,
     startedAt: state.startedAt,
+    waitingFor,
     counts: state.counts,
   }));
-
-  if (input.resume === undefined) {
-    const begun =
-      partition === undefined
-        ? // Until beginSync has looked at the saved change state, only a requested full sync knows its mode.
-          await activities.beginSync.executeWithOptions(
-            withSummary(state.mode === 'full' ? 'begin full sync' : 'begin sync'),
-            [{ syncId: state.syncId, full: state.mode === 'full' }],
-          )
-        : await activities.beginPartition.executeWithOptions(
-            withSummary(`begin partition ${partition.index + 1}`),
-            [{ range: partition.range }],
-          );
-    state = {
-      ...state,
-      mode: begun.mode,
-      cursor: begun.cursor,
-      counts: addCounts(state.counts, begun.counts),
-    };
-    upsertSearchAttributes({ [SEARCH_ATTRIBUTES.mode]: [state.mode] });
-  }
-
-  while (state.phase === 'opportunities') {
-    phase = 'opportunities';
-    if (state.cursor === undefined) {
-      state = { ...state, phase: partition === undefined ? 'pending' : 'finish' };
-      break;
+  const sync = partition === undefined ? releasingRunLockOnFailure : asIs;
+  return sync(state.syncId, async () => {
+    if (input.resume === undefined) {
+      const begun =
+        partition === undefined
+          ? // Until beginSync has looked at the saved change state, only a requested full sync knows its mode.
+            await beginWhenFree(
+              state.mode === 'full' ? 'begin full sync' : 'begin sync',
+              { syncId: state.syncId, full: state.mode === 'full' },
+              (holder) => {
+                waitingFor = holder;
+                phase = holder === undefined ? 'starting' : 'waiting';
+              },
+            )
+          : await activities.beginPartition.executeWithOptions(
+              withSummary(`begin partition ${partition.index + 1}`),
+              [{ range: partition.range }],
+            );
+      state = {
+        ...state,
+        mode: begun.mode,
+        cursor: begun.cursor,
+        counts: addCounts(state.counts, begun.counts),
+      };
+      upsertSearchAttributes({ [SEARCH_ATTRIBUTES.mode]: [state.mode] });
     }
-    const page = await activities.syncOpportunityPage.executeWithOptions(
-      withSummary(`${state.mode} opportunity page ${state.counts.pages + 1}`),
-      [{ syncId: state.syncId, mode: state.mode, cursor: state.cursor }],
-    );
-    if (page.changeTokenExpired === true) {
-      // The saved delta token is too old: Dynamics can no longer say what changed, so read everything.
-      const begun = await activities.beginSync.executeWithOptions(
-        withSummary('change token expired: begin full sync'),
-        [{ syncId: state.syncId, full: true }],
+
+    while (state.phase === 'opportunities') {
+      phase = 'opportunities';
+      if (state.cursor === undefined) {
+        state = { ...state, phase: partition === undefined ? 'pending' : 'finish' };
+        break;
+      }
+      const page = await activities.syncOpportunityPage.executeWithOptions(
+        withSummary(`${state.mode} opportunity page ${state.counts.pages + 1}`),
+        [{ syncId: state.syncId, mode: state.mode, cursor: state.cursor }],
       );
-      state = { ...state, mode: 'full', cursor: begun.cursor, counts: addCounts(state.counts, begun.counts) };
-      upsertSearchAttributes({ [SEARCH_ATTRIBUTES.mode]: ['full'] });
-      continue;
+      if (page.changeTokenExpired === true) {
+        // The saved delta token is too old: Dynamics can no longer say what changed, so read everything.
+        const begun = await activities.beginSync.executeWithOptions(
+          withSummary('change token expired: begin full sync'),
+          [{ syncId: state.syncId, full: true }],
+        );
+        state = {
+          ...state,
+          mode: 'full',
+          cursor: begun.cursor,
+          counts: addCounts(state.counts, begun.counts),
+        };
+        upsertSearchAttributes({ [SEARCH_ATTRIBUTES.mode]: ['full'] });
+        continue;
+      }
+      state = { ...state, cursor: page.nextCursor, counts: addCounts(state.counts, page.counts) };
+      if (workflowInfo().continueAsNewSuggested)
+        await continueAsNew<typeof opportunitySync>({ resume: state });
     }
-    state = { ...state, cursor: page.nextCursor, counts: addCounts(state.counts, page.counts) };
-    if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof opportunitySync>({ resume: state });
-  }
 
-  while (state.phase === 'pending') {
-    phase = 'pending';
-    const batch = await activities.syncPendingBatch.executeWithOptions(
-      withSummary('opportunities changed through related records'),
-      [{ syncId: state.syncId, mode: state.mode }],
-    );
-    state = { ...state, counts: addCounts(state.counts, batch.counts) };
-    if (batch.remaining === 0) state = { ...state, phase: 'finish' };
-    if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof opportunitySync>({ resume: state });
-  }
+    while (state.phase === 'pending') {
+      phase = 'pending';
+      const batch = await activities.syncPendingBatch.executeWithOptions(
+        withSummary('opportunities changed through related records'),
+        [{ syncId: state.syncId, mode: state.mode }],
+      );
+      state = { ...state, counts: addCounts(state.counts, batch.counts) };
+      if (batch.remaining === 0) state = { ...state, phase: 'finish' };
+      if (workflowInfo().continueAsNewSuggested)
+        await continueAsNew<typeof opportunitySync>({ resume: state });
+    }
 
-  if (partition === undefined) {
-    phase = 'finish';
-    const finished = await activities.finishSync.executeWithOptions(
-      withSummary(`finish ${state.mode} sync`),
-      [{ syncId: state.syncId, mode: state.mode }],
-    );
-    state = { ...state, counts: addCounts(state.counts, finished.counts) };
-  }
-  phase = 'done';
+    if (partition === undefined) {
+      phase = 'finish';
+      const finished = await activities.finishSync.executeWithOptions(
+        withSummary(`finish ${state.mode} sync`),
+        [{ syncId: state.syncId, mode: state.mode }],
+      );
+      state = { ...state, counts: addCounts(state.counts, finished.counts) };
+    }
+    phase = 'done';
 
-  const info = workflowInfo();
-  const summary: SyncSummary = {
-    workflowId: info.workflowId,
-    runId: info.runId,
-    status: 'COMPLETED',
-    mode: state.mode,
-    startedAt: state.startedAt,
-    finishedAt: new Date().toISOString(),
-    ...state.counts,
-  };
-  publishOutcome(state.mode, state.counts, summary);
-  return summary;
+    const info = workflowInfo();
+    const summary: SyncSummary = {
+      workflowId: info.workflowId,
+      runId: info.runId,
+      status: 'COMPLETED',
+      mode: state.mode,
+      startedAt: state.startedAt,
+      finishedAt: new Date().toISOString(),
+      ...state.counts,
+    };
+    publishOutcome(state.mode, state.counts, summary);
+    return summary;
+  });
 }

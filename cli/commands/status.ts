@@ -81,7 +81,7 @@ async function followProgress(client: Client, run: RunStatus): Promise<void> {
     if (progress !== null) {
       const done = progress.counts.opportunitiesUpserted + progress.counts.opportunitiesDeleted;
       const seconds = Math.max(1, (Date.now() - Date.parse(progress.startedAt)) / 1000);
-      const total = progress.expectedOpportunities ?? Math.max(done, 1);
+      const total = Math.max(done, 1);
       const payload = {
         pages: progress.counts.pages,
         rate: Math.round(done / seconds),

@@ -28,7 +28,15 @@ export async function syncCommand(options: SyncCommandOptions): Promise<number> 
       );
       return EXIT.ok;
     }
-    const outcome = await runSync(client, { taskQueue, full: options.full, partitions });
+    const outcome = await runSync(client, {
+      taskQueue,
+      full: options.full,
+      partitions,
+      onWaiting: (holder) =>
+        process.stderr.write(
+          `oppsync: another run (${holder.split('/')[0]}) is writing; this run waits for it to finish\n`,
+        ),
+    });
     if (options.json === true) {
       const json = {
         ...jsonSummary(outcome.summary),
