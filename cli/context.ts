@@ -1,7 +1,7 @@
 import dotenv from 'dotenv';
 import { ConfigError, loadConfig, type AppConfig, type DynamicsConfig } from '../config';
 import type { DynamicsAuthConfig } from '../dynamics';
-import { createLogger, type Logger } from '../shared/logger';
+import { createLogger, logDestination, type Logger } from '../shared/logger';
 
 /** Exit codes of SPEC section 5. */
 export const EXIT = { ok: 0, runFailed: 1, usage: 2 } as const;
@@ -19,7 +19,8 @@ export interface CommandContext {
 export function commandContext(command: string): CommandContext {
   dotenv.config({ quiet: true });
   const config = loadConfig(process.env);
-  return { config, logger: createLogger(config.logLevel, { command }) };
+  const logger = createLogger(config.logLevel, { command }, logDestination(config.operations.logFormat));
+  return { config, logger };
 }
 
 /** The Dynamics connection from configuration; the bundled emulator only where a command offers it. */

@@ -1,13 +1,33 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
 /**
- * Structured logs: one JSON object a line on stderr (stdout stays free for `--json` output).
+ * 'pretty' (readable lines) or 'json' (one object a line); by default readable on a terminal and JSON when
+ * stderr goes to a file, a pipe or a log collector.
+ */
+export function logDestination(format: 'json' | 'pretty' | undefined): DestinationStream {
+  const readable = format === 'pretty' || (format === undefined && process.stderr.isTTY === true);
+  if (!readable) return pino.destination({ fd: 2, sync: true });
+  return pretty({
+    destination: 2,
+    sync: true,
+    colorize: process.stderr.isTTY === true,
+    ignore: 'pid,hostname,app',
+  });
+}
+
+/**
+ * Structured logs on stderr (stdout stays free for `--json` output).
  * Keys that could carry a credential are censored wherever they appear, as a second line of defence:
  * code never logs secrets on purpose.
  */
-export function createLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
+export function createLogger(
+  level: string,
+  bindings: Record<string, unknown> = {},
+  destination: DestinationStream = pino.destination({ fd: 2, sync: true }),
+): Logger {
   return pino(
     {
       level,
@@ -33,6 +53,6 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
         censor: '[redacted]',
       },
     },
-    pino.destination({ fd: 2, sync: true }),
+    destination,
   );
 }

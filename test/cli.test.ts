@@ -190,6 +190,28 @@ describe('the oppsync command', () => {
     expect((await oppsync(['errors'], env)).stdout).toBe('No open sync errors.\n');
   });
 
+  it('logs JSON lines when stderr is not a terminal, readable lines with LOG_FORMAT=pretty or on a terminal', async () => {
+    const store = (name: string): Record<string, string> => ({
+      MARKETO_DB_URL: `sqlite:${path.join(h.tempDir, `${name}.sqlite`)}`,
+    });
+    const json = await oppsync(['migrate'], store('json-logs'));
+    expect(json.code).toBe(0);
+    const line = JSON.parse(json.stderr.trim().split('\n')[0] ?? '') as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 30, command: 'migrate', msg: 'store schema migrated' });
+
+    const pretty = await oppsync(['migrate'], { ...store('pretty-logs'), LOG_FORMAT: 'pretty' });
+    expect(pretty.code).toBe(0);
+    expect(pretty.stderr).toMatch(/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO: store schema migrated\n/);
+    expect(pretty.stderr).toContain('command: "migrate"');
+
+    // On a terminal (script(1) gives the command one), readable by default.
+    const terminal = await run('script', ['-qec', `${process.execPath} ${BIN} migrate`, '/dev/null'], {
+      env: { PATH: process.env.PATH ?? '', ...store('terminal-logs') },
+    });
+    expect(terminal.stdout).toMatch(/INFO.*: .*store schema migrated/);
+    expect(terminal.stdout).not.toContain('"msg"');
+  });
+
   it.each([
     [['sync'], { SYNC_PAGE_SIZE: '0' }, 'SYNC_PAGE_SIZE'],
     [['worker'], {}, 'DYNAMICS_URL'],
