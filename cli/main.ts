@@ -37,12 +37,22 @@ function program(setExit: (code: number) => void): Command {
     .option('--json', 'print the summary as JSON')
     .option('--no-wait', 'return as soon as the run has started')
     .option(
+      '--dry-run',
+      'read Dynamics as a run would and report per table what it would create, update and delete; write nothing',
+    )
+    .option(
       '--partitions <n>',
       'a full sync split into n key ranges run in parallel by every worker (backfill)',
     )
     .action(
-      run(async (options: { full?: boolean; json?: boolean; wait?: boolean; partitions?: string }) =>
-        (await import('./commands/sync')).syncCommand(options),
+      run(
+        async (options: {
+          full?: boolean;
+          json?: boolean;
+          wait?: boolean;
+          dryRun?: boolean;
+          partitions?: string;
+        }) => (await import('./commands/sync')).syncCommand(options),
       ),
     );
   cli

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { SCHEDULE_ID } from '../shared/constants';
+import { storeChanges, type DryRunReport } from '../dry-run';
 import { MarketoStore } from '../store';
 import { Harness } from './support/harness';
 
@@ -210,6 +211,46 @@ describe('the oppsync command', () => {
     });
     expect(terminal.stdout).toMatch(/INFO.*: .*store schema migrated/);
     expect(terminal.stdout).not.toContain('"msg"');
+  });
+
+  it('sync --dry-run reports what the run would change, writes nothing, and the next run does just that', async () => {
+    const dynamicsEnv = {
+      ...env,
+      DYNAMICS_URL: h.emulator.url,
+      DYNAMICS_TENANT_ID: h.emulator.tenantId,
+      DYNAMICS_AUTHORITY: h.emulator.authority,
+      DYNAMICS_CLIENT_ID: h.dynamicsAuth.clientId,
+      DYNAMICS_CLIENT_SECRET: h.dynamicsAuth.clientSecret ?? '',
+      NODE_EXTRA_CA_CERTS: h.emulator.caFile,
+    };
+    const [target] = h.emulator.data.list('opportunity');
+    const id = String(target?.opportunityid);
+    h.emulator.data.update('opportunity', id, { name: 'Renamed for the dry run' });
+    const store = await MarketoStore.open(h.config.storeUrl);
+    try {
+      const before = await store.snapshot();
+      const state = await store.changeState();
+      const dry = await oppsync(['sync', '--dry-run', '--json'], dynamicsEnv);
+      expect(dry.code).toBe(0);
+      const report = JSON.parse(dry.stdout) as DryRunReport;
+      expect(report.mode).toBe('incremental');
+      expect(report.changes.opportunities).toEqual({ created: [], updated: [id], deleted: [] });
+      expect(report.dynamicsRequests).toBeGreaterThan(0);
+      expect(await store.snapshot()).toEqual(before);
+      expect(await store.changeState()).toEqual(state);
+
+      const real = await oppsync(['sync', '--json'], env);
+      expect(JSON.parse(real.stdout)).toMatchObject({ status: 'COMPLETED', opportunitiesUpserted: 1 });
+      expect(storeChanges(before, await store.snapshot())).toEqual(report.changes);
+
+      const nothing = await oppsync(['sync', '--dry-run'], dynamicsEnv);
+      expect(nothing.stdout).toMatch(
+        /^Dry run \(incremental, \d+ Dynamics requests\): nothing was written\.\n/,
+      );
+      expect(nothing.stdout).toMatch(/^opportunities\s+0\s+0\s+0$/m);
+    } finally {
+      await store.close();
+    }
   });
 
   it.each([

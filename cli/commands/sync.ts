@@ -1,11 +1,14 @@
 import { connectClient, jsonSummary, runSync, startSync } from '../../client';
 import { ensureSearchAttributes } from '../../temporal/search-attributes';
-import { commandContext, EXIT, UsageError } from '../context';
+import { dryRun } from '../../dry-run';
+import { formatTable } from '../table';
+import { commandContext, configuredDynamics, EXIT, UsageError } from '../context';
 
 export interface SyncCommandOptions {
   full?: boolean;
   json?: boolean;
   wait?: boolean;
+  dryRun?: boolean;
   partitions?: string;
 }
 
@@ -14,6 +17,7 @@ export async function syncCommand(options: SyncCommandOptions): Promise<number> 
   if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1 || partitions > 64)) {
     throw new UsageError(`--partitions: must be a whole number from 1 to 64, got '${options.partitions}'`);
   }
+  if (options.dryRun === true) return dryRunCommand(options);
   const { config } = commandContext('sync');
   const { client, connection } = await connectClient(config);
   try {
@@ -57,4 +61,32 @@ export async function syncCommand(options: SyncCommandOptions): Promise<number> 
   } finally {
     await connection.close();
   }
+}
+
+/** `--dry-run`: the run's reads and decisions in this process, into a copy of the store; nothing is written. */
+async function dryRunCommand(options: SyncCommandOptions): Promise<number> {
+  if (options.wait === false || options.partitions !== undefined)
+    throw new UsageError('--dry-run runs here and now: it takes neither --no-wait nor --partitions');
+  const { config, logger } = commandContext('sync');
+  const report = await dryRun({
+    config,
+    dynamics: configuredDynamics(config.dynamics),
+    logger,
+    full: options.full,
+  });
+  if (options.json === true) {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return EXIT.ok;
+  }
+  const rows = Object.entries(report.changes).map(([table, change]) => [
+    table,
+    String(change.created.length),
+    String(change.updated.length),
+    String(change.deleted.length),
+  ]);
+  process.stdout.write(
+    `Dry run (${report.mode}, ${report.dynamicsRequests} Dynamics requests): nothing was written.\n` +
+      formatTable(['table', 'create', 'update', 'delete'], rows),
+  );
+  return EXIT.ok;
 }

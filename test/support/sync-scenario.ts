@@ -4,6 +4,7 @@ import type { Lookup } from '../../emulator';
 import type { RuleOptions } from '../../rules';
 import type { MarketoStore, StoreSnapshot } from '../../store';
 import { ExpectedStore, sortSnapshot, syncAndExpectExactStore } from './expected';
+import { dryRunThenSync } from './dry-run';
 import { Harness } from './harness';
 
 const OPTIONS: RuleOptions = { customFields: ['new_region'], filterAttribute: 'new_synctomkto' };
@@ -43,8 +44,13 @@ export function describeSyncScenario(store: 'sqlite' | 'postgres'): void {
       await h?.close();
     });
 
+    // Every run of the scenario is foretold by a dry run first (SPEC section 5, `oppsync sync --dry-run`).
     const syncAndCompare = async (full = false): Promise<StoreSnapshot> =>
-      (await syncAndExpectExactStore(h, marketo, expected, OPTIONS, full)).snapshot;
+      (
+        await dryRunThenSync(h, marketo, full, () =>
+          syncAndExpectExactStore(h, marketo, expected, OPTIONS, full),
+        )
+      ).result.snapshot;
 
     function masterConnection(opportunityId: string, contactId: string): string {
       const row = h.emulator.data
