@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { SCHEDULE_ID } from '../shared/constants';
 import { storeChanges, type DryRunReport } from '../dry-run';
 import { MarketoStore } from '../store';
+import { dynamicsEnv } from './support/faults';
 import { Harness } from './support/harness';
 
 const run = promisify(execFile);
@@ -214,15 +215,7 @@ describe('the oppsync command', () => {
   });
 
   it('sync --dry-run reports what the run would change, writes nothing, and the next run does just that', async () => {
-    const dynamicsEnv = {
-      ...env,
-      DYNAMICS_URL: h.emulator.url,
-      DYNAMICS_TENANT_ID: h.emulator.tenantId,
-      DYNAMICS_AUTHORITY: h.emulator.authority,
-      DYNAMICS_CLIENT_ID: h.dynamicsAuth.clientId,
-      DYNAMICS_CLIENT_SECRET: h.dynamicsAuth.clientSecret ?? '',
-      NODE_EXTRA_CA_CERTS: h.emulator.caFile,
-    };
+    const withDynamics = { ...env, ...dynamicsEnv(h) };
     const [target] = h.emulator.data.list('opportunity');
     const id = String(target?.opportunityid);
     h.emulator.data.update('opportunity', id, { name: 'Renamed for the dry run' });
@@ -230,7 +223,7 @@ describe('the oppsync command', () => {
     try {
       const before = await store.snapshot();
       const state = await store.changeState();
-      const dry = await oppsync(['sync', '--dry-run', '--json'], dynamicsEnv);
+      const dry = await oppsync(['sync', '--dry-run', '--json'], withDynamics);
       expect(dry.code).toBe(0);
       const report = JSON.parse(dry.stdout) as DryRunReport;
       expect(report.mode).toBe('incremental');
@@ -243,7 +236,7 @@ describe('the oppsync command', () => {
       expect(JSON.parse(real.stdout)).toMatchObject({ status: 'COMPLETED', opportunitiesUpserted: 1 });
       expect(storeChanges(before, await store.snapshot())).toEqual(report.changes);
 
-      const nothing = await oppsync(['sync', '--dry-run'], dynamicsEnv);
+      const nothing = await oppsync(['sync', '--dry-run'], withDynamics);
       expect(nothing.stdout).toMatch(
         /^Dry run \(incremental, \d+ Dynamics requests\): nothing was written\.\n/,
       );

@@ -18,18 +18,25 @@ export interface ChildWorker {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
+/** The harness's emulator and client-secret app as a process's Dynamics settings (SPEC section 4). */
+export function dynamicsEnv(h: Harness): Record<string, string> {
+  return {
+    DYNAMICS_URL: h.emulator.url,
+    DYNAMICS_TENANT_ID: h.emulator.tenantId,
+    DYNAMICS_AUTHORITY: h.emulator.authority,
+    DYNAMICS_CLIENT_ID: h.dynamicsAuth.clientId,
+    DYNAMICS_CLIENT_SECRET: h.dynamicsAuth.clientSecret ?? '',
+    NODE_EXTRA_CA_CERTS: h.emulator.caFile,
+  };
+}
+
 /** Starts a child worker on the harness's task queue, store and emulator (client-secret app of the harness). */
 export function spawnWorker(h: Harness, env: Record<string, string> = {}): ChildWorker {
   const child = spawn(process.execPath, [BIN, 'worker'], {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
-      DYNAMICS_URL: h.emulator.url,
-      DYNAMICS_TENANT_ID: h.emulator.tenantId,
-      DYNAMICS_AUTHORITY: h.emulator.authority,
-      DYNAMICS_CLIENT_ID: h.dynamicsAuth.clientId,
-      DYNAMICS_CLIENT_SECRET: h.dynamicsAuth.clientSecret ?? '',
-      NODE_EXTRA_CA_CERTS: h.emulator.caFile,
+      ...dynamicsEnv(h),
       MARKETO_DB_URL: h.config.storeUrl,
       TEMPORAL_ADDRESS: h.devServer.address,
       TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue,
