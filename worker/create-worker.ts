@@ -157,7 +157,8 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
   const stopped = (): boolean => !['INITIALIZED', 'RUNNING'].includes(worker.getState());
   let promote!: () => void;
   const promotion = new Promise<PromotionOutcome>((resolve) => {
-    promote = () => resolve(promoteAndReport({ connection, namespace, version, policy, logger, stopped }));
+    promote = () =>
+      resolve(promoteAndReport({ connection, namespace, taskQueue, version, policy, logger, stopped }));
   });
   const close = async (): Promise<void> => {
     await store.close();

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isGrpcServiceError } from '@temporalio/client';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import type { NativeConnection } from '@temporalio/worker';
 import type { PromotePolicy } from '../config';
 import type { Logger } from '../shared/logger';
@@ -37,6 +38,7 @@ export interface PromotionOutcome {
 interface PromotionOptions {
   connection: NativeConnection;
   namespace: string;
+  taskQueue: string;
   version: WorkerDeploymentVersion;
   policy: PromotePolicy;
   logger: Logger;
@@ -46,29 +48,36 @@ interface PromotionOptions {
 }
 
 const GRPC_NOT_FOUND = 5;
+const { TASK_QUEUE_TYPE_WORKFLOW, TASK_QUEUE_TYPE_ACTIVITY } = temporal.api.enums.v1.TaskQueueType;
 const RETRY_MS = 250;
 
 /**
  * Decides, once the worker polls, whether its build takes new runs. A deployment without a current version routes
  * new runs to unversioned workers, of which there are none: under 'first' the first build makes itself current, so
  * a first deploy just works; a later build waits for the operator. 'always' promotes every build that starts.
- * The server only knows a version after one of its workers has polled, hence the wait.
+ * The server knows a version once its workers have polled, and refuses to make it current before it has polled
+ * every kind of task the current version serves (workflow and activity tasks), hence the wait for both.
  */
 export async function promoteWhenPolling(options: PromotionOptions): Promise<PromotionOutcome> {
-  const { connection, namespace, version, policy, logger } = options;
+  const { connection, namespace, taskQueue, version, policy, logger } = options;
   const service = connection.workflowService;
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   let lastError: unknown;
   while (!options.stopped() && Date.now() < deadline) {
     try {
-      const { workerDeploymentInfo: info, conflictToken } = await service.describeWorkerDeployment({
+      const { workerDeploymentVersionInfo: polled } = await service.describeWorkerDeploymentVersion({
         namespace,
-        deploymentName: version.deploymentName,
+        deploymentVersion: version,
       });
-      const known = (info?.versionSummaries ?? []).some(
-        (summary) => summary.deploymentVersion?.buildId === version.buildId,
+      const types = new Set(
+        (polled?.taskQueueInfos ?? []).filter((queue) => queue.name === taskQueue).map((queue) => queue.type),
       );
-      if (known) {
+      const polling = types.has(TASK_QUEUE_TYPE_WORKFLOW) && types.has(TASK_QUEUE_TYPE_ACTIVITY);
+      if (polling) {
+        const { workerDeploymentInfo: info, conflictToken } = await service.describeWorkerDeployment({
+          namespace,
+          deploymentName: version.deploymentName,
+        });
         const currentBuildId = info?.routingConfig?.currentDeploymentVersion?.buildId ?? undefined;
         if (currentBuildId === version.buildId) return { current: true, promoted: false };
         if (policy === 'never' || (policy === 'first' && currentBuildId !== undefined))
@@ -93,7 +102,7 @@ export async function promoteWhenPolling(options: PromotionOptions): Promise<Pro
   }
   if (options.stopped()) return { current: false, promoted: false };
   throw new Error(
-    `the deployment version ${version.deploymentName}/${version.buildId} did not appear on the server within ` +
+    `the deployment version ${version.deploymentName}/${version.buildId} was not seen polling workflow and activity tasks within ` +
       `${options.timeoutMs ?? 60_000} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
   );
 }
