@@ -8,8 +8,8 @@ import type { RuleOptions } from '../rules';
 import { temporalCliPath } from '../shared/paths';
 import type { SyncProgress, SyncSummary } from '../shared/sync-types';
 import type { MarketoStore } from '../store';
-import { ExpectedStore, readOrganisation, sortSnapshot } from './support/expected';
-import { duplicateKeys, waitFor } from './support/faults';
+import { ExpectedStore, expectExactStore } from './support/expected';
+import { waitFor } from './support/faults';
 import { Harness, workflowBundle } from './support/harness';
 
 const OPTIONS: RuleOptions = { customFields: [] };
@@ -67,12 +67,6 @@ describe('worker versioning: deploying changed workflow code while a sync runs',
     await h?.close();
   });
 
-  async function expectExactStore(): Promise<void> {
-    const actual = sortSnapshot(await marketo.snapshot());
-    expect(duplicateKeys(actual)).toEqual([]);
-    expect(actual).toEqual(expected.next(await readOrganisation(h.dynamicsClient(), OPTIONS)));
-  }
-
   it('the run in flight finishes on build A, exactly, while a run started after promotion runs on B', async () => {
     const taskQueue = h.config.temporal.taskQueue;
     const deploymentName = h.config.operations.deploymentName;
@@ -113,7 +107,7 @@ describe('worker versioning: deploying changed workflow code while a sync runs',
     const first = (await inFlight.result()) as SyncSummary;
     expect(first.status).toBe('COMPLETED');
     expect(first.opportunitiesUpserted).toBe(300);
-    await expectExactStore();
+    await expectExactStore(h, marketo, expected, OPTIONS);
     const firstHistory = await inFlight.fetchHistory();
     const firstTasks = workflowTasks(firstHistory);
     expect(new Set(firstTasks.map((task) => `${task.identity} ${task.buildId}`))).toEqual(
@@ -139,7 +133,7 @@ describe('worker versioning: deploying changed workflow code while a sync runs',
     const second = (await next.result()) as SyncSummary;
     expect(second.status).toBe('COMPLETED');
     expect(second.mode).toBe('incremental');
-    await expectExactStore();
+    await expectExactStore(h, marketo, expected, OPTIONS);
     const secondHistory = await next.fetchHistory();
     expect(new Set(workflowTasks(secondHistory).map((task) => `${task.identity} ${task.buildId}`))).toEqual(
       new Set([`worker-build-b ${b.version.buildId}`]),
