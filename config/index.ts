@@ -1,3 +1,10 @@
 export { loadConfig, ConfigError } from './load';
-export type { AppConfig, DynamicsConfig, TemporalConfig, SyncConfig, OperationsConfig } from './load';
+export type {
+  AppConfig,
+  DynamicsConfig,
+  TemporalConfig,
+  SyncConfig,
+  OperationsConfig,
+  PromotePolicy,
+} from './load';
 export { parseDuration } from './duration';

@@ -49,6 +49,12 @@ export interface SyncConfig {
   readonly readAhead: boolean;
 }
 
+/**
+ * Whether a starting worker makes its build the deployment's current version (OPPSYNC_PROMOTE): 'first' only when
+ * the deployment has none yet (a first deploy), 'always' at every start, 'never' (the operator promotes).
+ */
+export type PromotePolicy = 'first' | 'always' | 'never';
+
 /** How the processes are run and watched (SPEC section 5; README "Operating it"). */
 export interface OperationsConfig {
   /** `host:port` where the worker serves Prometheus metrics (OPPSYNC_METRICS_ADDRESS); undefined: off. */
@@ -59,6 +65,7 @@ export interface OperationsConfig {
   readonly deploymentName: string;
   /** undefined: derived from the workflow code itself, so changed workflow code is always a new build. */
   readonly buildId?: string;
+  readonly promote: PromotePolicy;
   /** OPPSYNC_SHUTDOWN_GRACE: how long SIGTERM lets running activities finish before they are cancelled. */
   readonly shutdownGraceMs: number;
   /** OPPSYNC_CODEC_TOKEN: the bearer token the codec server demands of every caller. */
@@ -236,11 +243,15 @@ function operationsConfig(env: Env): OperationsConfig {
   if (badOrigin !== undefined)
     throw new ConfigError('OPPSYNC_CODEC_ORIGINS', `'${badOrigin}' is not an http(s) origin`);
   const buildId = text(env, 'OPPSYNC_BUILD_ID');
+  const promote = z.enum(['first', 'always', 'never']).safeParse(text(env, 'OPPSYNC_PROMOTE') ?? 'first');
+  if (!promote.success)
+    throw new ConfigError('OPPSYNC_PROMOTE', `must be first, always or never, got '${env.OPPSYNC_PROMOTE}'`);
   return {
     metricsAddress: hostPort(env, 'OPPSYNC_METRICS_ADDRESS'),
     logFormat,
     deploymentName: text(env, 'OPPSYNC_DEPLOYMENT_NAME') ?? 'oppsync',
     buildId,
+    promote: promote.data,
     shutdownGraceMs: duration(env, 'OPPSYNC_SHUTDOWN_GRACE', '30s'),
     codecToken,
     codecOrigins: origins,

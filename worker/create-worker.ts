@@ -1,13 +1,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
+import {
+  bundleWorkflowCode,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkflowBundleOption,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { activityCancellation, createSyncActivities, heartbeatIfInActivity } from '../activities';
 import { dataConverter, temporalConnectionOptions } from '../client/connection';
-import type { AppConfig } from '../config';
+import type { AppConfig, PromotePolicy } from '../config';
 import { DynamicsClient, type DynamicsAuthConfig } from '../dynamics';
 import type { Logger } from '../shared/logger';
 import { MarketoStore } from '../store';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { defaultBuildId, promoteAndReport, type PromotionOutcome } from './deployment';
 
 export interface SyncWorkerOptions {
   config: AppConfig;
@@ -22,12 +31,18 @@ export interface SyncWorkerOptions {
   /** Identity shown in the Temporal UI for activities this worker ran. */
   identity?: string;
   maxConcurrentActivityTaskExecutions?: number;
+  /** Overrides OPPSYNC_PROMOTE (the demo's only worker always makes its build current). */
+  promote?: PromotePolicy;
 }
 
 export interface SyncWorker {
   readonly worker: Worker;
   readonly store: MarketoStore;
   readonly dynamics: DynamicsClient;
+  /** The Worker Deployment Version this worker polls as (its build id derived from the workflow code by default). */
+  readonly version: WorkerDeploymentVersion;
+  /** Settles once the server knows this version and the worker has decided whether it takes new runs. */
+  readonly promotion: Promise<PromotionOutcome>;
   /** Runs until shutdown() (or the signal handlers the CLI installs), then closes the store and connection. */
   run(): Promise<void>;
   runUntil<R>(promise: Promise<R>): Promise<R>;
@@ -43,12 +58,31 @@ export function prebuiltWorkflowBundlePath(): string {
   return path.join(__dirname, '..', 'workflow-bundle.js');
 }
 
-/** The pre-built bundle when running from dist/, else the sources (bundled by the worker at start). */
-function workflowCode(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+/**
+ * The workflow code and its text (the default build id is its digest): the given bundle, the pre-built one when
+ * running from dist/, else the sources bundled here.
+ */
+async function workflowCode(
+  given: WorkflowBundleWithSourceMap | undefined,
+): Promise<{ workflowBundle: WorkflowBundleOption; code: string }> {
+  if (given !== undefined) return { workflowBundle: given, code: given.code };
   const prebuilt = prebuiltWorkflowBundlePath();
-  return fs.existsSync(prebuilt)
-    ? { workflowBundle: { codePath: prebuilt } }
-    : { workflowsPath: workflowsPath() };
+  if (fs.existsSync(prebuilt))
+    return { workflowBundle: { codePath: prebuilt }, code: fs.readFileSync(prebuilt, 'utf8') };
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: workflowsPath(),
+    logger: Runtime.instance().logger,
+  });
+  return { workflowBundle: bundle, code: bundle.code };
+}
+
+/**
+ * Worker versioning: every run is pinned to the build whose worker took its first workflow task, and finishes on
+ * it (its continued-as-new runs and a backfill's partitions too, the server's default for a pinned run); a new
+ * build only takes new runs once it is the deployment's current version.
+ */
+function deploymentOptions(version: WorkerDeploymentVersion) {
+  return { useWorkerVersioning: true, version, defaultVersioningBehavior: 'PINNED' } as const;
 }
 
 /**
@@ -79,6 +113,11 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
     if (ownConnection) await connection.close();
     throw error;
   }
+  const { workflowBundle, code } = await workflowCode(options.workflowBundle);
+  const version: WorkerDeploymentVersion = {
+    deploymentName: config.operations.deploymentName,
+    buildId: config.operations.buildId ?? defaultBuildId(code),
+  };
   const store = await MarketoStore.open(config.storeUrl, { pageWriterThread: true });
   await store.migrate();
   // Waiting out a Retry-After heartbeats, so a long service-protection pause never times the activity out.
@@ -96,10 +135,12 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
     sync: config.sync,
     logger: logger.child({ component: 'activities' }),
   });
+  const namespace = config.temporal.namespace;
+  const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
   const worker = await Worker.create({
     connection,
-    namespace: config.temporal.namespace,
-    taskQueue: options.taskQueue ?? config.temporal.taskQueue,
+    namespace,
+    taskQueue,
     ...(options.identity === undefined ? {} : { identity: options.identity }),
     activities,
     dataConverter: dataConverter(config),
@@ -108,7 +149,16 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
     // long before it cancels them; the SDK's default, 0, would cancel a page write at once.
     shutdownGraceTime: config.operations.shutdownGraceMs,
     ...WORKFLOWS_ON_MAIN_THREAD,
-    ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : workflowCode()),
+    workflowBundle,
+    workerDeploymentOptions: deploymentOptions(version),
+  });
+  logger.info({ ...version, taskQueue }, 'worker deployment version');
+  const policy = options.promote ?? config.operations.promote;
+  const stopped = (): boolean => !['INITIALIZED', 'RUNNING'].includes(worker.getState());
+  let promote!: () => void;
+  const promotion = new Promise<PromotionOutcome>((resolve) => {
+    promote = () =>
+      resolve(promoteAndReport({ connection, namespace, taskQueue, version, policy, logger, stopped }));
   });
   const close = async (): Promise<void> => {
     await store.close();
@@ -118,16 +168,23 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
     worker,
     store,
     dynamics,
+    version,
+    promotion,
     async run() {
       try {
-        await worker.run();
+        // The server learns of this version from the worker's first poll, so promotion waits for run().
+        const running = worker.run();
+        promote();
+        await running;
       } finally {
         await close();
       }
     },
     async runUntil<R>(promise: Promise<R>): Promise<R> {
       try {
-        return await worker.runUntil(promise);
+        const running = worker.runUntil(promise);
+        promote();
+        return await running;
       } finally {
         await close();
       }

@@ -13,7 +13,10 @@ export async function devCommand(): Promise<number> {
   const embedded = await startEmbedded(configured, logger);
   const { config } = embedded;
   try {
-    const worker = await createSyncWorker({ config, dynamics: embedded.dynamics, logger });
+    // On its own dev server the demo's worker is the only one: each start makes its build current, so a demo
+    // restarted with changed workflow code takes new runs at once.
+    const promote = embedded.devServer === undefined ? undefined : 'always';
+    const worker = await createSyncWorker({ config, dynamics: embedded.dynamics, logger, promote });
     const running = worker.run();
     const { client, connection } = await connectClient(config);
     try {

@@ -2,8 +2,8 @@ import type { RuleOptions } from '../../rules';
 import type { MarketoStore } from '../../store';
 import { startSync } from '../../client';
 import type { SyncSummary } from '../../shared/sync-types';
-import { ExpectedStore, readOrganisation, sortSnapshot } from '../support/expected';
-import { duplicateKeys, rawHistories, secretsFound, waitFor } from '../support/faults';
+import { ExpectedStore, expectExactStore } from '../support/expected';
+import { rawHistories, secretsFound, waitFor } from '../support/faults';
 import { Harness } from '../support/harness';
 
 const OPTIONS: RuleOptions = { customFields: [] };
@@ -33,12 +33,6 @@ describe('a sync under throttling and token expiry', () => {
     await h?.close();
   });
 
-  async function expectExactStore(): Promise<void> {
-    const actual = sortSnapshot(await marketo.snapshot());
-    expect(duplicateKeys(actual)).toEqual([]);
-    expect(actual).toEqual(expected.next(await readOrganisation(h.dynamicsClient(), OPTIONS)));
-  }
-
   const opportunityPageReads = (): number =>
     h.emulator.stats.log.filter(
       (e) => e.method === 'GET' && /\/opportunities$/.test(e.path) && e.status === 200,
@@ -55,7 +49,7 @@ describe('a sync under throttling and token expiry', () => {
     const served = h.emulator.stats.log.length;
     expect(throttled).toBeGreaterThanOrEqual(Math.floor(served * 0.15));
     expect(h.emulator.stats.earlyRetries()).toBe(0);
-    await expectExactStore();
+    await expectExactStore(h, marketo, expected, OPTIONS);
     process.stdout.write(`429s served: ${throttled} of ${served} requests; early retries: 0\n`);
   });
 
@@ -78,7 +72,7 @@ describe('a sync under throttling and token expiry', () => {
     expect(h.emulator.stats.expiredTokenRejections).toBeGreaterThanOrEqual(1);
     expect(h.emulator.stats.revokedTokenRejections).toBeGreaterThanOrEqual(1);
     expect(h.emulator.stats.tokensIssued.length).toBeGreaterThanOrEqual(issuedBefore + 2);
-    await expectExactStore();
+    await expectExactStore(h, marketo, expected, OPTIONS);
     process.stdout.write(
       `token rejections: ${h.emulator.stats.expiredTokenRejections} expired, ` +
         `${h.emulator.stats.revokedTokenRejections} revoked; new tokens: ` +

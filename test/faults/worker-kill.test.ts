@@ -3,15 +3,8 @@ import { EMULATOR_DEFAULTS } from '../../emulator';
 import type { RuleOptions } from '../../rules';
 import type { MarketoStore } from '../../store';
 import type { SyncSummary } from '../../shared/sync-types';
-import { ExpectedStore, readOrganisation, sortSnapshot } from '../support/expected';
-import {
-  duplicateKeys,
-  rawHistories,
-  secretsFound,
-  spawnWorker,
-  waitFor,
-  type ChildWorker,
-} from '../support/faults';
+import { ExpectedStore, expectExactStore } from '../support/expected';
+import { rawHistories, secretsFound, spawnWorker, waitFor, type ChildWorker } from '../support/faults';
 import { Harness } from '../support/harness';
 
 const OPTIONS: RuleOptions = { customFields: [] };
@@ -80,16 +73,10 @@ describe('a sync whose workers are killed with SIGKILL', () => {
     return summary;
   }
 
-  async function expectExactStore(): Promise<void> {
-    const actual = sortSnapshot(await marketo.snapshot());
-    expect(duplicateKeys(actual)).toEqual([]);
-    expect(actual).toEqual(expected.next(await readOrganisation(h.dynamicsClient(), OPTIONS)));
-  }
-
   it('a full sync killed three times completes with exactly the rules’ result', async () => {
     const summary = await syncThroughKills(true);
     expect(summary.status).toBe('COMPLETED');
-    await expectExactStore();
+    await expectExactStore(h, marketo, expected, OPTIONS);
     const snapshot = await marketo.snapshot();
     expect(snapshot.opportunities.length).toBe(300);
   });
@@ -101,7 +88,7 @@ describe('a sync whose workers are killed with SIGKILL', () => {
     const summary = await syncThroughKills(false);
     expect(summary.status).toBe('COMPLETED');
     expect(summary.mode).toBe('incremental');
-    await expectExactStore();
+    await expectExactStore(h, marketo, expected, OPTIONS);
   });
 
   it('no history and no worker log holds the client secret, the password or an issued access token', async () => {

@@ -128,6 +128,18 @@ export class ExpectedStore {
   }
 }
 
+/** Asserts the whole store equals the rules' result over the organisation as it is now, with no duplicate keys. */
+export async function expectExactStore(
+  h: { dynamicsClient(): DynamicsClient },
+  marketo: { snapshot(): Promise<StoreSnapshot> },
+  expected: ExpectedStore,
+  options: RuleOptions,
+): Promise<void> {
+  const actual = sortSnapshot(await marketo.snapshot());
+  expect(duplicateKeys(actual)).toEqual([]);
+  expect(actual).toEqual(expected.next(await readOrganisation(h.dynamicsClient(), options)));
+}
+
 /**
  * Runs one sync through the harness and asserts the whole store equals the rules' result, with no duplicate
  * keys; returns the run's outcome and the store as read.

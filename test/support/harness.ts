@@ -111,9 +111,17 @@ export class Harness {
     }
   }
 
-  /** Starts one more in-process worker on the harness's task queue (several may run side by side). */
+  /**
+   * Starts one more in-process worker on the harness's task queue (several may run side by side) and waits until
+   * the server knows its build (the first worker's build becomes the deployment's current version).
+   */
   async startWorker(
-    options: { identity?: string; maxConcurrentActivityTaskExecutions?: number } = {},
+    options: {
+      identity?: string;
+      maxConcurrentActivityTaskExecutions?: number;
+      /** Another build of the workflow code (default: this file's bundle of workflows/). */
+      workflowBundle?: WorkflowBundleWithSourceMap;
+    } = {},
   ): Promise<SyncWorker> {
     // One connection per worker: the SDK allows one worker per task queue on a connection, as in separate processes.
     const connection = await NativeConnection.connect({ address: this.devServer.address });
@@ -122,11 +130,12 @@ export class Harness {
       dynamics: this.dynamicsAuth,
       logger: createLogger('warn', { test: true }),
       connection,
-      workflowBundle: await workflowBundle(),
       ...options,
+      workflowBundle: options.workflowBundle ?? (await workflowBundle()),
     });
     this.workers.push({ worker, running: worker.run(), connection });
     this.worker = worker;
+    await worker.promotion;
     return worker;
   }
 
