@@ -42,6 +42,8 @@ const timers = (history: History) =>
  * first command differs, so B could not replay a run that A started. Each worker gets the build id derived
  * from its own code.
  */
+
+const LATENCY_MS = 30;
 describe('worker versioning: deploying changed workflow code while a sync runs', () => {
   let h: Harness;
   let marketo: MarketoStore;
@@ -52,7 +54,7 @@ describe('worker versioning: deploying changed workflow code while a sync runs',
     // Thirty slowed pages: the first run is still working when build B is deployed and promoted.
     h = await Harness.start({
       store: 'sqlite',
-      emulator: { dataset: { generate: { opportunities: 300, seed: 11 } }, latencyMs: 30 },
+      emulator: { dataset: { generate: { opportunities: 300, seed: 11 } }, latencyMs: LATENCY_MS },
       env: { SYNC_PAGE_SIZE: '10' },
     });
     marketo = await h.openStore();
@@ -81,6 +83,9 @@ describe('worker versioning: deploying changed workflow code while a sync runs',
       return (progress?.counts.pages ?? 0) >= 2;
     });
 
+    // Build B's worker takes seconds to start and to be seen polling: slow Dynamics down meanwhile, so the run
+    // is surely still in flight when B becomes current.
+    h.emulator.faults.latencyMs = 400;
     const b = await h.startWorker({ identity: 'worker-build-b', workflowBundle: changedBuild });
     expect(b.version.buildId).not.toBe(a.version.buildId);
     // A later build waits for the operator.
@@ -103,6 +108,7 @@ describe('worker versioning: deploying changed workflow code while a sync runs',
       '--yes',
     ]);
     expect((await inFlight.describe()).status.name).toBe('RUNNING');
+    h.emulator.faults.latencyMs = LATENCY_MS;
 
     const first = (await inFlight.result()) as SyncSummary;
     expect(first.status).toBe('COMPLETED');
