@@ -25,7 +25,13 @@ import {
   type WrittenThisRun,
 } from '../rules';
 import type { Logger } from '../shared/logger';
-import type { MarketoStore, WriteCounts, WritePageInput } from '../store';
+import {
+  encodeLastSuccess,
+  LAST_SUCCESS_KEY,
+  type MarketoStore,
+  type WriteCounts,
+  type WritePageInput,
+} from '../store';
 import { keyRangeFilter } from '../shared/partitions';
 import type {
   BeginSyncResult,
@@ -684,8 +690,16 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
       }
     },
 
-    /** Ends a run: a full sync marks what it did not see as deleted; the new change state becomes the saved one. */
-    async finishSync(input: { syncId: string; mode: SyncMode }): Promise<{ counts: Partial<SyncCounts> }> {
+    /**
+     * Ends a run: a full sync marks what it did not see as deleted; the new change state becomes the saved one,
+     * and with it the record of the last successful run. `startedAt` (the workflow's) dates the run's start;
+     * workflows started before it was passed leave it out.
+     */
+    async finishSync(input: {
+      syncId: string;
+      mode: SyncMode;
+      startedAt?: string;
+    }): Promise<{ counts: Partial<SyncCounts> }> {
       try {
         let counts: Partial<SyncCounts> = {};
         if (input.mode === 'full') {
@@ -698,6 +712,14 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
           if (value !== undefined) promote[committedKey(table.entitySet)] = value;
           promote[nextKey(table.entitySet)] = null;
         }
+        const finishedAt = now();
+        const started = input.startedAt === undefined ? NaN : Date.parse(input.startedAt);
+        const startedAt = Number.isNaN(started) ? undefined : new Date(started);
+        promote[LAST_SUCCESS_KEY] = encodeLastSuccess({
+          finishedAt,
+          mode: input.mode,
+          ...(startedAt !== undefined ? { startedAt } : {}),
+        });
         await store.setState(promote);
         referenceCache.delete(input.syncId);
         activityLogger(logger).info({ syncId: input.syncId, mode: input.mode }, 'sync finished');

@@ -1,6 +1,7 @@
 /** The Marketo store (SPEC section 2): schema, page writer and the sync's bookkeeping, on knex. */
 export { MarketoStore, type StoreOptions, type SyncErrorListing } from './marketo-store';
 export { parseStoreUrl } from './url';
+export { encodeLastSuccess, LAST_SUCCESS_KEY, type LastSuccess } from './last-success';
 export { readSchemaStatus, type SchemaStatus } from './schema-status';
 export { StoreError, redactUrl, type StoreErrorCode } from './errors';
 export type { StoreSnapshot, WriteCounts, WritePageInput } from './types';
