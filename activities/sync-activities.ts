@@ -25,6 +25,7 @@ import {
   type WrittenThisRun,
 } from '../rules';
 import type { Logger } from '../shared/logger';
+import type { OppsyncMetrics } from '../metrics';
 import {
   encodeLastSuccess,
   LAST_SUCCESS_KEY,
@@ -74,6 +75,8 @@ export interface SyncActivityDependencies {
   readAhead?: PagePrefetch<ReadAheadPage>;
   /** What each run has written on this worker (tests pass their own to look at it). */
   runMemory?: RunMemory;
+  /** Where the rows written and the runs finished are counted (OPPSYNC_METRICS_ADDRESS); none when off. */
+  metrics?: Pick<OppsyncMetrics, 'recordCounts' | 'recordRun'>;
 }
 
 /** A page read ahead and resolved, with the requests reading it took (counted for the activity that uses it). */
@@ -153,6 +156,13 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
   const backoff = shareBackoff(dynamics, store, logger);
   const readAhead = sync.readAhead ? (deps.readAhead ?? new PagePrefetch<ReadAheadPage>()) : undefined;
   const runMemory = deps.runMemory ?? new RunMemory();
+  const { metrics } = deps;
+
+  /** An activity's counts, once they are written: counted for the metrics once per activity, never per row. */
+  function counted<T extends { counts: Partial<SyncCounts> }>(result: T): T {
+    metrics?.recordCounts(result.counts);
+    return result;
+  }
 
   function changeTracked(table: TableSpec): Promise<boolean> {
     let flag = trackingFlags.get(table.logicalName);
@@ -655,7 +665,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
           },
           'opportunity page written',
         );
-        return { nextCursor: read.nextLink, counts: toCounts(written, read.requests, read.skipped) };
+        return counted({ nextCursor: read.nextLink, counts: toCounts(written, read.requests, read.skipped) });
       } catch (error) {
         throw toActivityFailure(error);
       }
@@ -684,7 +694,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
           { syncId: input.syncId, records: records.length, vanished: vanished.length, remaining },
           'queued opportunities written',
         );
-        return { remaining, counts: toCounts(written, requests, resolved.skipped) };
+        return counted({ remaining, counts: toCounts(written, requests, resolved.skipped) });
       } catch (error) {
         throw toActivityFailure(error);
       }
@@ -692,8 +702,8 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
 
     /**
      * Ends a run: a full sync marks what it did not see as deleted; the new change state becomes the saved one,
-     * and with it the record of the last successful run. `startedAt` (the workflow's) dates the run's start;
-     * workflows started before it was passed leave it out.
+     * and with it the record of the last successful run. `startedAt` (the workflow's) times the run; workflows
+     * started before it was passed leave it out.
      */
     async finishSync(input: {
       syncId: string;
@@ -722,8 +732,10 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
         });
         await store.setState(promote);
         referenceCache.delete(input.syncId);
+        if (startedAt !== undefined)
+          metrics?.recordRun(input.mode, (finishedAt.getTime() - startedAt.getTime()) / 1000);
         activityLogger(logger).info({ syncId: input.syncId, mode: input.mode }, 'sync finished');
-        return { counts };
+        return counted({ counts });
       } catch (error) {
         throw toActivityFailure(error);
       }
