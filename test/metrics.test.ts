@@ -1,9 +1,18 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parser as promql } from '@prometheus-io/lezer-promql';
+import ts from 'typescript';
+import { parse as parseYaml } from 'yaml';
 import { startSync } from '../client';
 import type { SyncSummary } from '../shared/sync-types';
 import { freePort } from '../temporal/dev-server';
 import { spawnWorker, waitFor, type ChildWorker } from './support/faults';
 import { Harness } from './support/harness';
 import { listeningPorts, scrape, servedNames, valueOf, type Scrape } from './support/metrics';
+
+const ROOT = path.join(__dirname, '..');
+const DASHBOARD = path.join(ROOT, 'ops', 'grafana', 'oppsync-dashboard.json');
+const ALERTS = path.join(ROOT, 'ops', 'prometheus', 'oppsync-alerts.yml');
 
 /** Rows written per table as the summary counts them, and as the metric labels them. */
 const ROWS: [keyof SyncSummary, { table: string; operation: string }][] = [
@@ -19,10 +28,65 @@ const ROWS: [keyof SyncSummary, { table: string; operation: string }][] = [
 const rows = (s: Scrape, labels: { table: string; operation: string }): number =>
   valueOf(s, 'oppsync_rows_written_total', labels) ?? NaN;
 
+/**
+ * The metric names a PromQL expression selects, parsed by the Prometheus project's own PromQL grammar; a
+ * syntax error fails. Grafana's variables are replaced by what Grafana would put there first.
+ */
+function metricNames(expr: string): string[] {
+  const query = expr.replace(/\$__rate_interval|\$__range|\$__interval/g, '5m');
+  const names: string[] = [];
+  const errors: string[] = [];
+  promql.parse(query).iterate({
+    enter(node) {
+      if (node.type.isError) errors.push(`at ${node.from}`);
+      if (node.name === 'Identifier' && node.node.parent?.name === 'VectorSelector')
+        names.push(query.slice(node.from, node.to));
+    },
+  });
+  if (errors.length > 0) throw new Error(`PromQL syntax error ${errors.join(', ')} in: ${expr}`);
+  return names;
+}
+
+/**
+ * Type-checks the dashboard JSON, as an object literal, against the `Dashboard` type of Grafana's own schema
+ * package (@grafana/schema): unknown properties and values outside the schema's enums are errors.
+ */
+function dashboardTypeErrors(json: string): string[] {
+  // Inside the repository (in the git-ignored .tmp/), so that '@grafana/schema' resolves from node_modules.
+  fs.mkdirSync(path.join(ROOT, '.tmp'), { recursive: true });
+  const dir = fs.mkdtempSync(path.join(ROOT, '.tmp', 'dashboard-'));
+  try {
+    const file = path.join(dir, 'dashboard.ts');
+    fs.writeFileSync(
+      file,
+      [
+        "import type { Dashboard } from '@grafana/schema';",
+        // The schema's string enums (ThresholdsMode, …) as the strings the JSON holds.
+        'type Json<T> = T extends string ? `${T}` : T extends (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;',
+        `export const dashboard: Json<Dashboard> = ${json};`,
+      ].join('\n'),
+    );
+    const program = ts.createProgram([file], {
+      strict: true,
+      noEmit: true,
+      module: ts.ModuleKind.CommonJS,
+      moduleResolution: ts.ModuleResolutionKind.Node10,
+      target: ts.ScriptTarget.ES2022,
+      skipLibCheck: true,
+      types: [],
+    });
+    return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('worker metrics at OPPSYNC_METRICS_ADDRESS', () => {
   let h: Harness;
   let worker: ChildWorker;
   let address: string;
+  /** A scrape after every run of this file (a completed, a throttled and a failed one). */
+  let lastScrape: Scrape;
 
   beforeAll(async () => {
     h = await Harness.start({
@@ -143,7 +207,7 @@ describe('worker metrics at OPPSYNC_METRICS_ADDRESS', () => {
     const failedHandle = await startSync(h.client, { taskQueue: h.config.temporal.taskQueue, full: true });
     await expect(failedHandle.result()).rejects.toThrow();
     h.emulator.faults.denyRead('opportunity', false);
-    const lastScrape = await scrape(address);
+    lastScrape = await scrape(address);
     expect(valueOf(lastScrape, 'oppsync_last_success_timestamp_seconds')).toBe(
       valueOf(throttled, 'oppsync_last_success_timestamp_seconds'),
     );
@@ -151,6 +215,58 @@ describe('worker metrics at OPPSYNC_METRICS_ADDRESS', () => {
       .filter((sample) => sample.name === 'temporal_workflow_failed_total')
       .reduce((sum, sample) => sum + sample.value, 0);
     expect(failedRuns).toBe(1);
+  });
+
+  it('the alert rules parse, and every expression names only metrics the worker serves', () => {
+    const served = servedNames(lastScrape);
+    const rules = parseYaml(fs.readFileSync(ALERTS, 'utf8')) as {
+      groups: {
+        name: string;
+        rules: { alert?: string; expr: string; labels?: object; annotations?: object }[];
+      }[];
+    };
+    // The grammar does reject broken PromQL: the check below is not vacuous.
+    expect(() => metricNames('sum(rate(oppsync_dynamics_requests_total[5m])')).toThrow('syntax error');
+    const all = rules.groups.flatMap((group) => group.rules);
+    expect(all.map((rule) => rule.alert)).toEqual(
+      expect.arrayContaining([
+        'OppsyncNoSuccessfulRun',
+        'OppsyncSyncErrorsRising',
+        'OppsyncDynamicsThrottled',
+      ]),
+    );
+    for (const rule of all) {
+      expect(typeof rule.alert).toBe('string');
+      expect(rule.labels).toHaveProperty('severity');
+      expect(rule.annotations).toHaveProperty('summary');
+      const names = metricNames(rule.expr);
+      expect(names.length).toBeGreaterThan(0);
+      expect([rule.alert, names.filter((name) => !served.has(name))]).toEqual([rule.alert, []]);
+    }
+  });
+
+  it("the dashboard type-checks against Grafana's schema, and every panel queries metrics the worker serves", () => {
+    const json = fs.readFileSync(DASHBOARD, 'utf8');
+    expect(dashboardTypeErrors(json)).toEqual([]);
+    // A property the schema does not know is an error: the check is not vacuous.
+    expect(dashboardTypeErrors(json.replace('"gridPos"', '"gridPosition"')).join('\n')).toContain(
+      '\'"gridPosition"\' does not exist',
+    );
+    const served = servedNames(lastScrape);
+    const dashboard = JSON.parse(json) as {
+      panels: { id: number; type: string; title: string; targets?: { expr: string }[] }[];
+    };
+    const ids = dashboard.panels.map((panel) => panel.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const queried = dashboard.panels.filter((panel) => panel.type !== 'row');
+    expect(queried.length).toBeGreaterThanOrEqual(10);
+    for (const panel of queried) {
+      expect(panel.targets?.length).toBeGreaterThan(0);
+      for (const target of panel.targets ?? []) {
+        const missing = metricNames(target.expr).filter((name) => !served.has(name));
+        expect([panel.title, missing]).toEqual([panel.title, []]);
+      }
+    }
   });
 
   it('nothing listens when OPPSYNC_METRICS_ADDRESS is unset', async () => {
