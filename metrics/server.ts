@@ -24,7 +24,7 @@ export interface MetricsServer {
 const SDK_SCRAPE_TIMEOUT_MS = 2000;
 
 /** `host:port` → host and port; `[::1]:9464` is the IPv6 form. */
-export function splitHostPort(address: string): { host: string; port: number } {
+function splitHostPort(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');
   return {
     host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
