@@ -25,7 +25,15 @@ import {
   type WrittenThisRun,
 } from '../rules';
 import type { Logger } from '../shared/logger';
-import { RUN_LOCK_LEASE_MS, type MarketoStore, type WriteCounts, type WritePageInput } from '../store';
+import type { OppsyncMetrics } from '../metrics';
+import {
+  encodeLastSuccess,
+  LAST_SUCCESS_KEY,
+  RUN_LOCK_LEASE_MS,
+  type MarketoStore,
+  type WriteCounts,
+  type WritePageInput,
+} from '../store';
 import { keyRangeFilter } from '../shared/partitions';
 import type {
   BeginSyncResult,
@@ -69,6 +77,8 @@ export interface SyncActivityDependencies {
   readAhead?: PagePrefetch<ReadAheadPage>;
   /** What each run has written on this worker (tests pass their own to look at it). */
   runMemory?: RunMemory;
+  /** Where the rows written and the runs finished are counted (OPPSYNC_METRICS_ADDRESS); none when off. */
+  metrics?: Pick<OppsyncMetrics, 'recordCounts' | 'recordRun'>;
 }
 
 /** A page read ahead and resolved, with the requests reading it took (counted for the activity that uses it). */
@@ -148,6 +158,13 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
   const backoff = shareBackoff(dynamics, store, logger);
   const readAhead = sync.readAhead ? (deps.readAhead ?? new PagePrefetch<ReadAheadPage>()) : undefined;
   const runMemory = deps.runMemory ?? new RunMemory();
+  const { metrics } = deps;
+
+  /** An activity's counts, once they are written: counted for the metrics once per activity, never per row. */
+  function counted<T extends { counts: Partial<SyncCounts> }>(result: T): T {
+    metrics?.recordCounts(result.counts);
+    return result;
+  }
 
   function changeTracked(table: TableSpec): Promise<boolean> {
     let flag = trackingFlags.get(table.logicalName);
@@ -667,7 +684,7 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
           },
           'opportunity page written',
         );
-        return { nextCursor: read.nextLink, counts: toCounts(written, read.requests, read.skipped) };
+        return counted({ nextCursor: read.nextLink, counts: toCounts(written, read.requests, read.skipped) });
       } catch (error) {
         throw toActivityFailure(error);
       }
@@ -697,14 +714,22 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
           { syncId: input.syncId, records: records.length, vanished: vanished.length, remaining },
           'queued opportunities written',
         );
-        return { remaining, counts: toCounts(written, requests, resolved.skipped) };
+        return counted({ remaining, counts: toCounts(written, requests, resolved.skipped) });
       } catch (error) {
         throw toActivityFailure(error);
       }
     },
 
-    /** Ends a run: a full sync marks what it did not see as deleted; the new change state becomes the saved one. */
-    async finishSync(input: { syncId: string; mode: SyncMode }): Promise<{ counts: Partial<SyncCounts> }> {
+    /**
+     * Ends a run: a full sync marks what it did not see as deleted; the new change state becomes the saved one,
+     * and with it the record of the last successful run. `startedAt` (the workflow's) times the run; workflows
+     * started before it was passed leave it out.
+     */
+    async finishSync(input: {
+      syncId: string;
+      mode: SyncMode;
+      startedAt?: string;
+    }): Promise<{ counts: Partial<SyncCounts> }> {
       try {
         await holdRunLock(input.syncId);
         let counts: Partial<SyncCounts> = {};
@@ -718,11 +743,21 @@ export function createSyncActivities(deps: SyncActivityDependencies) {
           if (value !== undefined) promote[committedKey(table.entitySet)] = value;
           promote[nextKey(table.entitySet)] = null;
         }
+        const finishedAt = now();
+        const started = input.startedAt === undefined ? NaN : Date.parse(input.startedAt);
+        const startedAt = Number.isNaN(started) ? undefined : new Date(started);
+        promote[LAST_SUCCESS_KEY] = encodeLastSuccess({
+          finishedAt,
+          mode: input.mode,
+          ...(startedAt !== undefined ? { startedAt } : {}),
+        });
         await store.setState(promote);
         await store.releaseRunLock(input.syncId);
         referenceCache.delete(input.syncId);
+        if (startedAt !== undefined)
+          metrics?.recordRun(input.mode, (finishedAt.getTime() - startedAt.getTime()) / 1000);
         activityLogger(logger).info({ syncId: input.syncId, mode: input.mode }, 'sync finished');
-        return { counts };
+        return counted({ counts });
       } catch (error) {
         throw toActivityFailure(error);
       }

@@ -27,7 +27,7 @@ import {
   type Page,
 } from './odata';
 import { describeRequest, errorForResponse } from './response-errors';
-import { MAX_THROTTLED_REPEATS, WebApiTransport } from './transport';
+import { MAX_THROTTLED_REPEATS, WebApiTransport, type TransportObserver } from './transport';
 
 export interface DynamicsClientOptions extends DynamicsAuthConfig {
   /** odata.maxpagesize for paged reads (1..5000). */
@@ -38,6 +38,8 @@ export interface DynamicsClientOptions extends DynamicsAuthConfig {
   onWait?: (reason: string) => void;
   /** The signal that aborts the request about to be sent (an activity's, cancelled when its worker stops). */
   signal?: () => AbortSignal | undefined;
+  /** Hears each request sent and each 429 (the worker's metrics). */
+  observer?: TransportObserver;
 }
 
 export interface IdQuery {
@@ -91,7 +93,15 @@ export class DynamicsClient {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const http = createHttp(options.ca);
     this.tokens = new TokenProvider({ ...options, url }, http, timeoutMs);
-    this.transport = new WebApiTransport(url, http, this.tokens, timeoutMs, options.onWait, options.signal);
+    this.transport = new WebApiTransport(
+      url,
+      http,
+      this.tokens,
+      timeoutMs,
+      options.onWait,
+      options.signal,
+      options.observer,
+    );
   }
 
   /**

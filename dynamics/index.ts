@@ -5,4 +5,4 @@ export { FORMATTED_VALUE_ANNOTATION, LOOKUP_TYPE_ANNOTATION, RULE_ANNOTATIONS, t
 export { lookupOf, formattedValue, type RawRecord } from './annotations';
 export { isGuid, normaliseGuid } from './guid';
 export { DynamicsError, isDynamicsError, toSafeMessage, type DynamicsErrorCode } from './errors';
-export { tallyRequests } from './transport';
+export { tallyRequests, type TransportObserver } from './transport';

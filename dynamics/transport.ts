@@ -26,6 +26,12 @@ export async function tallyRequests<T>(work: () => Promise<T>): Promise<{ value:
   return { value, requests: tally.requests };
 }
 
+/** Hears every request sent and every 429 answered (the worker's metrics); called once each, cheaply. */
+export interface TransportObserver {
+  requestSent(): void;
+  throttled(): void;
+}
+
 export interface WebApiRequest {
   method: 'GET' | 'POST';
   url: string;
@@ -50,6 +56,7 @@ export class WebApiTransport {
     private readonly timeoutMs: number,
     private readonly onWait: ((reason: string) => void) | undefined,
     private readonly signal: (() => AbortSignal | undefined) | undefined = undefined,
+    private readonly observer: TransportObserver | undefined = undefined,
   ) {
     this.gate = backoffGateFor(orgUrl);
   }
@@ -63,6 +70,7 @@ export class WebApiTransport {
       await this.gate.waitUntilOpen(this.onWait);
       const result = await this.sendOnce(request, token, described);
       if (result.status === 429) {
+        this.observer?.throttled();
         const retryAfterMs = parseRetryAfter(result.headers['retry-after'], DEFAULT_RETRY_AFTER_MS);
         this.gate.holdFor(retryAfterMs + RETRY_AFTER_MARGIN_MS);
         throttled += 1;
@@ -94,11 +102,13 @@ export class WebApiTransport {
 
   /** Holds every request of this org until `ms` have passed (a 429 inside a $batch part). */
   holdFor(ms: number): void {
+    this.observer?.throttled();
     this.gate.holdFor(ms + RETRY_AFTER_MARGIN_MS);
   }
 
   private async sendOnce(request: WebApiRequest, token: AccessToken, described: string): Promise<HttpResult> {
     this.requestCount += 1;
+    this.observer?.requestSent();
     const tally = requestTally.getStore();
     if (tally !== undefined) tally.requests += 1;
     try {

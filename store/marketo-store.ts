@@ -1,6 +1,7 @@
 import knexFactory, { type Knex } from 'knex';
 import type { CompanyRow, LeadRow, SyncErrorRow } from '../rules';
 import { StoreError } from './errors';
+import { decodeLastSuccess, LAST_SUCCESS_KEY, type LastSuccess } from './last-success';
 import { migrationSource } from './migration-source';
 import { upsertCompanies, upsertErrors, upsertLeads, writePageInTransaction } from './page-writer';
 import { PageWriterThread } from './page-writer-thread';
@@ -257,6 +258,11 @@ export class MarketoStore {
     const row = (await this.knex('sync_state').select('value').where({ key }).first()) as
       { value: string | null } | undefined;
     return row?.value ?? undefined;
+  }
+
+  /** The last run that finished (finishSync's record), undefined before the first. */
+  async lastSuccess(): Promise<LastSuccess | undefined> {
+    return decodeLastSuccess(await this.getState(LAST_SUCCESS_KEY));
   }
 
   /** Sets several keys at once (one transaction); null deletes a key. */

@@ -14,9 +14,11 @@ import { dataConverter, temporalConnectionOptions } from '../client/connection';
 import type { AppConfig, PromotePolicy } from '../config';
 import { DynamicsClient, type DynamicsAuthConfig } from '../dynamics';
 import type { Logger } from '../shared/logger';
+import { OppsyncMetrics, readStoreGauges, startMetricsServer, type MetricsServer } from '../metrics';
 import { MarketoStore } from '../store';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { defaultBuildId, promoteAndReport, type PromotionOutcome } from './deployment';
+import { sdkMetricsAddress } from './runtime';
 
 export interface SyncWorkerOptions {
   config: AppConfig;
@@ -95,6 +97,32 @@ function deploymentOptions(version: WorkerDeploymentVersion) {
 export const WORKFLOWS_ON_MAIN_THREAD = { debugMode: true, isolateExecutionTimeout: '5s' } as const;
 
 /**
+ * The worker's Prometheus endpoint, when OPPSYNC_METRICS_ADDRESS is set; otherwise nothing is counted and
+ * nothing listens.
+ */
+async function serveMetrics(
+  config: AppConfig,
+  store: MarketoStore,
+  logger: Logger,
+): Promise<{ metrics: OppsyncMetrics; server: MetricsServer } | undefined> {
+  const address = config.operations.metricsAddress;
+  if (address === undefined) return undefined;
+  const metrics = new OppsyncMetrics({ syncIntervalMs: config.sync.intervalMs });
+  try {
+    const server = await startMetricsServer({
+      address,
+      metrics,
+      readStore: () => readStoreGauges(store),
+      sdkMetricsAddress: sdkMetricsAddress(),
+      logger,
+    });
+    return { metrics, server };
+  } catch (error) {
+    throw new Error(`OPPSYNC_METRICS_ADDRESS: cannot listen on ${address}: ${(error as Error).message}`);
+  }
+}
+
+/**
  * A worker on the sync's task queue: checks (and where allowed registers) the namespace's search attributes,
  * migrates the store, then serves the workflow and its activities.
  */
@@ -120,6 +148,15 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
   };
   const store = await MarketoStore.open(config.storeUrl, { pageWriterThread: true });
   await store.migrate();
+  let served: Awaited<ReturnType<typeof serveMetrics>>;
+  try {
+    served = await serveMetrics(config, store, logger);
+  } catch (error) {
+    await store.close();
+    if (ownConnection) await connection.close();
+    throw error;
+  }
+  const { metrics, server: metricsServer } = served ?? {};
   // Waiting out a Retry-After heartbeats, so a long service-protection pause never times the activity out.
   const dynamics = new DynamicsClient({
     ...options.dynamics,
@@ -128,15 +165,29 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
     // Past the shutdown grace time the SDK cancels running activities: their requests stop, and Temporal
     // gives the page to another worker.
     signal: activityCancellation,
+    ...(metrics !== undefined
+      ? {
+          observer: {
+            requestSent: () => metrics.dynamicsRequest(),
+            throttled: () => metrics.dynamicsThrottle(),
+          },
+        }
+      : {}),
   });
   const activities = createSyncActivities({
     store,
     dynamics,
     sync: config.sync,
     logger: logger.child({ component: 'activities' }),
+    ...(metrics !== undefined ? { metrics } : {}),
   });
   const namespace = config.temporal.namespace;
   const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
+  const close = async (): Promise<void> => {
+    await metricsServer?.close();
+    await store.close();
+    if (ownConnection) await connection.close();
+  };
   const worker = await Worker.create({
     connection,
     namespace,
@@ -151,6 +202,9 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
     ...WORKFLOWS_ON_MAIN_THREAD,
     workflowBundle,
     workerDeploymentOptions: deploymentOptions(version),
+  }).catch(async (error: unknown) => {
+    await close();
+    throw error;
   });
   logger.info({ ...version, taskQueue }, 'worker deployment version');
   const policy = options.promote ?? config.operations.promote;
@@ -160,10 +214,6 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
     promote = () =>
       resolve(promoteAndReport({ connection, namespace, taskQueue, version, policy, logger, stopped }));
   });
-  const close = async (): Promise<void> => {
-    await store.close();
-    if (ownConnection) await connection.close();
-  };
   return {
     worker,
     store,

@@ -54,7 +54,7 @@ export async function opportunityBackfill(input: BackfillWorkflowInput): Promise
 
     phase = 'finish';
     const finished = await activities.finishSync.executeWithOptions(withSummary('finish backfill'), [
-      { syncId, mode: 'full' },
+      { syncId, mode: 'full', startedAt },
     ]);
     counts = addCounts(counts, finished.counts);
     phase = 'done';

@@ -193,7 +193,7 @@ export async function opportunitySync(input: SyncWorkflowInput = {}): Promise<Sy
       phase = 'finish';
       const finished = await activities.finishSync.executeWithOptions(
         withSummary(`finish ${state.mode} sync`),
-        [{ syncId: state.syncId, mode: state.mode }],
+        [{ syncId: state.syncId, mode: state.mode, startedAt: state.startedAt }],
       );
       state = { ...state, counts: addCounts(state.counts, finished.counts) };
     }

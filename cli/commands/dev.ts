@@ -1,5 +1,5 @@
 import { connectClient, ensureSchedule, runSync } from '../../client';
-import { createSyncWorker, installRuntimeLogger } from '../../worker';
+import { createSyncWorker, installWorkerRuntime } from '../../worker';
 import { commandContext, exitOnSecondSignal, untilSignal } from '../context';
 import { startEmbedded } from '../embedded';
 
@@ -9,7 +9,7 @@ import { startEmbedded } from '../embedded';
  */
 export async function devCommand(): Promise<number> {
   const { config: configured, logger } = commandContext('dev');
-  installRuntimeLogger(logger, configured.logLevel);
+  await installWorkerRuntime(logger, configured);
   const embedded = await startEmbedded(configured, logger);
   const { config } = embedded;
   try {

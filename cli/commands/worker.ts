@@ -1,4 +1,4 @@
-import { createSyncWorker, installRuntimeLogger } from '../../worker';
+import { createSyncWorker, installWorkerRuntime } from '../../worker';
 import { commandContext, configuredDynamics, exitOnSecondSignal, untilSignal } from '../context';
 
 /**
@@ -7,7 +7,7 @@ import { commandContext, configuredDynamics, exitOnSecondSignal, untilSignal } f
  */
 export async function workerCommand(): Promise<number> {
   const { config, logger } = commandContext('worker');
-  installRuntimeLogger(logger, config.logLevel);
+  await installWorkerRuntime(logger, config);
   const dynamics = configuredDynamics(config.dynamics);
   const worker = await createSyncWorker({ config, dynamics, logger });
   const running = worker.run();

@@ -10,7 +10,7 @@ import { DynamicsClient, type DynamicsAuthConfig } from '../../dynamics';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator';
 import { createLogger } from '../../shared/logger';
 import { startDevServer, type DevServer } from '../../temporal/dev-server';
-import { createSyncWorker, installRuntimeLogger, workflowsPath, type SyncWorker } from '../../worker';
+import { createSyncWorker, installRuntime, workflowsPath, type SyncWorker } from '../../worker';
 import { MarketoStore } from '../../store';
 import { createTestDatabase } from './postgres';
 
@@ -60,7 +60,7 @@ export class Harness {
 
   static async start(options: HarnessOptions): Promise<Harness> {
     // The SDK's own logs through our JSON logger, warnings and errors only: test output stays readable.
-    installRuntimeLogger(createLogger('warn', { test: true }), 'warn');
+    installRuntime(createLogger('warn', { test: true }), 'warn');
     const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oppsync-test-'));
     // What started before a failing step is stopped again, or its open sockets would keep jest from exiting.
     const started: (() => Promise<void>)[] = [

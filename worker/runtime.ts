@@ -1,0 +1,67 @@
+import { DefaultLogger, Runtime, type LogEntry, type TelemetryOptions } from '@temporalio/worker';
+import type { AppConfig } from '../config';
+import type { Logger } from '../shared/logger';
+import { freePort } from '../temporal/dev-server';
+
+let installed = false;
+let sdkMetrics: string | undefined;
+
+export interface RuntimeInstallOptions {
+  /**
+   * Where the SDK core exports its own Prometheus metrics (a loopback `host:port`); the worker's metrics
+   * endpoint reads them from there and serves them with oppsync's (see metrics/server.ts).
+   */
+  sdkMetricsAddress?: string;
+}
+
+/**
+ * Installs the Temporal SDK runtime, a process singleton, once: the SDK's own logs (worker, workflow and
+ * activity contexts, with their run and activity ids) go through our JSON logger and, when asked, core's
+ * metrics are exported in Prometheus form. A later call changes nothing.
+ */
+export function installRuntime(logger: Logger, level: string, options: RuntimeInstallOptions = {}): void {
+  if (installed) return;
+  installed = true;
+  const sdkLevel = (
+    ['trace', 'debug', 'info', 'warn', 'error'].includes(level) ? level.toUpperCase() : 'WARN'
+  ) as 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  const sdk = logger.child({ component: 'temporal-sdk' });
+  const telemetryOptions: TelemetryOptions | undefined =
+    options.sdkMetricsAddress === undefined
+      ? undefined
+      : {
+          metrics: {
+            // Prometheus conventions: counters end in _total, durations are seconds and say so.
+            prometheus: {
+              bindAddress: options.sdkMetricsAddress,
+              countersTotalSuffix: true,
+              unitSuffix: true,
+              useSecondsForDurations: true,
+            },
+          },
+        };
+  Runtime.install({
+    logger: new DefaultLogger(sdkLevel, (entry: LogEntry) => {
+      const meta = { ...(entry.meta ?? {}) };
+      const method = entry.level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
+      sdk[method](meta, entry.message);
+    }),
+    ...(telemetryOptions !== undefined ? { telemetryOptions } : {}),
+  });
+  sdkMetrics = options.sdkMetricsAddress;
+}
+
+/**
+ * The runtime for a worker process: with OPPSYNC_METRICS_ADDRESS set, core's Prometheus exporter listens on a
+ * free loopback port, private to this process (core cannot bind a port it picks itself and say which).
+ */
+export async function installWorkerRuntime(logger: Logger, config: AppConfig): Promise<void> {
+  const sdkMetricsAddress =
+    config.operations.metricsAddress === undefined || installed ? undefined : `127.0.0.1:${await freePort()}`;
+  installRuntime(logger, config.logLevel, sdkMetricsAddress === undefined ? {} : { sdkMetricsAddress });
+}
+
+/** Where this process's SDK core exports its metrics; undefined when the runtime was installed without them. */
+export function sdkMetricsAddress(): string | undefined {
+  return sdkMetrics;
+}
