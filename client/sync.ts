@@ -73,14 +73,17 @@ export async function runSync(client: Client, options: StartSyncOptions): Promis
   }
 }
 
-/** Asks the run's progress every 2 s and tells `onWaiting` once if the run waits for another run's lock. */
+/**
+ * Asks the run's progress every 2 s until it has begun, and tells `onWaiting` once if it waits for another
+ * run's lock first.
+ */
 function watchForWaiting(handle: WorkflowHandle, onWaiting: (holder: string) => void): { stop(): void } {
   const timer = setInterval(() => {
     handle.query(progressQuery).then(
       (progress) => {
-        if (progress.phase !== 'waiting' || progress.waitingFor === undefined) return;
+        if (progress.phase === 'starting') return;
         clearInterval(timer);
-        onWaiting(progress.waitingFor);
+        if (progress.phase === 'waiting' && progress.waitingFor !== undefined) onWaiting(progress.waitingFor);
       },
       () => undefined,
     );

@@ -1,4 +1,4 @@
-import { startSync } from '../client';
+import { runSync, startSync } from '../client';
 import type { RuleOptions } from '../rules';
 import type { SyncProgress, SyncSummary } from '../shared/sync-types';
 import { RUN_LOCK_LEASE_MS, type MarketoStore } from '../store';
@@ -101,11 +101,21 @@ describe('a manual run while another run is writing', () => {
       if (progress.phase === 'waiting') waited = progress;
       else await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(waited?.waitingFor).toBe((await first.query<SyncProgress>('progress')).syncId);
+    const firstSyncId = (await first.query<SyncProgress>('progress')).syncId;
+    expect(waited?.waitingFor).toBe(firstSyncId);
     expect((await first.describe()).status.name).toBe('RUNNING');
+    // `oppsync sync` (runSync) is told once that its run waits, and for which run.
+    const notices: string[] = [];
+    const third = runSync(h.client, {
+      taskQueue: h.config.temporal.taskQueue,
+      onWaiting: (holder) => notices.push(holder),
+    });
 
     const firstSummary = (await first.result()) as SyncSummary;
     const secondSummary = (await second.result()) as SyncSummary;
+    const thirdOutcome = await third;
+    expect(thirdOutcome.summary.status).toBe('COMPLETED');
+    expect(notices).toEqual([firstSyncId]);
     expect(firstSummary.status).toBe('COMPLETED');
     expect(secondSummary.status).toBe('COMPLETED');
     // The second run began (its last beginSync, the one that got the lock) only after the first had finished,
