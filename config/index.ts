@@ -8,3 +8,4 @@ export type {
   PromotePolicy,
 } from './load';
 export { parseDuration } from './duration';
+export { redactUrl } from './redact';

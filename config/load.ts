@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE, DEFAULT_UI_ORIGINS } from '../shared/constants';
 import { parseDuration } from './duration';
+import { redactUrl } from './redact';
 
 /** Invalid configuration: stops start-up and names the variable at fault. */
 export class ConfigError extends Error {
@@ -100,7 +101,7 @@ function httpsUrl(env: Env, name: string): string | undefined {
   const value = text(env, name);
   if (value === undefined) return undefined;
   const parsed = z.url({ protocol: /^https$/ }).safeParse(value);
-  if (!parsed.success) throw new ConfigError(name, `must be an https URL, got '${value}'`);
+  if (!parsed.success) throw new ConfigError(name, `must be an https URL, got '${redactUrl(value)}'`);
   return value.replace(/\/+$/, '');
 }
 
@@ -134,7 +135,10 @@ function logicalNames(env: Env, name: string): string[] {
 function storeUrl(env: Env): string {
   const value = text(env, 'MARKETO_DB_URL') ?? 'sqlite:./data/marketo.sqlite';
   if (/^sqlite:.+/.test(value) || /^postgres(ql)?:\/\/.+/.test(value)) return value;
-  throw new ConfigError('MARKETO_DB_URL', `must be 'sqlite:<file>' or 'postgres://…', got '${value}'`);
+  throw new ConfigError(
+    'MARKETO_DB_URL',
+    `must be 'sqlite:<file>' or 'postgres://…', got '${redactUrl(value)}'`,
+  );
 }
 
 function dynamicsConfig(env: Env): DynamicsConfig {

@@ -123,9 +123,16 @@ describe('configuration', () => {
     expect(error.message.startsWith(`${variable}: `)).toBe(true);
   });
 
-  it('never puts the secret into an error message', () => {
+  it('never puts a secret into an error message, even one inside the value it rejects', () => {
     const error = failure({ ...dynamicsEnv, DYNAMICS_CLIENT_ID: 'nope' });
     expect(error.message).not.toContain('s3cret-value');
+    // Values that are echoed back lose the password they carry.
+    const store = failure({ MARKETO_DB_URL: 'postgress://sync:db-s3cret@db.example.com/marketo' });
+    expect(store.message).toContain("got 'postgress://sync:***@db.example.com/marketo'");
+    expect(store.message).not.toContain('db-s3cret');
+    const url = failure({ ...dynamicsEnv, DYNAMICS_URL: 'http://admin:org-s3cret@contoso.crm.dynamics.com' });
+    expect(url.variable).toBe('DYNAMICS_URL');
+    expect(url.message).not.toContain('org-s3cret');
   });
 
   it('parses selected fields and the filter column as lower-case logical names', () => {
