@@ -1,5 +1,6 @@
 import dotenv from 'dotenv';
-import { ConfigError, loadConfig, type AppConfig, type DynamicsConfig } from '../config';
+import { ConfigError, loadConfig, type AppConfig, type DynamicsConfig, type MarketoConfig } from '../config';
+import type { MarketoConnection } from '../marketo';
 import type { DynamicsAuthConfig } from '../dynamics';
 import { createLogger, logDestination, type Logger } from '../shared/logger';
 
@@ -37,6 +38,13 @@ export function configuredDynamics(dynamics: DynamicsConfig): DynamicsAuthConfig
     password: dynamics.password,
     authority: dynamics.authority,
   };
+}
+
+/** The Marketo connection from configuration: undefined (no push) unless MARKETO_REST_URL is set. */
+export function configuredMarketo(marketo: MarketoConfig): MarketoConnection | undefined {
+  if (marketo.restUrl === undefined || marketo.clientId === undefined || marketo.clientSecret === undefined)
+    return undefined;
+  return { url: marketo.restUrl, clientId: marketo.clientId, clientSecret: marketo.clientSecret };
 }
 
 /** Prints a failure without a stack and returns the exit code it means. */

@@ -5,17 +5,22 @@ import type { AppConfig } from '../config';
 import type { DynamicsAuthConfig } from '../dynamics';
 import { startCodecServer, type CodecServer } from '../codec-server';
 import { startEmulator, type Emulator } from '../emulator';
+import type { MarketoConnection } from '../marketo';
+import { startMarketoEmulator, type MarketoEmulator } from '../marketo-emulator';
 import { AesGcmPayloadCodec } from '../shared/payload-codec';
 import type { Logger } from '../shared/logger';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
-import { configuredDynamics } from './context';
+import { configuredDynamics, configuredMarketo } from './context';
 
 /** The demo's embedded pieces: a Temporal dev server and the bundled emulator, each only when not configured. */
 export interface EmbeddedEnvironment {
   config: AppConfig;
   dynamics: DynamicsAuthConfig;
+  /** Where the worker pushes: MARKETO_REST_URL, or else the bundled Marketo emulator. */
+  marketo: MarketoConnection;
   devServer?: DevServer;
   emulator?: Emulator;
+  marketoEmulator?: MarketoEmulator;
   /** Decrypts payloads for the Temporal UI when OPPSYNC_PAYLOAD_KEY is set. */
   codecServer?: CodecServer;
   stop(): Promise<void>;
@@ -29,6 +34,7 @@ export async function startEmbedded(
   fs.mkdirSync(dataDir, { recursive: true });
   let devServer: DevServer | undefined;
   let emulator: Emulator | undefined;
+  let marketoEmulator: MarketoEmulator | undefined;
   let codecServer: CodecServer | undefined;
   try {
     if (config.payloadKey !== undefined) {
@@ -69,6 +75,13 @@ export async function startEmbedded(
       };
       logger.info({ url: emulator.url }, 'bundled Dynamics emulator started with the demo organisation');
     }
+    let marketo = configuredMarketo(config.marketo);
+    if (marketo === undefined) {
+      const app = { clientId: randomUUID(), clientSecret: randomBytes(24).toString('base64url') };
+      marketoEmulator = await startMarketoEmulator({ ...app, certDir: path.join(dataDir, 'marketo-emulator') });
+      marketo = { url: marketoEmulator.url, ...app, ca: marketoEmulator.caPem };
+      logger.info({ url: marketoEmulator.url }, 'bundled Marketo emulator started');
+    }
     const effective: AppConfig = Object.freeze({
       ...config,
       temporal: Object.freeze({ ...config.temporal, address: devServer?.address ?? config.temporal.address }),
@@ -76,16 +89,20 @@ export async function startEmbedded(
     return {
       config: effective,
       dynamics,
+      marketo,
       devServer,
       emulator,
+      marketoEmulator,
       codecServer,
       async stop() {
+        await marketoEmulator?.close();
         await emulator?.close();
         await devServer?.stop();
         await codecServer?.close();
       },
     };
   } catch (error) {
+    await marketoEmulator?.close();
     await emulator?.close();
     await devServer?.stop();
     await codecServer?.close();

@@ -4,6 +4,7 @@ export type {
   DynamicsConfig,
   TemporalConfig,
   SyncConfig,
+  MarketoConfig,
   OperationsConfig,
   PromotePolicy,
 } from './load';

@@ -75,8 +75,24 @@ export interface OperationsConfig {
   readonly codecOrigins: readonly string[];
 }
 
+/** SPEC section 7: the Marketo REST destination, on when MARKETO_REST_URL is set. */
+export interface MarketoConfig {
+  /** Instance base, e.g. https://123-ABC-456.mktorest.com; undefined: no push (`oppsync dev`: the emulator). */
+  readonly restUrl?: string;
+  readonly clientId?: string;
+  readonly clientSecret?: string;
+  /** The lead field Sync Leads dedupes on: `email`, or a custom string field that is sent the contact's id. */
+  readonly leadLookupField: string;
+  /** Selected custom opportunity columns (SYNC_OPPORTUNITY_FIELDS) and the Marketo field each is sent as. */
+  readonly opportunityFieldMap: readonly { readonly column: string; readonly field: string }[];
+  readonly maxCallsPer20s: number;
+  readonly maxConcurrent: number;
+  readonly dailyQuota: number;
+}
+
 export interface AppConfig {
   readonly dynamics: DynamicsConfig;
+  readonly marketo: MarketoConfig;
   readonly storeUrl: string;
   readonly temporal: TemporalConfig;
   readonly sync: SyncConfig;
@@ -218,6 +234,49 @@ function syncConfig(env: Env): SyncConfig {
   };
 }
 
+const MARKETO_FIELD = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+function marketoConfig(env: Env, sync: SyncConfig): MarketoConfig {
+  const restUrl = httpsUrl(env, 'MARKETO_REST_URL');
+  const clientId = text(env, 'MARKETO_CLIENT_ID');
+  const clientSecret = text(env, 'MARKETO_CLIENT_SECRET');
+  if (restUrl !== undefined && clientId === undefined)
+    throw new ConfigError('MARKETO_CLIENT_ID', 'is required when MARKETO_REST_URL is set');
+  if (restUrl !== undefined && clientSecret === undefined)
+    throw new ConfigError('MARKETO_CLIENT_SECRET', 'is required when MARKETO_REST_URL is set');
+  if (restUrl !== undefined && /\/(rest|identity)(\/|$)/.test(new URL(restUrl).pathname))
+    throw new ConfigError('MARKETO_REST_URL', 'is the instance base (https://<munchkin>.mktorest.com), without /rest');
+  const leadLookupField = text(env, 'MARKETO_LEAD_LOOKUP_FIELD') ?? 'email';
+  if (!MARKETO_FIELD.test(leadLookupField))
+    throw new ConfigError('MARKETO_LEAD_LOOKUP_FIELD', `'${leadLookupField}' is not a Marketo field API name`);
+  const opportunityFieldMap = (text(env, 'MARKETO_OPPORTUNITY_FIELD_MAP') ?? '')
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter((pair) => pair !== '')
+    .map((pair) => {
+      const [column = '', field = '', ...rest] = pair.split(':').map((part) => part.trim());
+      if (rest.length > 0 || !LOGICAL_NAME.test(column.toLowerCase()) || !MARKETO_FIELD.test(field))
+        throw new ConfigError('MARKETO_OPPORTUNITY_FIELD_MAP', `'${pair}' is not dynamicsColumn:marketoField`);
+      if (!sync.opportunityFields.includes(column.toLowerCase()))
+        throw new ConfigError(
+          'MARKETO_OPPORTUNITY_FIELD_MAP',
+          `'${column}' is not one of SYNC_OPPORTUNITY_FIELDS, so the sync does not read it`,
+        );
+      return Object.freeze({ column: column.toLowerCase(), field });
+    });
+  return {
+    restUrl,
+    clientId,
+    clientSecret,
+    leadLookupField,
+    opportunityFieldMap,
+    // Marketo's instance limits are 100 calls per 20 s and 10 at once: more can never be sent.
+    maxCallsPer20s: integer(env, 'MARKETO_MAX_CALLS_PER_20S', 50, 1, 100),
+    maxConcurrent: integer(env, 'MARKETO_MAX_CONCURRENT', 5, 1, 10),
+    dailyQuota: integer(env, 'MARKETO_DAILY_QUOTA', 50_000, 1, 10_000_000),
+  };
+}
+
 function hostPort(env: Env, name: string): string | undefined {
   const value = text(env, name);
   if (value !== undefined && !/^[A-Za-z0-9.\-[\]:]+:\d+$/.test(value))
@@ -283,11 +342,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
       `must be one of trace, debug, info, warn, error, silent; got '${logLevel}'`,
     );
   }
+  const sync = Object.freeze(syncConfig(env));
   return Object.freeze({
     dynamics: Object.freeze(dynamicsConfig(env)),
+    marketo: Object.freeze(marketoConfig(env, sync)),
     storeUrl: storeUrl(env),
     temporal: Object.freeze(temporalConfig(env)),
-    sync: Object.freeze(syncConfig(env)),
+    sync,
     payloadKey: payloadKey(env),
     payloadKeyId: text(env, 'OPPSYNC_PAYLOAD_KEY_ID') ?? 'default',
     logLevel,

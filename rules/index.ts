@@ -24,3 +24,17 @@ export { hasUnknownCurrency, parseCurrencies } from './currencies';
 export { opportunityIdsOfConnection, parseConnectionRoles, STAKEHOLDER_CATEGORY } from './connections';
 export { CUSTOMER_ROLE, parentAccountIds, referencedIds, resolvePage, writtenByPage } from './sync-rules';
 export { expectedStore, type ExpectedStore, type OrganisationData } from './oracle';
+export {
+  companyRecord,
+  fitToDescribe,
+  leadLookupValue,
+  leadOfGroup,
+  leadRecord,
+  opportunityRecord,
+  recordHash,
+  roleRecord,
+  type Describe,
+  type FieldSpec,
+  type MarketoRecord,
+  type OpportunityMirrorRow,
+} from './marketo';

@@ -69,7 +69,16 @@ export interface RoleRow {
   is_primary: boolean;
 }
 
-export type SyncErrorEntity = 'opportunity' | 'contact' | 'account' | 'connection';
+export type SyncErrorEntity =
+  | 'opportunity'
+  | 'contact'
+  | 'account'
+  | 'connection'
+  /** A record Marketo skipped, or that the push cannot send (SPEC section 7). */
+  | 'marketo:company'
+  | 'marketo:lead'
+  | 'marketo:opportunity'
+  | 'marketo:role';
 
 export interface SyncErrorRow {
   entity: SyncErrorEntity;

@@ -98,14 +98,57 @@ export interface SyncSummary extends SyncCounts {
   mode: SyncMode;
   startedAt: string;
   finishedAt?: string;
+  /** Present when the Marketo REST destination is on (SPEC section 7). */
+  marketo?: MarketoPushSummary;
 }
 
 export interface SyncProgress {
   syncId: string;
   mode: SyncMode;
-  phase: SyncResumeState['phase'] | 'starting' | 'waiting' | 'partitions' | 'done';
+  phase: SyncResumeState['phase'] | 'starting' | 'waiting' | 'partitions' | 'marketo' | 'done';
   startedAt: string;
   /** While phase is 'waiting': the sync id of the run that holds the run lock. */
   waitingFor?: string;
   counts: SyncCounts;
+}
+
+/** The push's steps, in Marketo's order (SPEC section 7, rule 1). */
+export const PUSH_STEPS = [
+  'companies',
+  'leads',
+  'opportunities',
+  'roles',
+  'roleDeletes',
+  'opportunityDeletes',
+] as const;
+export type PushStep = (typeof PUSH_STEPS)[number];
+
+export interface PushInput {
+  syncId: string;
+  step: PushStep;
+  full: boolean;
+}
+
+/** What one push step did; `enabled: false` when no Marketo destination is configured. */
+export interface PushOutcome {
+  enabled: boolean;
+  step: PushStep;
+  /** Records sent (a record sent again after a retry counts twice), accepted and skipped by Marketo. */
+  sent: number;
+  accepted: number;
+  skipped: number;
+  calls: number;
+  /** Marketo's daily quota stopped the push: the rest stays queued for the next run. */
+  paused: boolean;
+  /** Another run held the run lock: it pushes instead (the push always sends what differs). */
+  leftTo?: string;
+}
+
+/** The push's totals in a run's summary. */
+export interface MarketoPushSummary {
+  sent: number;
+  accepted: number;
+  skipped: number;
+  calls: number;
+  paused: boolean;
 }

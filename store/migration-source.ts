@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as initialSchema from './migrations/20240601000000_initial_schema';
 import * as opportunityCurrency from './migrations/20261201000000_opportunity_currency';
+import * as marketoLedger from './migrations/20261202000000_marketo_ledger';
 
 interface Migration {
   name: string;
@@ -14,6 +15,7 @@ interface Migration {
 const MIGRATIONS: Migration[] = [
   { name: '20240601000000_initial_schema', module: initialSchema },
   { name: '20261201000000_opportunity_currency', module: opportunityCurrency },
+  { name: '20261202000000_marketo_ledger', module: marketoLedger },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

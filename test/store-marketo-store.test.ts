@@ -6,7 +6,11 @@ import { guid } from './rules-fixtures';
 import { opp } from './store-fixtures';
 import { BACKENDS, freshStore, type Backend } from './store-backends';
 
-const MIGRATION_NAMES = ['20240601000000_initial_schema', '20261201000000_opportunity_currency'];
+const MIGRATION_NAMES = [
+  '20240601000000_initial_schema',
+  '20261201000000_opportunity_currency',
+  '20261202000000_marketo_ledger',
+];
 const T1 = '2024-05-01T10:00:00Z';
 const T2 = '2024-05-01T10:05:00Z';
 
@@ -81,6 +85,8 @@ const SPEC_COLUMNS: Record<string, string[]> = {
     'last_name',
     'external_company_id',
     'updated_at',
+    // SPEC section 7: the id Marketo gave the contact's lead.
+    'marketo_lead_id',
   ],
   opportunities: [
     'external_opportunity_id',
@@ -113,6 +119,13 @@ const SPEC_COLUMNS: Record<string, string[]> = {
   sync_state: ['key', 'value', 'updated_at'],
   sync_pending: ['external_opportunity_id', 'reason', 'added_at'],
   stakeholder_connections: ['connection_id', 'external_opportunity_id'],
+  // SPEC section 7: what Marketo accepted of each record, and the call budget all workers share.
+  marketo_companies: ['external_company_id', 'marketo_id', 'hash', 'rejected_hash', 'updated_at'],
+  marketo_leads: ['lookup_value', 'marketo_id', 'hash', 'rejected_hash', 'updated_at'],
+  marketo_opportunities: ['external_opportunity_id', 'marketo_guid', 'hash', 'rejected_hash', 'updated_at'],
+  marketo_roles: ['external_opportunity_id', 'marketo_lead_id', 'role', 'marketo_guid', 'hash', 'rejected_hash', 'updated_at'],
+  marketo_budget: ['id', 'blocked_until', 'backoff_ms', 'quota_day', 'quota_used', 'quota_exhausted_day'],
+  marketo_calls: ['id', 'started_at', 'finished_at'],
 };
 
 describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
@@ -163,6 +176,7 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
 
     it('the currency migration rolls back to the columns before it, keeping the rows, and forward again', async () => {
       await store.writePage(typicalPage(), T1);
+      await store.knex.migrate.down({ migrationSource }); // the Marketo ledger, which came after
       await store.knex.migrate.down({ migrationSource });
       const columns = Object.keys(await store.knex('opportunities').columnInfo());
       expect(columns).toEqual(expect.arrayContaining(['amount', 'actual_amount']));
@@ -170,7 +184,9 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
       expect(columns.filter((c) => c.endsWith('_base'))).toEqual([]);
       const [rows] = await store.knex('opportunities').count<{ n: number | string }[]>({ n: '*' });
       expect(Number(rows?.n)).toBe(2);
-      expect(await store.migrate()).toEqual({ applied: ['20261201000000_opportunity_currency'] });
+      expect(await store.migrate()).toEqual({
+        applied: ['20261201000000_opportunity_currency', '20261202000000_marketo_ledger'],
+      });
       await store.writePage(typicalPage(), T2);
       expect((await store.snapshot()).opportunities.map((o) => o.currency)).toEqual(['EUR', 'EUR']);
     });

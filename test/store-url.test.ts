@@ -23,6 +23,7 @@ describe('store URL', () => {
       expect((await store.migrate()).applied).toEqual([
         '20240601000000_initial_schema',
         '20261201000000_opportunity_currency',
+        '20261202000000_marketo_ledger',
       ]);
       expect(await store.openErrorCount()).toBe(0);
     } finally {

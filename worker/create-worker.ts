@@ -9,12 +9,18 @@ import {
   type WorkflowBundleOption,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import { activityCancellation, createSyncActivities, heartbeatIfInActivity } from '../activities';
+import {
+  activityCancellation,
+  createMarketoActivities,
+  createSyncActivities,
+  heartbeatIfInActivity,
+} from '../activities';
 import { dataConverter, temporalConnectionOptions } from '../client/connection';
 import type { AppConfig, PromotePolicy } from '../config';
 import { DynamicsClient, type DynamicsAuthConfig } from '../dynamics';
 import type { Logger } from '../shared/logger';
 import { OppsyncMetrics, readStoreGauges, startMetricsServer, type MetricsServer } from '../metrics';
+import { createMarketoDestination, type MarketoConnection } from '../marketo';
 import { MarketoStore } from '../store';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { defaultBuildId, promoteAndReport, type PromotionOutcome } from './deployment';
@@ -24,6 +30,8 @@ export interface SyncWorkerOptions {
   config: AppConfig;
   /** Where and how to reach Dynamics (from configuration, or the bundled emulator's address and demo app). */
   dynamics: DynamicsAuthConfig;
+  /** Where to push (SPEC section 7): from MARKETO_REST_URL, or the bundled Marketo emulator; undefined: no push. */
+  marketo?: MarketoConnection;
   logger: Logger;
   /** Reuse a connection (tests, `oppsync dev`); otherwise one is made from the configuration. */
   connection?: NativeConnection;
@@ -181,6 +189,19 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
     logger: logger.child({ component: 'activities' }),
     ...(metrics !== undefined ? { metrics } : {}),
   });
+  const marketoActivities = createMarketoActivities({
+    store,
+    destination:
+      options.marketo === undefined
+        ? undefined
+        : createMarketoDestination({
+            connection: options.marketo,
+            config: config.marketo,
+            store,
+            signal: activityCancellation,
+          }),
+    logger: logger.child({ component: 'marketo' }),
+  });
   const namespace = config.temporal.namespace;
   const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
   const close = async (): Promise<void> => {
@@ -193,7 +214,7 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
     namespace,
     taskQueue,
     ...(options.identity === undefined ? {} : { identity: options.identity }),
-    activities,
+    activities: { ...activities, ...marketoActivities },
     dataConverter: dataConverter(config),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 4,
     // On SIGTERM the worker stops polling and lets running activities (a page being written) finish for this

@@ -16,6 +16,7 @@ import {
   releasingRunLockOnFailure,
   withSummary,
 } from './opportunity-sync';
+import { pushToMarketo } from './marketo-push';
 
 /**
  * A full sync split into key ranges of opportunityid, each a child workflow on the same task queue, so every
@@ -57,6 +58,8 @@ export async function opportunityBackfill(input: BackfillWorkflowInput): Promise
       { syncId, mode: 'full', startedAt },
     ]);
     counts = addCounts(counts, finished.counts);
+    phase = 'marketo';
+    const marketo = await pushToMarketo(syncId, 'full');
     phase = 'done';
     const summary: SyncSummary = {
       workflowId: info.workflowId,
@@ -66,6 +69,7 @@ export async function opportunityBackfill(input: BackfillWorkflowInput): Promise
       startedAt,
       finishedAt: new Date().toISOString(),
       ...counts,
+      ...(marketo !== undefined ? { marketo } : {}),
     };
     publishOutcome('full', counts, summary);
     return summary;

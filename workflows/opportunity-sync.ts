@@ -23,6 +23,7 @@ import {
   type SyncSummary,
   type SyncWorkflowInput,
 } from '../shared/sync-types';
+import { pushToMarketo } from './marketo-push';
 
 export const progressQuery = defineQuery<SyncProgress>('progress');
 
@@ -197,6 +198,11 @@ export async function opportunitySync(input: SyncWorkflowInput = {}): Promise<Sy
       );
       state = { ...state, counts: addCounts(state.counts, finished.counts) };
     }
+    let marketo: SyncSummary['marketo'];
+    if (partition === undefined) {
+      phase = 'marketo';
+      marketo = await pushToMarketo(state.syncId, state.mode);
+    }
     phase = 'done';
 
     const info = workflowInfo();
@@ -208,6 +214,7 @@ export async function opportunitySync(input: SyncWorkflowInput = {}): Promise<Sy
       startedAt: state.startedAt,
       finishedAt: new Date().toISOString(),
       ...state.counts,
+      ...(marketo !== undefined ? { marketo } : {}),
     };
     publishOutcome(state.mode, state.counts, summary);
     return summary;

@@ -16,7 +16,13 @@ export async function devCommand(): Promise<number> {
     // On its own dev server the demo's worker is the only one: each start makes its build current, so a demo
     // restarted with changed workflow code takes new runs at once.
     const promote = embedded.devServer === undefined ? undefined : 'always';
-    const worker = await createSyncWorker({ config, dynamics: embedded.dynamics, logger, promote });
+    const worker = await createSyncWorker({
+      config,
+      dynamics: embedded.dynamics,
+      marketo: embedded.marketo,
+      logger,
+      promote,
+    });
     const running = worker.run();
     const { client, connection } = await connectClient(config);
     try {
@@ -35,6 +41,17 @@ export async function devCommand(): Promise<number> {
           `See it at ${ui}/namespaces/${config.temporal.namespace}/workflows/${s.workflowId}\n`,
         );
       }
+      const pushed = embedded.marketoEmulator;
+      if (s.marketo !== undefined)
+        process.stdout.write(
+          `Pushed to Marketo${pushed === undefined ? '' : ' (the bundled emulator)'}: ${s.marketo.accepted} records in ${s.marketo.calls} calls` +
+            `${s.marketo.skipped > 0 ? `, ${s.marketo.skipped} skipped (oppsync errors)` : ''}\n`,
+        );
+      if (pushed !== undefined)
+        process.stdout.write(
+          `What Marketo holds now: ${pushed.url}/_emulator/data/opportunities (also companies, leads, roles; ` +
+            `curl -k, or NODE_EXTRA_CA_CERTS=${pushed.caFile})\n`,
+        );
       if (outcome.error !== undefined)
         process.stderr.write(`oppsync: the first run failed: ${outcome.error}\n`);
       process.stdout.write(

@@ -5,7 +5,9 @@ import { WORKFLOW_TYPE } from '../../shared/constants';
 import type { SyncProgress, SyncSummary } from '../../shared/sync-types';
 import { decodeChangeState } from '../../activities/change-state';
 import { MarketoStore } from '../../store';
-import { commandContext } from '../context';
+import { createMarketoDestination } from '../../marketo';
+import { PUSH_STEPS } from '../../shared/sync-types';
+import { commandContext, configuredMarketo } from '../context';
 import { formatTable } from '../table';
 
 /** `MM/dd/yyyy HH:mm:ss` (UTC) at the end of a delta token: the moment up to which the table's changes were read. */
@@ -101,6 +103,26 @@ async function followProgress(client: Client, run: RunStatus): Promise<void> {
   if (started) bar.stop();
 }
 
+/** The push's state when MARKETO_REST_URL is set: last push per step, what is pending, calls used today. */
+async function pushStatus(config: ReturnType<typeof commandContext>['config'], store: MarketoStore) {
+  const connection = configuredMarketo(config.marketo);
+  if (connection === undefined) return undefined;
+  const destination = createMarketoDestination({ connection, config: config.marketo, store });
+  const quota = await destination.usage();
+  const lastPush: Partial<Record<(typeof PUSH_STEPS)[number], { at: string; sent: number; skipped: number }>> = {};
+  for (const step of PUSH_STEPS) {
+    const saved = await store.getState(`marketo-push:${step}`);
+    if (saved !== undefined) lastPush[step] = JSON.parse(saved) as { at: string; sent: number; skipped: number };
+  }
+  return {
+    url: connection.url,
+    paused: quota.exhausted,
+    quota,
+    lastPush,
+    pending: await destination.pending(false),
+  };
+}
+
 export async function statusCommand(options: {
   json?: boolean;
   follow?: boolean;
@@ -119,7 +141,8 @@ export async function statusCommand(options: {
     await store.migrate();
     const changeState = await store.changeState();
     const openSyncErrors = await store.openErrorCount();
-    const status = { runs, changeState, openSyncErrors };
+    const marketo = await pushStatus(config, store);
+    const status = { runs, changeState, openSyncErrors, ...(marketo !== undefined ? { marketo } : {}) };
     if (options.json === true) {
       process.stdout.write(`${JSON.stringify(status)}\n`);
       return 0;
@@ -139,6 +162,24 @@ export async function statusCommand(options: {
     process.stdout.write(
       `\nChange state\n${formatTable(['table', 'mode', 'last change seen'], changeRows(changeState))}`,
     );
+    if (marketo !== undefined) {
+      const rows = PUSH_STEPS.map((step) => {
+        const last = marketo.lastPush[step];
+        const pending = marketo.pending[step];
+        return [
+          step,
+          String(last?.sent ?? 0),
+          String(last?.skipped ?? 0),
+          String(pending.create + pending.update + pending.delete),
+          last?.at ?? 'never',
+        ];
+      });
+      process.stdout.write(
+        `\nMarketo push (${marketo.url})${marketo.paused ? ': PAUSED, daily quota reached (the next run after the reset goes on)' : ''}\n` +
+          formatTable(['step', 'sent last push', 'skipped', 'pending', 'last push'], rows) +
+          `Calls today (${marketo.quota.day}, CST): ${marketo.quota.used} of ${marketo.quota.limit}\n`,
+      );
+    }
     process.stdout.write(
       `\nOpen sync errors: ${openSyncErrors}${openSyncErrors > 0 ? ' (oppsync errors)' : ''}\n`,
     );

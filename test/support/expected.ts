@@ -129,6 +129,14 @@ export class ExpectedStore {
 }
 
 /** Asserts the whole store equals the rules' result over the organisation as it is now, with no duplicate keys. */
+/**
+ * The store as the rules of SPEC section 1 see it: sync errors of the Marketo push (entity `marketo:…`, SPEC
+ * section 7) are Marketo's answers, which the push's own tests check.
+ */
+export function withoutPushErrors(snapshot: StoreSnapshot): StoreSnapshot {
+  return { ...snapshot, syncErrors: snapshot.syncErrors.filter((e) => !e.entity.startsWith('marketo:')) };
+}
+
 export async function expectExactStore(
   h: { dynamicsClient(): DynamicsClient },
   marketo: { snapshot(): Promise<StoreSnapshot> },
@@ -137,7 +145,7 @@ export async function expectExactStore(
 ): Promise<void> {
   const actual = sortSnapshot(await marketo.snapshot());
   expect(duplicateKeys(actual)).toEqual([]);
-  expect(actual).toEqual(expected.next(await readOrganisation(h.dynamicsClient(), options)));
+  expect(withoutPushErrors(actual)).toEqual(expected.next(await readOrganisation(h.dynamicsClient(), options)));
 }
 
 /**
@@ -160,7 +168,7 @@ export async function syncAndExpectExactStore<O extends { error?: string; summar
   const actual = sortSnapshot(await marketo.snapshot());
   expect(duplicateKeys(actual)).toEqual([]);
   const org = await readOrganisation(h.dynamicsClient(), options);
-  expect(actual).toEqual(expected.next(org));
+  expect(withoutPushErrors(actual)).toEqual(expected.next(org));
   // The sync reads each table with only the annotations its rules use: with all of them, the same result.
   const everyAnnotation = await readOrganisation(h.dynamicsClient(), options, true);
   expect(ruleOutcome(org, options)).toEqual(ruleOutcome(everyAnnotation, options));

@@ -26,7 +26,17 @@ export function dynamicsEnv(h: Harness): Record<string, string> {
     DYNAMICS_AUTHORITY: h.emulator.authority,
     DYNAMICS_CLIENT_ID: h.dynamicsAuth.clientId,
     DYNAMICS_CLIENT_SECRET: h.dynamicsAuth.clientSecret ?? '',
-    NODE_EXTRA_CA_CERTS: h.emulator.caFile,
+    NODE_EXTRA_CA_CERTS: h.caFile(),
+    ...(h.marketo !== undefined
+      ? {
+          MARKETO_REST_URL: h.marketo.url,
+          MARKETO_CLIENT_ID: h.marketo.clientId,
+          MARKETO_CLIENT_SECRET: h.marketo.clientSecret,
+          MARKETO_LEAD_LOOKUP_FIELD: h.config.marketo.leadLookupField,
+          MARKETO_MAX_CONCURRENT: String(h.config.marketo.maxConcurrent),
+          MARKETO_MAX_CALLS_PER_20S: String(h.config.marketo.maxCallsPer20s),
+        }
+      : {}),
   };
 }
 

@@ -8,6 +8,12 @@ import { runSync, type SyncOutcome } from '../../client';
 import { loadConfig, type AppConfig } from '../../config';
 import { DynamicsClient, type DynamicsAuthConfig } from '../../dynamics';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator';
+import {
+  startMarketoEmulator,
+  type MarketoEmulator,
+  type MarketoEmulatorOptions,
+} from '../../marketo-emulator';
+import type { MarketoConnection } from '../../marketo';
 import { createLogger } from '../../shared/logger';
 import { startDevServer, type DevServer } from '../../temporal/dev-server';
 import { createSyncWorker, installRuntime, workflowsPath, type SyncWorker } from '../../worker';
@@ -30,6 +36,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Start the dev server without oppsync's search attributes (a bare namespace, as a new cluster has). */
   bareNamespace?: boolean;
+  /** Push into a bundled Marketo emulator over https (SPEC section 7) started with these options. */
+  marketo?: MarketoEmulatorOptions;
 }
 
 /** A demo application registration for the emulator, like the one an admin creates in Entra ID. */
@@ -56,7 +64,22 @@ export class Harness {
     private readonly connection: Connection,
     private readonly dropDatabase: (() => Promise<void>) | undefined,
     readonly tempDir: string,
+    /** The Marketo emulator the workers push into, when the harness was started with `marketo`. */
+    readonly marketo?: MarketoEmulator,
   ) {}
+
+  /** A CA file trusting both emulators, for NODE_EXTRA_CA_CERTS of child processes. */
+  caFile(): string {
+    const file = path.join(this.tempDir, 'emulators-ca.pem');
+    fs.writeFileSync(file, `${this.emulator.caPem}\n${this.marketo?.caPem ?? ''}`);
+    return file;
+  }
+
+  /** Where workers push (the Marketo emulator's address and credentials), when there is a destination. */
+  get marketoConnection(): MarketoConnection | undefined {
+    const m = this.marketo;
+    return m === undefined ? undefined : { url: m.url, clientId: m.clientId, clientSecret: m.clientSecret, ca: m.caPem };
+  }
 
   static async start(options: HarnessOptions): Promise<Harness> {
     // The SDK's own logs through our JSON logger, warnings and errors only: test output stays readable.
@@ -74,6 +97,11 @@ export class Harness {
         clients: [app, ...(options.emulator?.clients ?? [])],
       });
       started.push(() => emulator.close());
+      let marketo: MarketoEmulator | undefined;
+      if (options.marketo !== undefined) {
+        marketo = await startMarketoEmulator(options.marketo);
+        started.push(() => (marketo as MarketoEmulator).close());
+      }
       const devServer = await startDevServer({
         mode: 'test',
         searchAttributes: options.bareNamespace !== true,
@@ -93,6 +121,13 @@ export class Harness {
         TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
         SYNC_PAGE_SIZE: '7',
         LOG_LEVEL: 'warn',
+        ...(marketo !== undefined
+          ? {
+              MARKETO_REST_URL: marketo.url,
+              MARKETO_CLIENT_ID: marketo.clientId,
+              MARKETO_CLIENT_SECRET: marketo.clientSecret,
+            }
+          : {}),
         ...options.env,
       });
       const dynamicsAuth: DynamicsAuthConfig = {
@@ -104,7 +139,7 @@ export class Harness {
       };
       const connection = await Connection.connect({ address: devServer.address });
       const client = new Client({ connection, namespace: config.temporal.namespace });
-      return new Harness(devServer, emulator, config, dynamicsAuth, client, connection, drop, tempDir);
+      return new Harness(devServer, emulator, config, dynamicsAuth, client, connection, drop, tempDir, marketo);
     } catch (error) {
       for (const stop of started.reverse()) await stop().catch(() => undefined);
       throw error;
@@ -128,6 +163,7 @@ export class Harness {
     const worker = await createSyncWorker({
       config: this.config,
       dynamics: this.dynamicsAuth,
+      marketo: this.marketoConnection,
       logger: createLogger('warn', { test: true }),
       connection,
       ...options,
@@ -167,6 +203,7 @@ export class Harness {
     await this.connection.close();
     await this.devServer.stop();
     await this.emulator.close();
+    await this.marketo?.close();
     await this.dropDatabase?.();
     fs.rmSync(this.tempDir, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@ import type { MarketoStore, StoreSnapshot } from '../../store';
 import { ExpectedStore, sortSnapshot, syncAndExpectExactStore } from './expected';
 import { dryRunThenSync } from './dry-run';
 import { Harness } from './harness';
+import { expectExactMarketo } from './marketo-expected';
 
 const OPTIONS: RuleOptions = { customFields: ['new_region'], filterAttribute: 'new_synctomkto' };
 const contact = (id: string): Lookup => ({ id, logicalName: 'contact' });
@@ -17,10 +18,12 @@ const a = DEMO.accounts;
 
 /**
  * The end-to-end contract (SPEC rule 7) on one store: after a full sync and after each change made in
- * Dynamics, the whole store equals what the rules compute from the organisation, row for row.
+ * Dynamics, the whole store equals what the rules compute from the organisation, row for row, and (SPEC
+ * section 7) the Marketo emulator holds the same content, object by object, with leads looked up by
+ * `lookupField`.
  */
-export function describeSyncScenario(store: 'sqlite' | 'postgres'): void {
-  describe(`the sync into ${store}`, () => {
+export function describeSyncScenario(store: 'sqlite' | 'postgres', lookupField = 'email'): void {
+  describe(`the sync into ${store} and Marketo (leads by ${lookupField})`, () => {
     let h: Harness;
     let marketo: MarketoStore;
     const expected = new ExpectedStore(OPTIONS);
@@ -33,7 +36,9 @@ export function describeSyncScenario(store: 'sqlite' | 'postgres'): void {
           SYNC_FILTER_ATTRIBUTE: 'new_synctomkto',
           // Both ways of reading pages end to end: read ahead on SQLite, one at a time on PostgreSQL.
           SYNC_READ_AHEAD: String(store === 'sqlite'),
+          MARKETO_LEAD_LOOKUP_FIELD: lookupField,
         },
+        marketo: {},
       });
       await h.startWorker();
       marketo = await h.openStore();
@@ -45,12 +50,15 @@ export function describeSyncScenario(store: 'sqlite' | 'postgres'): void {
     });
 
     // Every run of the scenario is foretold by a dry run first (SPEC section 5, `oppsync sync --dry-run`).
-    const syncAndCompare = async (full = false): Promise<StoreSnapshot> =>
-      (
+    const syncAndCompare = async (full = false): Promise<StoreSnapshot> => {
+      const { snapshot } = (
         await dryRunThenSync(h, marketo, full, () =>
           syncAndExpectExactStore(h, marketo, expected, OPTIONS, full),
         )
-      ).result.snapshot;
+      ).result;
+      await expectExactMarketo(h.marketo!, snapshot, marketo, lookupField);
+      return snapshot;
+    };
 
     function masterConnection(opportunityId: string, contactId: string): string {
       const row = h.emulator.data
@@ -81,9 +89,20 @@ export function describeSyncScenario(store: 'sqlite' | 'postgres'): void {
       expect(h.worker?.worker.options).toMatchObject({ debugMode: true, isolateExecutionTimeoutMs: 5000 });
       expect(first.roles.some((r) => r.is_primary)).toBe(true);
       expect(first.roles.some((r) => !r.is_primary)).toBe(true);
+      await expectExactMarketo(h.marketo!, first, marketo, lookupField);
+      expect(h.marketo!.data.roles().length).toBeGreaterThan(5);
+      // Nothing changed in Dynamics: no Marketo call at all (describes are cached), not even a token.
+      const callsBefore = h.marketo!.stats.calls;
       const again = await h.sync();
       expect(again.summary.opportunitiesUpserted).toBe(0);
+      expect(again.summary.marketo).toEqual({ sent: 0, accepted: 0, skipped: 0, calls: 0, paused: false });
+      expect(h.marketo!.stats.calls).toBe(callsBefore);
       expect(sortSnapshot(await marketo.snapshot())).toEqual(first);
+      // A full resync of the unchanged organisation rewrites the mirror, and writes nothing to Marketo.
+      const full = await h.sync(true);
+      expect(full.summary.marketo?.sent).toBe(0);
+      expect(h.marketo!.stats.log.slice(callsBefore).filter((call) => call.method === 'POST')).toEqual([]);
+      await expectExactMarketo(h.marketo!, sortSnapshot(await marketo.snapshot()), marketo, lookupField);
     });
 
     /** The money columns of every synced opportunity, as the store holds them and as Dynamics does. */

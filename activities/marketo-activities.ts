@@ -1,0 +1,77 @@
+/**
+ * The push's activity (SPEC section 7): one step of it per call, after the mirror is written. Only the step,
+ * the sync id and counts travel through history; records go from the store to Marketo inside the activity.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { isMarketoError, type MarketoDestination, type PushStepResult } from '../marketo';
+import type { Logger } from '../shared/logger';
+import type { PushInput, PushOutcome } from '../shared/sync-types';
+import type { MarketoStore } from '../store';
+import { activityCancellation, activityLogger, heartbeatIfInActivity } from './context';
+
+export interface MarketoActivityDependencies {
+  store: MarketoStore;
+  /** undefined: no destination configured, every step answers `enabled: false`. */
+  destination?: MarketoDestination;
+  logger: Logger;
+}
+
+/** How often a long push renews its run lock (the lease is 35 minutes). */
+const RENEW_LOCK_MS = 5 * 60_000;
+
+export function createMarketoActivities({ store, destination, logger }: MarketoActivityDependencies) {
+  return {
+    async pushToMarketo(input: PushInput): Promise<PushOutcome> {
+      const idle = { step: input.step, sent: 0, accepted: 0, skipped: 0, calls: 0, paused: false };
+      if (destination === undefined) return { enabled: false, ...idle };
+      const log = activityLogger(logger);
+      const holder = await store.claimRunLock(input.syncId);
+      if (holder !== input.syncId) {
+        // The mirror changed under another run since this one finished: that run's push sends it all.
+        log.info({ syncId: input.syncId, holder }, 'another run pushes to Marketo');
+        return { enabled: true, ...idle, leftTo: holder };
+      }
+      let renewedAt = Date.now();
+      const progress = (done: PushStepResult): void => {
+        heartbeatIfInActivity({ sent: done.sent, calls: done.calls });
+        if (Date.now() - renewedAt > RENEW_LOCK_MS) {
+          renewedAt = Date.now();
+          void store.claimRunLock(input.syncId).catch(() => undefined);
+        }
+      };
+      try {
+        const result = await destination.pushStep(input.step, input.full, {
+          signal: activityCancellation(),
+          progress,
+        });
+        if (result.paused) await destination.quotaReached(true);
+        else if (result.calls > 0) await destination.quotaReached(false);
+        if (result.paused || input.step === 'opportunityDeletes') await store.releaseRunLock(input.syncId);
+        // What `oppsync status` shows of the last push, per step.
+        await store.setState({
+          [`marketo-push:${input.step}`]: JSON.stringify({ at: new Date().toISOString(), ...result }),
+        });
+        log.info({ syncId: input.syncId, ...result }, `pushed ${input.step} to Marketo`);
+        return { enabled: true, ...result };
+      } catch (error) {
+        throw toPushFailure(error);
+      }
+    },
+  };
+}
+
+export type MarketoActivities = ReturnType<typeof createMarketoActivities>;
+
+/** Permanent answers (bad credentials, 603, 610, native CRM sync) fail the run; outages are retried. */
+function toPushFailure(error: unknown): Error {
+  if (isMarketoError(error)) {
+    const type = error.code === '1018' ? 'MarketoNativeCrmSync' : `Marketo${error.code.replace(/\W/g, '')}`;
+    return error.kind === 'permanent'
+      ? ApplicationFailure.nonRetryable(error.message, type)
+      : ApplicationFailure.retryable(error.message, type);
+  }
+  if (error instanceof ApplicationFailure) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  // A database error's message may quote a statement with its values: keep only the driver's reason.
+  return ApplicationFailure.retryable((message.split(' - ').pop() ?? message).slice(0, 300), 'MarketoPushError');
+}

@@ -1,0 +1,6 @@
+/** The Marketo REST destination (SPEC section 7): push the mirror into a Marketo instance. */
+export { createMarketoDestination, type MarketoDestination } from './destination';
+export { MarketoClient, type MarketoConnection } from './client';
+export { CallBudget, quotaDay, WINDOW_MS, type CallLimits, type QuotaUsage } from './budget';
+export { isMarketoError, MarketoError, type MarketoErrorKind } from './errors';
+export type { PushStepResult } from './push';

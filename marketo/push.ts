@@ -1,0 +1,404 @@
+/**
+ * One step of the push (SPEC section 7, rule 1): the mirror's records that differ from what Marketo last
+ * accepted, sent up to 300 (and 1 MB) a call, several calls in flight, each answer recorded in the ledger as it
+ * comes. A step stopped anywhere (a killed worker, a retry) starts again from the ledger: only what Marketo
+ * had not acknowledged is sent again, and every write is keyed as Marketo dedupes it, so nothing is doubled.
+ */
+import {
+  companyRecord,
+  fitToDescribe,
+  leadLookupValue,
+  leadOfGroup,
+  leadRecord,
+  opportunityRecord,
+  recordHash,
+  roleRecord,
+  type Describe,
+  type MarketoRecord,
+  type SyncErrorRow,
+} from '../rules';
+import type { LedgerState, LedgerTable, MarketoLedger } from '../store';
+import type { CallBudget } from './budget';
+import type { MarketoClient, MarketoResult } from './client';
+import { isMarketoError, MarketoError, nativeCrmSyncError } from './errors';
+
+import { PUSH_STEPS, type PushStep } from '../shared/sync-types';
+
+export interface PushSettings {
+  leadLookupField: string;
+  opportunityFieldMap: readonly { column: string; field: string }[];
+  maxConcurrent: number;
+}
+
+export interface PushDependencies {
+  client: MarketoClient;
+  budget: CallBudget;
+  ledger: MarketoLedger;
+  settings: PushSettings;
+  describe: (object: DescribedObject) => Promise<Describe>;
+  /** Called after every answer: the activity's heartbeat. */
+  progress?: (done: PushStepResult) => void;
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+export interface PushStepResult {
+  step: PushStep;
+  /** Records sent (a record sent twice, after a retry, counts twice). */
+  sent: number;
+  accepted: number;
+  skipped: number;
+  calls: number;
+  /** Marketo's daily quota (607) stopped the step; what is left stays queued for a later run. */
+  paused: boolean;
+}
+
+export type DescribedObject = 'companies' | 'leads' | 'opportunities' | 'roles';
+
+/** A record to send, where its answer goes in the ledger, and which sync_errors rows it opens or closes. */
+interface Outgoing {
+  /** Marketo does not hold the record yet (for deletes: false). */
+  isNew?: boolean;
+  record: MarketoRecord;
+  hash: string;
+  key: Record<string, unknown>;
+  errorIds: string[];
+}
+
+interface StepSpec {
+  path: string;
+  table: LedgerTable;
+  entity: SyncErrorRow['entity'];
+  body: (input: MarketoRecord[]) => Record<string, unknown>;
+  deletes: boolean;
+}
+
+const upsert = (input: MarketoRecord[]) => ({ action: 'createOrUpdate', dedupeBy: 'dedupeFields', input });
+const remove = (input: MarketoRecord[]) => ({ deleteBy: 'dedupeFields', input });
+
+function spec(step: PushStep, settings: PushSettings): StepSpec {
+  switch (step) {
+    case 'companies':
+      return { path: 'companies.json', table: 'marketo_companies', entity: 'marketo:company', body: upsert, deletes: false };
+    case 'leads':
+      return {
+        path: 'leads.json',
+        table: 'marketo_leads',
+        entity: 'marketo:lead',
+        body: (input) => ({ action: 'createOrUpdate', lookupField: settings.leadLookupField, input }),
+        deletes: false,
+      };
+    case 'opportunities':
+      return { path: 'opportunities.json', table: 'marketo_opportunities', entity: 'marketo:opportunity', body: upsert, deletes: false };
+    case 'roles':
+      return { path: 'opportunities/roles.json', table: 'marketo_roles', entity: 'marketo:role', body: upsert, deletes: false };
+    case 'roleDeletes':
+      return { path: 'opportunities/roles/delete.json', table: 'marketo_roles', entity: 'marketo:role', body: remove, deletes: true };
+    case 'opportunityDeletes':
+      return { path: 'opportunities/delete.json', table: 'marketo_opportunities', entity: 'marketo:opportunity', body: remove, deletes: true };
+  }
+}
+
+/** Marketo's limits of one call. */
+const MAX_RECORDS = 300;
+const MAX_BODY_BYTES = 1_000_000; // 1 MB, less room for the envelope around the records
+
+export async function pushStep(deps: PushDependencies, step: PushStep, full: boolean): Promise<PushStepResult> {
+  if (step === 'leads' && deps.settings.leadLookupField === 'email') await recordContactsWithoutEmail(deps);
+  const result: PushStepResult = { step, sent: 0, accepted: 0, skipped: 0, calls: 0, paused: false };
+  const stepSpec = spec(step, deps.settings);
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  const send = async (batch: Outgoing[]): Promise<void> => {
+    try {
+      await sendBatch(deps, stepSpec, batch, result);
+    } catch (error) {
+      if (isMarketoError(error) && error.kind === 'quota') result.paused = true;
+      else failure ??= error;
+    }
+  };
+  let batch: Outgoing[] = [];
+  let bytes = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const taken = batch;
+    batch = [];
+    bytes = 0;
+    while (inFlight.size >= deps.settings.maxConcurrent) await Promise.race(inFlight);
+    const sending = send(taken).finally(() => inFlight.delete(sending));
+    inFlight.add(sending);
+  };
+  for await (const chunk of outgoing(deps, step, full)) {
+    for (const item of chunk) {
+      const size = Buffer.byteLength(JSON.stringify(item.record)) + 1;
+      if (batch.length === MAX_RECORDS || bytes + size > MAX_BODY_BYTES) await flush();
+      batch.push(item);
+      bytes += size;
+    }
+    if (result.paused || failure !== undefined) break;
+  }
+  if (!result.paused && failure === undefined) await flush();
+  await Promise.all(inFlight);
+  if (failure !== undefined) throw failure;
+  if (step === 'leads' && !result.paused) await deps.ledger.linkLeadIds(deps.settings.leadLookupField === 'email');
+  return result;
+}
+
+/** Rule 5: leads by email cannot send a contact without one; its sync error names the fix. */
+async function recordContactsWithoutEmail(deps: PushDependencies): Promise<void> {
+  const { ledger } = deps;
+  const withoutEmail = await ledger.contactIdsWithoutEmail();
+  await ledger.recordErrors(
+    withoutEmail.map((id) => ({
+      entity: 'marketo:lead',
+      record_id: id,
+      error:
+        'the contact has no email, which MARKETO_LEAD_LOOKUP_FIELD=email needs: set MARKETO_LEAD_LOOKUP_FIELD to a custom lead field (e.g. dynamicsContactId) to sync contacts without email',
+      payload: '{}',
+    })),
+    (deps.now ?? (() => new Date()))().toISOString(),
+  );
+}
+
+/** What a run would send, per step: records Marketo would create, update or delete (the dry run, status). */
+export async function pendingCounts(
+  deps: PushDependencies,
+  full: boolean,
+): Promise<Record<PushStep, { create: number; update: number; delete: number }>> {
+  const counts = {} as Record<PushStep, { create: number; update: number; delete: number }>;
+  for (const step of PUSH_STEPS) {
+    const tally = { create: 0, update: 0, delete: 0 };
+    for await (const chunk of outgoing(deps, step, full))
+      for (const item of chunk) {
+        if (step === 'roleDeletes' || step === 'opportunityDeletes') tally.delete += 1;
+        else if (item.isNew === true) tally.create += 1;
+        else tally.update += 1;
+      }
+    counts[step] = tally;
+  }
+  return counts;
+}
+
+/** One call: a slot of the shared budget, the request, the answers into the ledger. */
+async function sendBatch(deps: PushDependencies, stepSpec: StepSpec, batch: Outgoing[], result: PushStepResult) {
+  const answer = await callWithinBudget(deps, stepSpec.path, stepSpec.body(batch.map((item) => item.record)));
+  result.calls += 1;
+  result.sent += batch.length;
+  const results = (answer.result ?? []) as MarketoResult[];
+  if (results.length !== batch.length)
+    throw new MarketoError('retryable', 'BAD_RESPONSE', `Marketo answered ${results.length} results for ${batch.length} records on ${stepSpec.path}`);
+  const now = (deps.now ?? (() => new Date()))().toISOString();
+  const done: Record<string, unknown>[] = [];
+  const refused: Outgoing[] = [];
+  const reasons: string[] = [];
+  results.forEach((answered, index) => {
+    const item = batch[index] as Outgoing;
+    const reason = answered.reasons?.[0];
+    const code = String(reason?.code ?? '');
+    if (answered.status === 'skipped' && code === '1018') throw nativeCrmSyncError(stepSpec.path);
+    const ok = stepSpec.deletes
+      ? answered.status === 'deleted' || (answered.status === 'skipped' && code === '1013')
+      : answered.status === 'created' || answered.status === 'updated';
+    if (ok) {
+      done.push({ ...item.key, ...idOf(stepSpec.table, answered), hash: item.hash });
+    } else {
+      refused.push(item);
+      reasons.push(`Marketo ${code || answered.status || 'no status'} ${typeof reason?.message === 'string' ? reason.message : ''}`.trim());
+    }
+  });
+  if (stepSpec.deletes) await deps.ledger.deleted(stepSpec.table, done);
+  else
+    await deps.ledger.accepted(
+      stepSpec.table,
+      done,
+      { entity: stepSpec.entity, recordIds: batch.filter((_, i) => results[i]?.status !== 'skipped').flatMap((item) => item.errorIds) },
+      now,
+    );
+  if (refused.length > 0) {
+    await deps.ledger.rejected(
+      stepSpec.table,
+      stepSpec.deletes ? [] : refused.map((item) => ({ ...item.key, rejected_hash: item.hash })),
+      refused.flatMap((item, i) =>
+        item.errorIds.map((recordId) => ({
+          entity: stepSpec.entity,
+          record_id: recordId,
+          error: reasons[i] ?? 'skipped',
+          payload: JSON.stringify(item.record),
+        })),
+      ),
+      now,
+    );
+  }
+  result.accepted += done.length;
+  result.skipped += refused.length;
+  deps.progress?.(result);
+}
+
+function idOf(table: LedgerTable, answered: MarketoResult): Record<string, unknown> {
+  return table === 'marketo_companies' || table === 'marketo_leads'
+    ? { marketo_id: answered.id ?? null }
+    : { marketo_guid: answered.marketoGUID ?? null };
+}
+
+/** A throttled call (606, 615) waits out the back-off that every worker shares, then is sent again. */
+async function callWithinBudget(deps: PushDependencies, path: string, body: unknown) {
+  for (let attempt = 1; ; attempt += 1) {
+    const slot = await deps.budget.acquire(deps.signal);
+    try {
+      const answer = await deps.client.call('POST', path, body);
+      await deps.budget.release(slot, false);
+      return answer;
+    } catch (error) {
+      const throttled = isMarketoError(error) && error.kind === 'throttled';
+      await deps.budget.release(slot, throttled);
+      if (!throttled || attempt >= 30) throw error;
+    }
+  }
+}
+
+/** The records of a step that differ from the ledger, a chunk of the mirror at a time. */
+async function* outgoing(deps: PushDependencies, step: PushStep, full: boolean): AsyncGenerator<Outgoing[]> {
+  const pending = (hash: string, state: LedgerState | undefined): boolean =>
+    hash !== state?.hash && (full || hash !== state?.rejected_hash);
+  const { ledger, settings } = deps;
+  switch (step) {
+    case 'companies': {
+      const describe = await deps.describe('companies');
+      for (let after = ''; ; ) {
+        const rows = await ledger.companies(after);
+        if (rows.length === 0) return;
+        after = rows[rows.length - 1]!.external_company_id;
+        yield rows.flatMap((row) => {
+          const record = fitToDescribe(companyRecord(row), describe, ['externalCompanyId']);
+          const hash = recordHash(record);
+          return pending(hash, row)
+            ? [{ isNew: row.hash === null, record, hash, key: { external_company_id: row.external_company_id }, errorIds: [row.external_company_id] }]
+            : [];
+        });
+      }
+    }
+    case 'leads':
+      yield* outgoingLeads(deps, pending);
+      return;
+    case 'opportunities': {
+      const describe = await deps.describe('opportunities');
+      for (let after = ''; ; ) {
+        const rows = await ledger.opportunities(after);
+        if (rows.length === 0) return;
+        after = rows[rows.length - 1]!.external_opportunity_id;
+        yield rows.flatMap((row) => {
+          const record = fitToDescribe(opportunityRecord(row, settings.opportunityFieldMap), describe, ['externalOpportunityId']);
+          const hash = recordHash(record);
+          const id = row.external_opportunity_id;
+          return pending(hash, row)
+            ? [{ isNew: row.hash === null, record, hash, key: { external_opportunity_id: id }, errorIds: [id] }]
+            : [];
+        });
+      }
+    }
+    case 'roles':
+    case 'roleDeletes':
+      yield* outgoingRoles(deps, step === 'roleDeletes', pending);
+      return;
+    case 'opportunityDeletes':
+      for (let after = ''; ; ) {
+        const ids = await ledger.deletedOpportunities(after);
+        if (ids.length === 0) return;
+        after = ids[ids.length - 1]!;
+        yield ids.map((id) => ({
+          record: { externalOpportunityId: id },
+          hash: '',
+          key: { external_opportunity_id: id },
+          errorIds: [id],
+        }));
+      }
+  }
+}
+
+type Pending = (hash: string, state: LedgerState | undefined) => boolean;
+
+/** Leads (rule 5): one per contact with a custom lookup field; one per email, from the contact modified last. */
+async function* outgoingLeads(deps: PushDependencies, pending: Pending): AsyncGenerator<Outgoing[]> {
+  const { ledger } = deps;
+  const lookupField = deps.settings.leadLookupField;
+  const describe = await deps.describe('leads');
+  const keep = [lookupField];
+  if (lookupField !== 'email') {
+    for (let after = ''; ; ) {
+      const rows = await ledger.leadsById(after);
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1]!.dynamics_contact_id;
+      const states = await ledger.states('marketo_leads', 'lookup_value', rows.map((row) => row.dynamics_contact_id));
+      yield rows.flatMap((row) => {
+        const record = fitToDescribe(leadRecord(row, lookupField), describe, keep);
+        const hash = recordHash(record);
+        const id = row.dynamics_contact_id;
+        const state = states.get(id);
+        return pending(hash, state)
+          ? [{ isNew: state?.hash == null, record, hash, key: { lookup_value: id }, errorIds: [id] }]
+          : [];
+      });
+    }
+  }
+  for (let after = ''; ; ) {
+    const { emails, contacts } = await ledger.leadsByEmail(after);
+    if (emails.length === 0) return;
+    after = emails[emails.length - 1]!;
+    const states = await ledger.states('marketo_leads', 'lookup_value', emails);
+    const groups = new Map<string, typeof contacts>();
+    for (const contact of contacts) groups.set(contact.email ?? '', [...(groups.get(contact.email ?? '') ?? []), contact]);
+    yield emails.flatMap((email) => {
+      const group = groups.get(email) ?? [];
+      const chosen = leadOfGroup(group);
+      if (chosen === undefined || leadLookupValue(chosen, 'email') === undefined) return [];
+      const record = fitToDescribe(leadRecord(chosen, 'email'), describe, keep);
+      const hash = recordHash(record);
+      const state = states.get(email);
+      return pending(hash, state)
+        ? [{ isNew: state?.hash == null, record, hash, key: { lookup_value: email }, errorIds: group.map((c) => c.dynamics_contact_id) }]
+        : [];
+    });
+  }
+}
+
+/** Roles compared a range of opportunities at a time: upserts of new or changed ones, or deletes of stale ones. */
+async function* outgoingRoles(deps: PushDependencies, deletes: boolean, pending: Pending): AsyncGenerator<Outgoing[]> {
+  const { ledger } = deps;
+  const describe = deletes ? undefined : await deps.describe('roles');
+  for (let after = ''; ; ) {
+    const upTo = await ledger.opportunityRangeEnd(after);
+    const desired = new Map<string, ReturnType<typeof roleRecord>>();
+    for (const role of await ledger.desiredRoles(after, upTo)) {
+      const key = roleKey(role);
+      // Contacts that share an email share a lead: their roles of one name are one Marketo role.
+      const primary = desired.get(key)?.isPrimary === true || role.is_primary;
+      desired.set(key, roleRecord({ ...role, is_primary: primary }));
+    }
+    const held = new Map((await ledger.ledgerRoles(after, upTo)).map((row) => [roleKey(row), row]));
+    const out: Outgoing[] = [];
+    if (deletes) {
+      for (const [key, row] of held)
+        if (row.hash !== null && !desired.has(key))
+          out.push({ record: { externalOpportunityId: row.external_opportunity_id, leadId: row.marketo_lead_id, role: row.role }, hash: '', key: keyOf(row), errorIds: [key] });
+    } else {
+      for (const [key, role] of desired) {
+        const record = fitToDescribe(role, describe!, ['externalOpportunityId', 'leadId', 'role']);
+        const hash = recordHash(record);
+        const state = held.get(key);
+        if (pending(hash, state))
+          out.push({ isNew: state?.hash == null, record, hash, key: keyOf({ external_opportunity_id: String(role.externalOpportunityId), marketo_lead_id: Number(role.leadId), role: String(role.role) }), errorIds: [key] });
+      }
+    }
+    yield out;
+    if (upTo === undefined) return;
+    after = upTo;
+  }
+}
+
+function roleKey(role: { external_opportunity_id: string; marketo_lead_id: number; role: string }): string {
+  return `${role.external_opportunity_id}|${role.marketo_lead_id}|${role.role}`;
+}
+
+function keyOf(role: { external_opportunity_id: string; marketo_lead_id: number; role: string }) {
+  return { external_opportunity_id: role.external_opportunity_id, marketo_lead_id: role.marketo_lead_id, role: role.role };
+}
