@@ -111,6 +111,15 @@ function program(setExit: (code: number) => void): Command {
       ),
     );
   cli
+    .command('marketo-emulator')
+    .description('run the bundled Marketo REST emulator alone')
+    .option('--port <port>', 'https port (default: a free one)')
+    .action(
+      run(async (options: { port?: string }) =>
+        (await import('./commands/marketo-emulator')).marketoEmulatorCommand(options),
+      ),
+    );
+  cli
     .command('codec-server')
     .description('serve the payload codec (OPPSYNC_PAYLOAD_KEY) so the Temporal UI shows decrypted payloads')
     .option('--port <port>', 'http port', '8888')
