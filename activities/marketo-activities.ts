@@ -7,7 +7,7 @@ import { isMarketoError, type MarketoDestination, type PushStepResult } from '..
 import type { Logger } from '../shared/logger';
 import type { PushInput, PushOutcome } from '../shared/sync-types';
 import type { MarketoStore } from '../store';
-import { activityCancellation, activityLogger, heartbeatIfInActivity } from './context';
+import { activityCancellation, activityLogger, currentContext, heartbeatIfInActivity } from './context';
 
 export interface MarketoActivityDependencies {
   store: MarketoStore;
@@ -40,9 +40,11 @@ export function createMarketoActivities({ store, destination, logger }: MarketoA
         }
       };
       try {
+        const info = currentContext()?.info;
         const result = await destination.pushStep(input.step, input.full, {
           signal: activityCancellation(),
           progress,
+          ...(info !== undefined ? { holder: `${info.workflowExecution?.workflowId ?? ""}/${info.activityId}` } : {}),
         });
         if (result.paused) await destination.quotaReached(true);
         else if (result.calls > 0) await destination.quotaReached(false);

@@ -14,10 +14,10 @@ export interface EmulatorCertificate {
   tempDir?: string;
 }
 
-async function createCertificate(): Promise<{ cert: string; key: string }> {
+async function createCertificate(commonName: string): Promise<{ cert: string; key: string }> {
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(notBefore.getTime() + 2 * 365 * 86_400_000);
-  const pems = await generate([{ name: 'commonName', value: 'oppsync Dataverse emulator' }], {
+  const pems = await generate([{ name: 'commonName', value: commonName }], {
     keySize: 2048,
     algorithm: 'sha256',
     notBeforeDate: notBefore,
@@ -38,7 +38,14 @@ async function createCertificate(): Promise<{ cert: string; key: string }> {
   return { cert: pems.cert, key: pems.private };
 }
 
-export async function loadOrCreateCertificate(certDir?: string): Promise<EmulatorCertificate> {
+/**
+ * `commonName` tells the emulators' certificates apart: two trusted CAs with one subject (NODE_EXTRA_CA_CERTS
+ * holding both) would make OpenSSL try only the first.
+ */
+export async function loadOrCreateCertificate(
+  certDir?: string,
+  commonName = 'oppsync Dataverse emulator',
+): Promise<EmulatorCertificate> {
   if (certDir) {
     const certFile = join(certDir, 'emulator-cert.pem');
     const keyFile = join(certDir, 'emulator-key.pem');
@@ -46,13 +53,13 @@ export async function loadOrCreateCertificate(certDir?: string): Promise<Emulato
       return { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8'), certFile };
     }
     await mkdir(certDir, { recursive: true });
-    const created = await createCertificate();
+    const created = await createCertificate(commonName);
     await writeFile(certFile, created.cert);
     await writeFile(keyFile, created.key, { mode: 0o600 });
     return { ...created, certFile };
   }
   const tempDir = await mkdtemp(join(tmpdir(), 'oppsync-emulator-'));
-  const created = await createCertificate();
+  const created = await createCertificate(commonName);
   const certFile = join(tempDir, 'ca.pem');
   await writeFile(certFile, created.cert);
   return { ...created, certFile, tempDir };

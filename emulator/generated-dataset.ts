@@ -153,9 +153,11 @@ export function seedGeneratedDataset(store: OrgStore, options: GenerateOptions):
       firstname,
       lastname,
       fullname: `${firstname} ${lastname}`,
+      // Addresses in ASCII, as mail systems (and Marketo, which takes no other) mostly have them.
       emailaddress1: `${firstname}.${lastname}.${contacts.length + 1}@mail.example`
-        .toLowerCase()
-        .replace(/'/g, ''),
+        .normalize('NFD')
+        .replace(/[\u0300-\u036f']/g, '')
+        .toLowerCase(),
       parentcustomerid: parent,
       statecode: 0,
       statuscode: 1,

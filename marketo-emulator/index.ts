@@ -73,7 +73,7 @@ export async function startMarketoEmulator(options: MarketoEmulatorOptions = {})
   );
   const stats = createStats();
   const faults = createFaults(faultState, limits, tokens);
-  const certificate = await loadOrCreateCertificate(options.certDir);
+  const certificate = await loadOrCreateCertificate(options.certDir, 'oppsync Marketo emulator');
 
   const server = createServer(
     { cert: certificate.cert, key: certificate.key, maxHeaderSize: 64 * 1024 },

@@ -57,11 +57,14 @@ export class CallBudget {
     return (this.options.now ?? Date.now)();
   }
 
-  /** Waits for a slot, takes it and returns its id; throws a 'quota' MarketoError when the day's quota is used. */
-  async acquire(signal?: AbortSignal): Promise<number> {
+  /**
+   * Waits for a slot, takes it for `holder` and returns its id; throws a 'quota' MarketoError when the day's
+   * quota is used.
+   */
+  async acquire(signal?: AbortSignal, holder?: string): Promise<number> {
     for (;;) {
       signal?.throwIfAborted();
-      const outcome = await this.knex.transaction(async (trx) => this.tryAcquire(trx));
+      const outcome = await this.knex.transaction(async (trx) => this.tryAcquire(trx, holder));
       if (typeof outcome === 'object') return outcome.slot;
       this.options.onWait?.();
       await sleep(Math.min(Math.max(outcome, POLL_MS), 1_000), undefined, signal ? { signal } : {});
@@ -69,7 +72,7 @@ export class CallBudget {
   }
 
   /** A slot's id, or how many milliseconds to wait before asking again. */
-  private async tryAcquire(trx: Knex.Transaction): Promise<{ slot: number } | number> {
+  private async tryAcquire(trx: Knex.Transaction, holder?: string): Promise<{ slot: number } | number> {
     // The update takes the row's lock (PostgreSQL) or the database's write lock (SQLite) first.
     await trx('marketo_budget').where({ id: 1 }).update({ id: 1 });
     const row = (await trx('marketo_budget').where({ id: 1 }).first()) as BudgetRow;
@@ -93,7 +96,7 @@ export class CallBudget {
       return ends.length > 0 ? Math.min(...ends) - now : POLL_MS;
     }
     if (inFlight >= this.limits.maxConcurrent) return POLL_MS;
-    const [inserted] = (await trx('marketo_calls').insert({ started_at: now }, ['id'])) as (
+    const [inserted] = (await trx('marketo_calls').insert({ started_at: now, holder: holder ?? null }, ['id'])) as (
       | { id: number }
       | number
     )[];
@@ -121,6 +124,14 @@ export class CallBudget {
         await trx('marketo_budget').where({ id: 1 }).update({ backoff_ms: 0 });
       }
     });
+  }
+
+  /**
+   * A new attempt of `holder` (its worker was killed mid-call): the calls it left in flight are over, and
+   * count in the window for 20 s more, as if they had just been answered.
+   */
+  async abandon(holder: string): Promise<void> {
+    await this.knex('marketo_calls').where({ holder }).whereNull('finished_at').update({ finished_at: this.now() });
   }
 
   /** Marketo said 607 (shown by `oppsync status` until a push gets through again). */

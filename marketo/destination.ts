@@ -24,7 +24,7 @@ export interface MarketoDestination {
   pushStep(
     step: PushStep,
     full: boolean,
-    options?: { signal?: AbortSignal; progress?: (done: PushStepResult) => void },
+    options?: { signal?: AbortSignal; holder?: string; progress?: (done: PushStepResult) => void },
   ): Promise<PushStepResult>;
   /** One object's describe: from the store's cache while it is a day old at most. */
   describe(object: DescribedObject): Promise<Describe>;
@@ -67,7 +67,9 @@ export function createMarketoDestination(options: {
     return fields;
   }
 
-  const dependencies = (stepOptions: Pick<PushDependencies, 'progress' | 'signal'> = {}): PushDependencies => ({
+  const dependencies = (
+    stepOptions: Pick<PushDependencies, 'progress' | 'signal' | 'holder'> = {},
+  ): PushDependencies => ({
     client,
     budget,
     ledger,

@@ -36,6 +36,8 @@ export interface PushDependencies {
   ledger: MarketoLedger;
   settings: PushSettings;
   describe: (object: DescribedObject) => Promise<Describe>;
+  /** Who sends the calls (the activity): a retry of it first ends the calls a killed attempt left in flight. */
+  holder?: string;
   /** Called after every answer: the activity's heartbeat. */
   progress?: (done: PushStepResult) => void;
   signal?: AbortSignal;
@@ -104,6 +106,7 @@ const MAX_RECORDS = 300;
 const MAX_BODY_BYTES = 1_000_000; // 1 MB, less room for the envelope around the records
 
 export async function pushStep(deps: PushDependencies, step: PushStep, full: boolean): Promise<PushStepResult> {
+  if (deps.holder !== undefined) await deps.budget.abandon(deps.holder);
   if (step === 'leads' && deps.settings.leadLookupField === 'email') await recordContactsWithoutEmail(deps);
   const result: PushStepResult = { step, sent: 0, accepted: 0, skipped: 0, calls: 0, paused: false };
   const stepSpec = spec(step, deps.settings);
@@ -243,7 +246,7 @@ function idOf(table: LedgerTable, answered: MarketoResult): Record<string, unkno
 /** A throttled call (606, 615) waits out the back-off that every worker shares, then is sent again. */
 async function callWithinBudget(deps: PushDependencies, path: string, body: unknown) {
   for (let attempt = 1; ; attempt += 1) {
-    const slot = await deps.budget.acquire(deps.signal);
+    const slot = await deps.budget.acquire(deps.signal, deps.holder);
     try {
       const answer = await deps.client.call('POST', path, body);
       await deps.budget.release(slot, false);

@@ -150,6 +150,12 @@ function typed(value: MarketoRecord[string], spec: FieldSpec): MarketoRecord[str
       return Boolean(value);
     case 'date':
       return String(value).slice(0, 10);
+    case 'url': {
+      // Marketo's URL fields need the scheme, which Dynamics users often leave out ("www.contoso.com").
+      const text = String(value);
+      const url = /^[a-z][a-z0-9+.-]*:/i.test(text) ? text : `http://${text}`;
+      return spec.length !== undefined ? truncate(url, spec.length) : url;
+    }
     default: {
       const text = String(value);
       return spec.length !== undefined ? truncate(text, spec.length) : text;

@@ -125,7 +125,7 @@ const SPEC_COLUMNS: Record<string, string[]> = {
   marketo_opportunities: ['external_opportunity_id', 'marketo_guid', 'hash', 'rejected_hash', 'updated_at'],
   marketo_roles: ['external_opportunity_id', 'marketo_lead_id', 'role', 'marketo_guid', 'hash', 'rejected_hash', 'updated_at'],
   marketo_budget: ['id', 'blocked_until', 'backoff_ms', 'quota_day', 'quota_used', 'quota_exhausted_day'],
-  marketo_calls: ['id', 'started_at', 'finished_at'],
+  marketo_calls: ['id', 'started_at', 'finished_at', 'holder'],
 };
 
 describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {

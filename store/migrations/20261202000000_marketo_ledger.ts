@@ -44,12 +44,13 @@ export async function up(knex: Knex): Promise<void> {
     t.text('quota_exhausted_day');
   });
   await knex('marketo_budget').insert({ id: 1 });
-  // Calls in flight or finished within the last window; a call that never finished (a killed worker) stops
-  // counting as in flight after the call timeout.
+  // Calls in flight or finished within the last window. `holder` is the activity that sent it: its next
+  // attempt (after a killed worker) ends the calls the killed one left in flight.
   await knex.schema.createTable('marketo_calls', (t) => {
     t.increments('id').primary();
     t.bigInteger('started_at').notNullable();
     t.bigInteger('finished_at');
+    t.text('holder');
   });
 }
 

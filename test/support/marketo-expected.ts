@@ -74,8 +74,10 @@ export async function expectedMarketo(
     ]),
   );
   const byEmail = lookupField === 'email';
+  // Marketo takes emails in ASCII only: a contact with another one is refused (a sync error) and its roles wait.
+  const sendable = (lead: StoreSnapshot['leads'][number]): boolean => lead.email === null || /^[\x00-\x7f]*$/.test(lead.email);
   const lookupOf = (lead: StoreSnapshot['leads'][number]): string | null =>
-    byEmail ? (lead.email === null || lead.email === '' ? null : lead.email) : lead.dynamics_contact_id;
+    !sendable(lead) ? null : byEmail ? (lead.email === null || lead.email === '' ? null : lead.email) : lead.dynamics_contact_id;
   const chosen = new Map<string, StoreSnapshot['leads'][number]>();
   for (const lead of snapshot.leads) {
     const key = lookupOf(lead);
