@@ -14,6 +14,10 @@ export interface BenchOptions {
   readAhead: boolean;
   /** Full syncs against their limit, each with a fresh store and worker (the machine's speed drifts). */
   repeat: number;
+  /** Also push into the Marketo emulator after each run and measure the push (bench/marketo.ts). */
+  marketo: boolean;
+  /** Marketo emulator latency added to every REST call (with `--marketo`). */
+  marketoLatencyMs: number;
   out?: string;
 }
 
@@ -68,11 +72,21 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       integer(1, 20),
       1,
     )
+    .option('--marketo', 'also push each run into the Marketo emulator and measure the push', false)
+    .option(
+      '--marketo-latency-ms <n>',
+      'Marketo emulator latency added to every REST call (with --marketo)',
+      integer(0, 60_000),
+      150,
+    )
     .option(
       '--out <file>',
-      'JSON result file (default bench/results/<store>-<n>-<timestamp>.json, partitions-… with --partitions)',
+      'JSON result file (default bench/results/<store>-<n>[-marketo]-<timestamp>.json, partitions-… with --partitions)',
     );
   program.parse(argv);
   // commander prints usage and exits on a bad option; --store is checked by its choices.
-  return program.opts<BenchOptions>();
+  const options = program.opts<BenchOptions>();
+  if (options.marketo && options.partitions !== undefined)
+    program.error('--marketo measures the full + incremental syncs; it does not go with --partitions');
+  return options;
 }

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { MarketoBenchSettings, MarketoRunFigures } from './marketo';
 import { describeWorkerProcessSettings, type WorkerProcessSettings } from './worker-process';
 
 export interface Machine {
@@ -35,6 +36,8 @@ export interface RunFigures {
   emulatorCpuSeconds: number;
   /** 1-minute load average when the run ended. */
   load: number;
+  /** With `--marketo`: the push into the Marketo emulator after the run (its seconds are in `seconds`). */
+  marketo?: MarketoRunFigures;
 }
 
 export interface LimitFigures {
@@ -72,6 +75,8 @@ export interface BenchResult {
   limit: LimitFigures;
   /** With `--repeat n` (n > 1): every repetition, in order; the last is the one `full` and `limit` describe. */
   repeats?: RepeatFigures[];
+  /** With `--marketo`: the emulator's latency and the worker's Marketo settings. */
+  marketo?: MarketoBenchSettings;
   loadBefore: number[];
   loadAfter: number[];
 }

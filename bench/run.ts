@@ -17,6 +17,13 @@ import type { SyncSummary } from '../shared/sync-types';
 import { startDevServer } from '../temporal/dev-server';
 import { historyStats } from './history';
 import { bareReadSeconds, bulkInsertSeconds } from './limit';
+import {
+  checkChange,
+  marketoRunFigures,
+  marketoTable,
+  startMarketoBench,
+  type MarketoBench,
+} from './marketo';
 import { parseBenchOptions, type BenchOptions } from './options';
 import { changeOrganisation } from './organisation';
 import { partitionTable, type PartitionBenchResult, type PartitionRunFigures } from './partition-report';
@@ -52,8 +59,10 @@ async function timedSync(
   full: boolean,
   emulator: Emulator,
   worker: WorkerProcess,
+  marketo: MarketoBench | undefined,
 ): Promise<RunFigures> {
   emulator.stats.reset();
+  marketo?.emulator.stats.reset();
   const workflowId = `bench-${full ? 'full' : 'incremental'}-${randomUUID()}`;
   const workerCpuBefore = worker.cpuSeconds();
   const ownCpuBefore = process.cpuUsage();
@@ -88,7 +97,16 @@ async function timedSync(
     workerCpuSeconds,
     emulatorCpuSeconds: (ownCpu.user + ownCpu.system) / 1e6,
     load: os.loadavg()[0] ?? 0,
+    ...(marketo !== undefined ? { marketo: marketoRunFigures(marketo, summary.marketo) } : {}),
   };
+}
+
+function sayPush(run: RunFigures): void {
+  const m = run.marketo;
+  if (m === undefined) return;
+  say(
+    `  Marketo: ${m.recordsTotal} records in ${m.posts} POSTs + ${m.gets} GETs (floor ${m.floorCalls}, ${m.callsPerFloor.toFixed(3)}×), push ${m.pushSeconds.toFixed(1)} s (floor ${m.floorSeconds.toFixed(1)} s, ${m.pushPerFloor.toFixed(3)}×), most in 20 s ${m.maxCallsInAnyWindow}`,
+  );
 }
 
 /** `--partitions`: a partitioned full sync per count instead of the full + incremental measurement. */
@@ -127,6 +145,8 @@ interface MeasureSetup {
   dynamicsAuth: DynamicsAuthConfig;
   client: Client;
   temporalAddress: string;
+  /** With `--marketo`: the worker pushes here after each run. */
+  marketo?: MarketoBench;
 }
 
 /** One full sync and its limit; the worker and the synced store stay for an incremental sync. */
@@ -142,7 +162,7 @@ interface FullAgainstLimit {
 
 /** The limit's read, a full sync in a fresh store by a fresh worker, then the limit's insert of its rows. */
 async function measureFullAgainstLimit(setup: MeasureSetup, repetition: number): Promise<FullAgainstLimit> {
-  const { options, tempDir, emulator, app, dynamicsAuth, client } = setup;
+  const { options, tempDir, emulator, app, dynamicsAuth, client, marketo } = setup;
   const held: (() => Promise<void>)[] = [];
   const release = async (): Promise<void> => {
     for (const step of held.splice(0))
@@ -160,16 +180,21 @@ async function measureFullAgainstLimit(setup: MeasureSetup, repetition: number):
 
     // Outside the temporary folder, so it stays for a look after the run.
     const workerLog = path.join(os.tmpdir(), `oppsync-bench-worker-${process.pid}-${repetition}.log`);
+    // A fresh store knows nothing of Marketo: it starts empty too, so the full push sends everything anew.
+    marketo?.emulator.data.clear();
     const worker = await startWorkerProcess(
-      benchWorkerEnv({
-        emulator,
-        app,
-        temporalAddress: setup.temporalAddress,
-        taskQueue,
-        storeUrl: syncStore.url,
-        pageSize: options.pageSize,
-        readAhead: options.readAhead,
-      }),
+      {
+        ...benchWorkerEnv({
+          emulator,
+          app,
+          temporalAddress: setup.temporalAddress,
+          taskQueue,
+          storeUrl: syncStore.url,
+          pageSize: options.pageSize,
+          readAhead: options.readAhead,
+        }),
+        ...marketo?.workerEnv,
+      },
       workerLog,
     );
     held.unshift(() => worker.stop());
@@ -177,10 +202,11 @@ async function measureFullAgainstLimit(setup: MeasureSetup, repetition: number):
     say(
       `worker ${worker.pid} ready, peak RSS ${workerIdlePeakMiB.toFixed(0)} MiB (log: ${workerLog}); full sync`,
     );
-    const full = await timedSync(client, taskQueue, true, emulator, worker);
+    const full = await timedSync(client, taskQueue, true, emulator, worker, marketo);
     say(
       `  full: ${full.seconds.toFixed(2)} s, ${full.dynamicsRequests} requests, ${full.historyEvents} events`,
     );
+    sayPush(full);
 
     say('limit: bulk insert of the synced rows into a fresh store');
     const insertStore = await createTargetStore(options.store, tempDir, `insert_${repetition}`);
@@ -231,6 +257,13 @@ async function main(options: BenchOptions): Promise<void> {
       limits: { requestsPerWindow: 1_000_000 },
     });
     cleanups.push(() => emulator.close());
+    const marketo = options.marketo
+      ? await startMarketoBench(options.marketoLatencyMs, emulator.caPem, tempDir)
+      : undefined;
+    if (marketo !== undefined) {
+      cleanups.push(() => marketo.emulator.close());
+      say(`Marketo emulator at ${marketo.emulator.url}, ${options.marketoLatencyMs} ms a call`);
+    }
     const organisation = {
       opportunities: options.opportunities,
       contacts: emulator.data.list('contact').length,
@@ -264,6 +297,7 @@ async function main(options: BenchOptions): Promise<void> {
       dynamicsAuth,
       client,
       temporalAddress: devServer.address,
+      ...(marketo !== undefined ? { marketo } : {}),
     };
     // Each repetition: a fresh store and worker; the incremental sync runs after the last one.
     const repeats: RepeatFigures[] = [];
@@ -283,8 +317,11 @@ async function main(options: BenchOptions): Promise<void> {
 
     const changes = changeOrganisation(emulator.data, options.changeRatio);
     say(`changed ${JSON.stringify(changes)}; incremental sync`);
-    const incremental = await timedSync(client, taskQueue, false, emulator, worker);
+    const incremental = await timedSync(client, taskQueue, false, emulator, worker, marketo);
     say(`  incremental: ${incremental.seconds.toFixed(2)} s, ${incremental.dynamicsRequests} requests`);
+    if (incremental.marketo !== undefined)
+      incremental.marketo.change = checkChange(incremental.marketo, changes);
+    sayPush(incremental);
     await worker.stop();
 
     const result: BenchResult = {
@@ -299,6 +336,7 @@ async function main(options: BenchOptions): Promise<void> {
       incremental,
       limit,
       ...(repeats.length > 1 ? { repeats } : {}),
+      ...(marketo !== undefined ? { marketo: marketo.settings } : {}),
       loadBefore,
       loadAfter: os.loadavg(),
     };
@@ -307,10 +345,11 @@ async function main(options: BenchOptions): Promise<void> {
       path.join(
         'bench',
         'results',
-        `${options.store}-${options.opportunities}-${startedAt.replace(/[:.]/g, '-')}.json`,
+        `${options.store}-${options.opportunities}${options.marketo ? '-marketo' : ''}-${startedAt.replace(/[:.]/g, '-')}.json`,
       );
     writeResult(out, result);
-    process.stdout.write(`${resultTable(result)}\n\nwritten to ${out}\n`);
+    const push = marketoTable(result.marketo, full.marketo, incremental.marketo);
+    process.stdout.write(`${resultTable(result)}\n\n${push === '' ? '' : `${push}\n\n`}written to ${out}\n`);
   } finally {
     for (const cleanup of cleanups)
       await cleanup().catch((error: unknown) => say(`cleanup: ${String(error)}`));

@@ -1,5 +1,6 @@
 import type { AppConfig } from '../config';
 import type { DynamicsAuthConfig } from '../dynamics';
+import type { MarketoConnection } from '../marketo';
 import { redactUrl } from '../store';
 import { fail, pass, type Check } from './check';
 
@@ -7,6 +8,8 @@ export interface Configured {
   config: AppConfig;
   /** The Dynamics connection the worker would use (DYNAMICS_URL is required: the doctor checks a deployment). */
   dynamics: DynamicsAuthConfig;
+  /** Where runs push (SPEC section 7); undefined when MARKETO_REST_URL is not set. */
+  marketo?: MarketoConnection;
 }
 
 /**

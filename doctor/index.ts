@@ -6,6 +6,7 @@ import { notChecked, type Check } from './check';
 import { checkColumns, COLUMN_CHECK_NAMES } from './columns';
 import { checkConfiguration, type Configured } from './configuration';
 import { checkEntra, syncIdentity } from './entra';
+import { checkMarketo } from './marketo';
 import { checkStore } from './store';
 import { checkChangeTracking, checkReadAccess, TABLE_CHECK_NAMES } from './tables';
 import { checkTemporal } from './temporal';
@@ -47,8 +48,7 @@ export async function runDoctor(load: () => Configured): Promise<DoctorReport> {
     dynamicsChecks(configured),
     checkStore(configured.config.storeUrl),
     checkTemporal(configured.config.temporal),
-    // SPEC section 7's Marketo checks (token, describe, lookup field, writeable API, quota left) go here, as one
-    // more group, once the Marketo REST destination exists.
+    checkMarketo(configured.config, configured.marketo),
   ]);
   const checks = [check, ...groups.flat()];
   return { ok: checks.every((c) => c.status !== 'FAIL'), configured: true, checks };

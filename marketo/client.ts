@@ -96,7 +96,7 @@ export class MarketoClient {
   }
 
   /** The held token while it lives; otherwise a new one (Marketo returns the same one until it expires). */
-  private async accessToken(): Promise<string> {
+  async accessToken(): Promise<string> {
     if (this.token !== undefined && this.now() < this.token.expiresAt) return this.token.value;
     const query = new URLSearchParams({
       grant_type: 'client_credentials',

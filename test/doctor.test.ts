@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '@temporalio/client';
@@ -54,6 +55,13 @@ async function doctor(env: Record<string, string>, human = false): Promise<Docto
   return { ...result, checks };
 }
 
+/** One CA file trusting these certificates (NODE_EXTRA_CA_CERTS names one file). */
+function caFileOf(...pems: string[]): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'oppsync-ca-')), 'ca.pem');
+  fs.writeFileSync(file, pems.join('\n'));
+  return file;
+}
+
 function named(result: Doctored, name: string): Check {
   const check = result.checks.find((candidate) => candidate.name === name);
   if (check === undefined) throw new Error(`no check '${name}' in ${result.stdout}`);
@@ -89,6 +97,11 @@ const ALL_CHECKS = [
   'Temporal namespace',
   'search attributes',
   'schedule',
+  'Marketo token',
+  'Marketo describe',
+  'Marketo lead lookup field',
+  'Marketo writes (no native CRM sync)',
+  'Marketo daily quota',
 ];
 
 describe('oppsync doctor', () => {
@@ -99,6 +112,7 @@ describe('oppsync doctor', () => {
     h = await Harness.start({
       store: 'sqlite',
       emulator: { clients: [APP], publicClientIds: [APP.clientId] },
+      marketo: {},
     });
     const store = await h.openStore();
     await store.migrate();
@@ -120,7 +134,11 @@ describe('oppsync doctor', () => {
       DYNAMICS_CLIENT_SECRET: APP.clientSecret,
       DYNAMICS_USERNAME: EMULATOR_DEFAULTS.user.username,
       DYNAMICS_PASSWORD: EMULATOR_DEFAULTS.user.password,
-      NODE_EXTRA_CA_CERTS: h.emulator.caFile,
+      NODE_EXTRA_CA_CERTS: h.caFile(),
+      MARKETO_REST_URL: h.marketo!.url,
+      MARKETO_CLIENT_ID: h.marketo!.clientId,
+      MARKETO_CLIENT_SECRET: h.marketo!.clientSecret,
+      MARKETO_LEAD_LOOKUP_FIELD: 'dynamicsContactId',
       MARKETO_DB_URL: h.config.storeUrl,
       TEMPORAL_ADDRESS: h.config.temporal.address,
       TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue,
@@ -212,7 +230,7 @@ describe('oppsync doctor', () => {
         env({
           DYNAMICS_URL: untracked.url,
           DYNAMICS_AUTHORITY: untracked.authority,
-          NODE_EXTRA_CA_CERTS: untracked.caFile,
+          NODE_EXTRA_CA_CERTS: caFileOf(untracked.caPem, h.marketo!.caPem),
         }),
       );
       expect(result.code).toBe(1);
@@ -333,6 +351,42 @@ describe('oppsync doctor', () => {
     expect(result.code).toBe(1);
     expect(withStatus(result, 'FAIL')).toEqual(['schedule']);
     expect(named(result, 'schedule').fix).toMatch(/^run oppsync schedule create/);
+  });
+
+  it('a wrong Marketo client secret fails the Marketo token check, never printing the secret', async () => {
+    const secret = 'not-the-marketo-secret-0123456789';
+    const result = await doctor(env({ MARKETO_CLIENT_SECRET: secret }), true);
+    expect(result.code).toBe(1);
+    expect(named(result, 'Marketo token')).toMatchObject({ status: 'FAIL' });
+    expect(named(result, 'Marketo token').fix).toContain('MARKETO_CLIENT_SECRET');
+    expect(named(result, 'Marketo describe').status).toBe('SKIP');
+    expect(`${result.stdout}${result.stderr}`).not.toContain(secret);
+  });
+
+  it('a lead lookup field the instance does not have fails that check with how to create it', async () => {
+    const result = await doctor(env({ MARKETO_LEAD_LOOKUP_FIELD: 'crmContactGuid' }));
+    expect(result.code).toBe(1);
+    expect(withStatus(result, 'FAIL')).toEqual(['Marketo lead lookup field']);
+    expect(named(result, 'Marketo lead lookup field').detail).toBe('the lead describe has no field crmContactGuid');
+  });
+
+  it('native CRM sync on the instance fails the writes check, and nothing is written', async () => {
+    h.marketo!.faults.setNativeCrmSync(true);
+    try {
+      const result = await doctor(env());
+      expect(result.code).toBe(1);
+      expect(withStatus(result, 'FAIL')).toEqual(['Marketo writes (no native CRM sync)']);
+      expect(named(result, 'Marketo writes (no native CRM sync)').detail).toContain('native CRM sync');
+    } finally {
+      h.marketo!.faults.setNativeCrmSync(false);
+    }
+    expect(h.marketo!.data.companies()).toEqual([]);
+  });
+
+  it('without MARKETO_REST_URL the push is off: one SKIP line for Marketo', async () => {
+    const result = await doctor(env({ MARKETO_REST_URL: '', MARKETO_CLIENT_ID: '', MARKETO_CLIENT_SECRET: '' }));
+    expect(result.code).toBe(0);
+    expect(named(result, 'Marketo')).toMatchObject({ status: 'SKIP' });
   });
 
   it('invalid configuration is the only line, names the variable and exits 2', async () => {

@@ -1,5 +1,5 @@
 import { runDoctor, type Check } from '../../doctor';
-import { commandContext, configuredDynamics, EXIT } from '../context';
+import { commandContext, configuredDynamics, configuredMarketo, EXIT } from '../context';
 
 function line(check: Check): string {
   const fix = check.fix === undefined ? '' : ` — fix: ${check.fix}`;
@@ -13,7 +13,7 @@ function line(check: Check): string {
 export async function doctorCommand(options: { json?: boolean }): Promise<number> {
   const report = await runDoctor(() => {
     const { config } = commandContext('doctor');
-    return { config, dynamics: configuredDynamics(config.dynamics) };
+    return { config, dynamics: configuredDynamics(config.dynamics), marketo: configuredMarketo(config.marketo) };
   });
   process.stdout.write(
     options.json === true
