@@ -83,7 +83,10 @@ export interface MarketoRunFigures {
   /** Records in each push step's answered write calls (from the emulator's log). */
   records: Record<PushStep, number>;
   recordsTotal: number;
-  /** The run's own count (summary.marketo); null when the summary has none. */
+  /**
+   * The run's own count (summary.marketo), null when the summary has none. A step's activity retried after an
+   * error reports its last attempt only, so this can be less than `recordsTotal`.
+   */
   summary: MarketoPushSummary | null;
   /** What the emulator holds after the run. */
   held: { companies: number; leads: number; opportunities: number; roles: number };
@@ -228,7 +231,7 @@ export function marketoTable(
       both((f) => String(f.records[step])),
     ]),
     ['records pushed, all steps', both((f) => String(f.recordsTotal))],
-    ['summary: sent / accepted / skipped', both(summary)],
+    ['summary: sent / accepted / skipped (last attempt of each step)', both(summary)],
     ['calls: POST + GET', both((f) => `${f.posts} + ${f.gets}`)],
     ['calls per 1,000 records', both((f) => String(round(f.callsPer1000Records)))],
     [

@@ -6,7 +6,9 @@
 import { createSyncActivities } from '../activities';
 import type { AppConfig } from '../config';
 import { DynamicsClient, type DynamicsAuthConfig } from '../dynamics';
+import { createMarketoDestination, type MarketoConnection } from '../marketo';
 import type { Logger } from '../shared/logger';
+import type { PushStep } from '../shared/sync-types';
 import { MarketoStore } from '../store';
 import { scratchCopy } from './scratch';
 import { storeChanges, type StoreChanges } from './diff';
@@ -17,11 +19,18 @@ export interface DryRunReport {
   mode: 'full' | 'incremental';
   dynamicsRequests: number;
   changes: StoreChanges;
+  /**
+   * With the Marketo destination on: per push step, the records Marketo would be sent. Roles of leads Marketo
+   * does not hold yet are not counted: the push sends them once Marketo has given those leads their ids.
+   */
+  marketo?: Record<PushStep, { create: number; update: number; delete: number }>;
 }
 
 export async function dryRun(options: {
   config: AppConfig;
   dynamics: DynamicsAuthConfig;
+  /** Where runs push; the dry run only reads its describes (once a day, cached in the copy). */
+  marketo?: MarketoConnection;
   logger: Logger;
   full?: boolean;
 }): Promise<DryRunReport> {
@@ -51,7 +60,13 @@ export async function dryRun(options: {
       }
       await activities.finishSync({ syncId, mode: begun.mode });
       const changes = storeChanges(await store.snapshot(), await scratch.snapshot());
-      return { mode: begun.mode, dynamicsRequests: requests, changes };
+      const marketo =
+        options.marketo === undefined
+          ? undefined
+          : await createMarketoDestination({ connection: options.marketo, config: config.marketo, store: scratch }).pending(
+              begun.mode === 'full',
+            );
+      return { mode: begun.mode, dynamicsRequests: requests, changes, ...(marketo !== undefined ? { marketo } : {}) };
     } finally {
       await scratch.close();
     }

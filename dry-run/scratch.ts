@@ -11,6 +11,11 @@ const TABLES = [
   'sync_errors',
   'sync_state',
   'sync_pending',
+  // What Marketo holds (SPEC section 7): the dry run's push compares the copy with it.
+  'marketo_companies',
+  'marketo_leads',
+  'marketo_opportunities',
+  'marketo_roles',
 ] as const;
 
 /** SQLite takes no booleans or objects as values; PostgreSQL gives both. */

@@ -2,7 +2,7 @@ import { connectClient, jsonSummary, runSync, startSync } from '../../client';
 import { ensureSearchAttributes } from '../../temporal/search-attributes';
 import { dryRun } from '../../dry-run';
 import { formatTable } from '../table';
-import { commandContext, configuredDynamics, EXIT, UsageError } from '../context';
+import { commandContext, configuredDynamics, configuredMarketo, EXIT, UsageError } from '../context';
 
 export interface SyncCommandOptions {
   full?: boolean;
@@ -71,6 +71,7 @@ async function dryRunCommand(options: SyncCommandOptions): Promise<number> {
   const report = await dryRun({
     config,
     dynamics: configuredDynamics(config.dynamics),
+    marketo: configuredMarketo(config.marketo),
     logger,
     full: options.full,
   });
@@ -86,7 +87,14 @@ async function dryRunCommand(options: SyncCommandOptions): Promise<number> {
   ]);
   process.stdout.write(
     `Dry run (${report.mode}, ${report.dynamicsRequests} Dynamics requests): nothing was written.\n` +
-      formatTable(['table', 'create', 'update', 'delete'], rows),
+      formatTable(['table', 'create', 'update', 'delete'], rows) +
+      (report.marketo === undefined
+        ? ''
+        : `\nMarketo (${config.marketo.restUrl ?? ''}): what the push would send\n` +
+          formatTable(
+            ['step', 'create', 'update', 'delete'],
+            Object.entries(report.marketo).map(([step, n]) => [step, String(n.create), String(n.update), String(n.delete)]),
+          )),
   );
   return EXIT.ok;
 }

@@ -16,17 +16,31 @@ export async function dryRunThenSync<R>(
   const before = await marketo.snapshot();
   const state = await marketo.changeState();
   const pending = await marketo.pendingCount();
+  const marketoWrites = (): number => h.marketo?.stats.log.filter((call) => call.method === 'POST').length ?? 0;
+  const writesBefore = marketoWrites();
   const report = await dryRun({
     config: h.config,
     dynamics: h.dynamicsAuth,
+    marketo: h.marketoConnection,
     logger: createLogger('warn', { test: true }),
     full,
   });
   expect(await marketo.snapshot()).toEqual(before);
   expect(await marketo.changeState()).toEqual(state);
   expect(await marketo.pendingCount()).toBe(pending);
+  expect(marketoWrites()).toBe(writesBefore);
   const result = await sync();
   const after: StoreSnapshot = await marketo.snapshot();
   expect(report.changes).toEqual(storeChanges(before, after));
+  expect(report.marketo !== undefined).toBe(h.marketo !== undefined);
+  if (report.marketo !== undefined) {
+    // Each step sent what the dry run foretold; roles of leads Marketo did not hold yet it cannot count.
+    for (const [step, foretold] of Object.entries(report.marketo)) {
+      const pushed = JSON.parse((await marketo.getState(`marketo-push:${step}`)) ?? '{}') as { sent?: number };
+      const count = foretold.create + foretold.update + foretold.delete;
+      if (step === 'roles') expect(pushed.sent ?? 0).toBeGreaterThanOrEqual(count);
+      else expect([step, pushed.sent ?? 0]).toEqual([step, count]);
+    }
+  }
   return { result, report };
 }
