@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { isMarketoError, type MarketoDestination, type PushStepResult } from '../marketo';
+import type { OppsyncMetrics } from '../metrics';
 import type { Logger } from '../shared/logger';
 import type { PushInput, PushOutcome } from '../shared/sync-types';
 import type { MarketoStore } from '../store';
@@ -14,12 +15,14 @@ export interface MarketoActivityDependencies {
   /** undefined: no destination configured, every step answers `enabled: false`. */
   destination?: MarketoDestination;
   logger: Logger;
+  /** Where pushed records and calls are counted (OPPSYNC_METRICS_ADDRESS); none when off. */
+  metrics?: Pick<OppsyncMetrics, 'recordPush'>;
 }
 
 /** How often a long push renews its run lock (the lease is 35 minutes). */
 const RENEW_LOCK_MS = 5 * 60_000;
 
-export function createMarketoActivities({ store, destination, logger }: MarketoActivityDependencies) {
+export function createMarketoActivities({ store, destination, logger, metrics }: MarketoActivityDependencies) {
   return {
     async pushToMarketo(input: PushInput): Promise<PushOutcome> {
       const idle = { step: input.step, sent: 0, accepted: 0, skipped: 0, calls: 0, paused: false };
@@ -46,6 +49,7 @@ export function createMarketoActivities({ store, destination, logger }: MarketoA
           progress,
           ...(info !== undefined ? { holder: `${info.workflowExecution?.workflowId ?? ""}/${info.activityId}` } : {}),
         });
+        metrics?.recordPush(result);
         if (result.paused) await destination.quotaReached(true);
         else if (result.calls > 0) await destination.quotaReached(false);
         if (result.paused || input.step === 'opportunityDeletes') await store.releaseRunLock(input.syncId);

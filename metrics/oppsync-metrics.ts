@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SyncCounts, SyncMode } from '../shared/sync-types';
+import type { QuotaUsage } from '../marketo';
 import type { LastSuccess, MarketoStore } from '../store';
 
 /** What the store tells every worker alike, read at each scrape. */
@@ -7,13 +8,24 @@ export interface StoreReadings {
   openSyncErrors: number;
   /** finishSync's record of the last successful run; undefined before the first. */
   lastSuccess?: LastSuccess;
+  /** The Marketo call budget all workers share (SPEC section 7), when the destination is on. */
+  marketoQuota?: QuotaUsage;
 }
 
 export async function readStoreGauges(
   store: Pick<MarketoStore, 'openErrorCount' | 'lastSuccess'>,
+  quota?: () => Promise<QuotaUsage>,
 ): Promise<StoreReadings> {
-  const [openSyncErrors, lastSuccess] = await Promise.all([store.openErrorCount(), store.lastSuccess()]);
-  return lastSuccess === undefined ? { openSyncErrors } : { openSyncErrors, lastSuccess };
+  const [openSyncErrors, lastSuccess, marketoQuota] = await Promise.all([
+    store.openErrorCount(),
+    store.lastSuccess(),
+    quota?.(),
+  ]);
+  return {
+    openSyncErrors,
+    ...(lastSuccess !== undefined ? { lastSuccess } : {}),
+    ...(marketoQuota !== undefined ? { marketoQuota } : {}),
+  };
 }
 
 /** Which counts of an activity's result are rows written to which store table, by which operation. */
@@ -45,9 +57,6 @@ const RUN_DURATION_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 72
  * oppsync's own metrics on a registry of their own (one per worker, so several workers in one process never
  * clash), with the Node process metrics. Counters move once per activity from the counts it returns, never per
  * row; the gauges that every worker should agree on are read from the store at scrape time.
- *
- * The Marketo REST destination (SPEC section 7) adds `oppsync_marketo_calls_total` and
- * `oppsync_marketo_quota_remaining` here when it is built.
  */
 export class OppsyncMetrics {
   readonly registry = new Registry();
@@ -74,7 +83,31 @@ export class OppsyncMetrics {
     help: 'HTTP 429 answers from Dataverse (a whole request or one $batch part)',
     registers: [this.registry],
   });
+  private readonly marketoRecords = new Counter({
+    name: 'oppsync_marketo_records_total',
+    help: 'Records the push sent to Marketo, by step and by what Marketo did (accepted or skipped)',
+    labelNames: ['step', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly marketoCalls = new Counter({
+    name: 'oppsync_marketo_calls_total',
+    help: 'Marketo REST write calls the push made (describes and throttled repeats aside), by step',
+    labelNames: ['step'] as const,
+    registers: [this.registry],
+  });
   // Registered only while they have a value: see setStoreReadings.
+  private readonly marketoQuotaUsed = storeGauge(
+    'oppsync_marketo_quota_used',
+    "Marketo calls oppsync made today (Marketo's day, from 12:00 AM CST), read from the store",
+  );
+  private readonly marketoQuotaLimit = storeGauge(
+    'oppsync_marketo_daily_quota',
+    'MARKETO_DAILY_QUOTA: the calls a day oppsync may make',
+  );
+  private readonly marketoPaused = storeGauge(
+    'oppsync_marketo_paused',
+    "1 while the push is paused by Marketo's daily quota (607, or MARKETO_DAILY_QUOTA used), else 0",
+  );
   private readonly openSyncErrors = storeGauge(
     'oppsync_sync_errors_open',
     'Open rows in sync_errors (records that could not be synced), read from the store',
@@ -116,6 +149,13 @@ export class OppsyncMetrics {
     this.runDuration.observe({ mode }, durationSeconds);
   }
 
+  /** What one push step did. */
+  recordPush(result: { step: string; accepted: number; skipped: number; calls: number }): void {
+    this.marketoRecords.inc({ step: result.step, outcome: 'accepted' }, result.accepted);
+    this.marketoRecords.inc({ step: result.step, outcome: 'skipped' }, result.skipped);
+    this.marketoCalls.inc({ step: result.step }, result.calls);
+  }
+
   dynamicsRequest(): void {
     this.dynamicsRequests.inc();
   }
@@ -131,7 +171,11 @@ export class OppsyncMetrics {
    */
   setStoreReadings(readings: StoreReadings | undefined, now = new Date()): void {
     const last = readings?.lastSuccess;
+    const quota = readings?.marketoQuota;
     this.show(this.openSyncErrors, readings?.openSyncErrors);
+    this.show(this.marketoQuotaUsed, quota?.used);
+    this.show(this.marketoQuotaLimit, quota?.limit);
+    this.show(this.marketoPaused, quota && (quota.exhausted ? 1 : 0));
     this.show(this.lastSuccess, last && last.finishedAt.getTime() / 1000);
     this.show(this.sinceLastSuccess, last && Math.max(0, (now.getTime() - last.finishedAt.getTime()) / 1000));
     this.show(

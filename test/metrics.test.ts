@@ -93,6 +93,7 @@ describe('worker metrics at OPPSYNC_METRICS_ADDRESS', () => {
       store: 'sqlite',
       emulator: { dataset: { generate: { opportunities: 200 } }, latencyMs: 20 },
       env: { SYNC_PAGE_SIZE: '20' },
+      marketo: {},
     });
     address = `127.0.0.1:${await freePort()}`;
     worker = spawnWorker(h, { OPPSYNC_METRICS_ADDRESS: address, LOG_LEVEL: 'info' });
@@ -159,6 +160,15 @@ describe('worker metrics at OPPSYNC_METRICS_ADDRESS', () => {
     const duration = valueOf(after, 'oppsync_run_duration_seconds_sum', { mode: 'full' }) ?? NaN;
     expect(Math.abs(duration - (finished - started) / 1000)).toBeLessThan(2);
     expect(valueOf(after, 'oppsync_last_success_duration_seconds')).toBeCloseTo(duration, 3);
+    // The push: the records Marketo took, per step, add up to the summary's; each write is a call of the quota.
+    const accepted = ['companies', 'leads', 'opportunities', 'roles'].reduce(
+      (sum, step) => sum + (valueOf(after, 'oppsync_marketo_records_total', { step, outcome: 'accepted' }) ?? NaN),
+      0,
+    );
+    expect(firstRun.marketo?.accepted).toBeGreaterThan(0);
+    expect(accepted).toBe(firstRun.marketo?.accepted);
+    expect(valueOf(after, 'oppsync_marketo_quota_used')).toBe(h.marketo!.stats.calls);
+    expect(valueOf(after, 'oppsync_marketo_paused')).toBe(0);
 
     // During: each counter between 0 and its final value, the opportunities part of the way.
     if (during === undefined) throw new Error('no scrape during the run');
@@ -180,6 +190,8 @@ describe('worker metrics at OPPSYNC_METRICS_ADDRESS', () => {
     expect(names).toContain('temporal_worker_task_slots_available');
     expect(names).toContain('temporal_activity_execution_latency_seconds_bucket');
     expect(names).toContain('process_resident_memory_bytes');
+    // The push's own (SPEC section 7): the records Marketo took and the calls of today's quota.
+    expect([...names]).toEqual(expect.arrayContaining(['oppsync_marketo_records_total', 'oppsync_marketo_quota_used']));
     expect(names).toContain('nodejs_heap_size_used_bytes');
   });
 

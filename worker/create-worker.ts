@@ -20,7 +20,7 @@ import type { AppConfig, PromotePolicy } from '../config';
 import { DynamicsClient, type DynamicsAuthConfig } from '../dynamics';
 import type { Logger } from '../shared/logger';
 import { OppsyncMetrics, readStoreGauges, startMetricsServer, type MetricsServer } from '../metrics';
-import { createMarketoDestination, type MarketoConnection } from '../marketo';
+import { CallBudget, createMarketoDestination, type MarketoConnection, type QuotaUsage } from '../marketo';
 import { MarketoStore } from '../store';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { defaultBuildId, promoteAndReport, type PromotionOutcome } from './deployment';
@@ -112,6 +112,7 @@ async function serveMetrics(
   config: AppConfig,
   store: MarketoStore,
   logger: Logger,
+  quota: (() => Promise<QuotaUsage>) | undefined,
 ): Promise<{ metrics: OppsyncMetrics; server: MetricsServer } | undefined> {
   const address = config.operations.metricsAddress;
   if (address === undefined) return undefined;
@@ -120,7 +121,7 @@ async function serveMetrics(
     const server = await startMetricsServer({
       address,
       metrics,
-      readStore: () => readStoreGauges(store),
+      readStore: () => readStoreGauges(store, quota),
       sdkMetricsAddress: sdkMetricsAddress(),
       logger,
     });
@@ -158,7 +159,8 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
   await store.migrate();
   let served: Awaited<ReturnType<typeof serveMetrics>>;
   try {
-    served = await serveMetrics(config, store, logger);
+    const budget = options.marketo === undefined ? undefined : new CallBudget(store.knex, config.marketo);
+    served = await serveMetrics(config, store, logger, budget && (() => budget.usage()));
   } catch (error) {
     await store.close();
     if (ownConnection) await connection.close();
@@ -201,6 +203,7 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
             signal: activityCancellation,
           }),
     logger: logger.child({ component: 'marketo' }),
+    ...(metrics !== undefined ? { metrics } : {}),
   });
   const namespace = config.temporal.namespace;
   const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
