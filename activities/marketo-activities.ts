@@ -22,7 +22,12 @@ export interface MarketoActivityDependencies {
 /** How often a long push renews its run lock (the lease is 35 minutes). */
 const RENEW_LOCK_MS = 5 * 60_000;
 
-export function createMarketoActivities({ store, destination, logger, metrics }: MarketoActivityDependencies) {
+export function createMarketoActivities({
+  store,
+  destination,
+  logger,
+  metrics,
+}: MarketoActivityDependencies) {
   return {
     async pushToMarketo(input: PushInput): Promise<PushOutcome> {
       const idle = { step: input.step, sent: 0, accepted: 0, skipped: 0, calls: 0, paused: false };
@@ -47,7 +52,9 @@ export function createMarketoActivities({ store, destination, logger, metrics }:
         const result = await destination.pushStep(input.step, input.full, {
           signal: activityCancellation(),
           progress,
-          ...(info !== undefined ? { holder: `${info.workflowExecution?.workflowId ?? ""}/${info.activityId}` } : {}),
+          ...(info !== undefined
+            ? { holder: `${info.workflowExecution?.workflowId ?? ''}/${info.activityId}` }
+            : {}),
         });
         metrics?.recordPush(result);
         if (result.paused) await destination.quotaReached(true);
@@ -79,5 +86,8 @@ function toPushFailure(error: unknown): Error {
   if (error instanceof ApplicationFailure) return error;
   const message = error instanceof Error ? error.message : String(error);
   // A database error's message may quote a statement with its values: keep only the driver's reason.
-  return ApplicationFailure.retryable((message.split(' - ').pop() ?? message).slice(0, 300), 'MarketoPushError');
+  return ApplicationFailure.retryable(
+    (message.split(' - ').pop() ?? message).slice(0, 300),
+    'MarketoPushError',
+  );
 }

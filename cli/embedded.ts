@@ -78,7 +78,10 @@ export async function startEmbedded(
     let marketo = configuredMarketo(config.marketo);
     if (marketo === undefined) {
       const app = { clientId: randomUUID(), clientSecret: randomBytes(24).toString('base64url') };
-      marketoEmulator = await startMarketoEmulator({ ...app, certDir: path.join(dataDir, 'marketo-emulator') });
+      marketoEmulator = await startMarketoEmulator({
+        ...app,
+        certDir: path.join(dataDir, 'marketo-emulator'),
+      });
       marketo = { url: marketoEmulator.url, ...app, ca: marketoEmulator.caPem };
       logger.info({ url: marketoEmulator.url }, 'bundled Marketo emulator started');
     }

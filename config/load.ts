@@ -245,10 +245,16 @@ function marketoConfig(env: Env, sync: SyncConfig): MarketoConfig {
   if (restUrl !== undefined && clientSecret === undefined)
     throw new ConfigError('MARKETO_CLIENT_SECRET', 'is required when MARKETO_REST_URL is set');
   if (restUrl !== undefined && /\/(rest|identity)(\/|$)/.test(new URL(restUrl).pathname))
-    throw new ConfigError('MARKETO_REST_URL', 'is the instance base (https://<munchkin>.mktorest.com), without /rest');
+    throw new ConfigError(
+      'MARKETO_REST_URL',
+      'is the instance base (https://<munchkin>.mktorest.com), without /rest',
+    );
   const leadLookupField = text(env, 'MARKETO_LEAD_LOOKUP_FIELD') ?? 'email';
   if (!MARKETO_FIELD.test(leadLookupField))
-    throw new ConfigError('MARKETO_LEAD_LOOKUP_FIELD', `'${leadLookupField}' is not a Marketo field API name`);
+    throw new ConfigError(
+      'MARKETO_LEAD_LOOKUP_FIELD',
+      `'${leadLookupField}' is not a Marketo field API name`,
+    );
   const opportunityFieldMap = (text(env, 'MARKETO_OPPORTUNITY_FIELD_MAP') ?? '')
     .split(',')
     .map((pair) => pair.trim())
@@ -256,7 +262,10 @@ function marketoConfig(env: Env, sync: SyncConfig): MarketoConfig {
     .map((pair) => {
       const [column = '', field = '', ...rest] = pair.split(':').map((part) => part.trim());
       if (rest.length > 0 || !LOGICAL_NAME.test(column.toLowerCase()) || !MARKETO_FIELD.test(field))
-        throw new ConfigError('MARKETO_OPPORTUNITY_FIELD_MAP', `'${pair}' is not dynamicsColumn:marketoField`);
+        throw new ConfigError(
+          'MARKETO_OPPORTUNITY_FIELD_MAP',
+          `'${pair}' is not dynamicsColumn:marketoField`,
+        );
       if (!sync.opportunityFields.includes(column.toLowerCase()))
         throw new ConfigError(
           'MARKETO_OPPORTUNITY_FIELD_MAP',

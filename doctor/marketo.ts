@@ -4,7 +4,7 @@
  * check asks Marketo to update a company that cannot exist, which it answers without changing anything.
  */
 import type { AppConfig } from '../config';
-import { CallBudget, MarketoClient, isMarketoError, type MarketoConnection } from '../marketo';
+import { CallBudget, codeOf, MarketoClient, isMarketoError, type MarketoConnection } from '../marketo';
 import { MarketoStore, readSchemaStatus } from '../store';
 import { fail, notChecked, pass, skip, type Check } from './check';
 
@@ -44,7 +44,10 @@ async function describe(client: MarketoClient, path: string): Promise<Described>
 
 const why = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-export async function checkMarketo(config: AppConfig, connection: MarketoConnection | undefined): Promise<Check[]> {
+export async function checkMarketo(
+  config: AppConfig,
+  connection: MarketoConnection | undefined,
+): Promise<Check[]> {
   if (connection === undefined)
     return [skip('Marketo', 'MARKETO_REST_URL is not set: runs write the store only, no push')];
   const client = new MarketoClient(connection);
@@ -97,7 +100,10 @@ export async function checkMarketo(config: AppConfig, connection: MarketoConnect
   const type = leads.get(lookup)?.dataType;
   checks.push(
     type !== undefined && LOOKUP_TYPES.has(type)
-      ? pass('Marketo lead lookup field', `${lookup} (${type})${lookup === 'email' ? ': contacts without email are not pushed' : ''}`)
+      ? pass(
+          'Marketo lead lookup field',
+          `${lookup} (${type})${lookup === 'email' ? ': contacts without email are not pushed' : ''}`,
+        )
       : fail(
           'Marketo lead lookup field',
           type === undefined ? `the lead describe has no field ${lookup}` : `${lookup} is a ${type} field`,
@@ -117,7 +123,9 @@ async function writeCheck(client: MarketoClient): Promise<Check> {
       dedupeBy: 'dedupeFields',
       input: [{ externalCompanyId: 'oppsync-doctor-write-check' }],
     });
-    const code = String((answer.result?.[0] as { reasons?: { code?: unknown }[] } | undefined)?.reasons?.[0]?.code ?? '');
+    const code = codeOf(
+      (answer.result?.[0] as { reasons?: { code?: unknown }[] } | undefined)?.reasons?.[0]?.code,
+    );
     if (code === '1018')
       return fail(
         name,
@@ -128,7 +136,11 @@ async function writeCheck(client: MarketoClient): Promise<Check> {
   } catch (error) {
     if (isMarketoError(error) && error.code === '1018')
       return fail(name, why(error), 'push to an instance without native CRM sync, or unset MARKETO_REST_URL');
-    return fail(name, why(error), "give the API-only user's role Read-Write Company and Opportunity permissions");
+    return fail(
+      name,
+      why(error),
+      "give the API-only user's role Read-Write Company and Opportunity permissions",
+    );
   }
 }
 
@@ -143,10 +155,20 @@ async function quotaCheck(config: AppConfig): Promise<Check> {
     store = await MarketoStore.open(config.storeUrl);
     const usage = await new CallBudget(store.knex, config.marketo).usage();
     return usage.exhausted
-      ? fail(name, `${usage.used} of ${usage.limit} calls used on ${usage.day} (or Marketo answered 607)`, "wait for Marketo's reset at 12:00 AM CST, or raise MARKETO_DAILY_QUOTA if the subscription allows")
-      : pass(name, `${usage.limit - usage.used} of MARKETO_DAILY_QUOTA=${usage.limit} calls left today (${usage.day}, CST)`);
+      ? fail(
+          name,
+          `${usage.used} of ${usage.limit} calls used on ${usage.day} (or Marketo answered 607)`,
+          "wait for Marketo's reset at 12:00 AM CST, or raise MARKETO_DAILY_QUOTA if the subscription allows",
+        )
+      : pass(
+          name,
+          `${usage.limit - usage.used} of MARKETO_DAILY_QUOTA=${usage.limit} calls left today (${usage.day}, CST)`,
+        );
   } catch {
-    return pass(name, `MARKETO_DAILY_QUOTA=${config.marketo.dailyQuota} calls a day; none used yet (the store has no push record)`);
+    return pass(
+      name,
+      `MARKETO_DAILY_QUOTA=${config.marketo.dailyQuota} calls a day; none used yet (the store has no push record)`,
+    );
   } finally {
     await store?.close();
   }

@@ -63,10 +63,17 @@ export async function dryRun(options: {
       const marketo =
         options.marketo === undefined
           ? undefined
-          : await createMarketoDestination({ connection: options.marketo, config: config.marketo, store: scratch }).pending(
-              begun.mode === 'full',
-            );
-      return { mode: begun.mode, dynamicsRequests: requests, changes, ...(marketo !== undefined ? { marketo } : {}) };
+          : await createMarketoDestination({
+              connection: options.marketo,
+              config: config.marketo,
+              store: scratch,
+            }).pending(begun.mode === 'full');
+      return {
+        mode: begun.mode,
+        dynamicsRequests: requests,
+        changes,
+        ...(marketo !== undefined ? { marketo } : {}),
+      };
     } finally {
       await scratch.close();
     }

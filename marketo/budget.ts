@@ -86,24 +86,22 @@ export class CallBudget {
       .where('finished_at', '<=', now - WINDOW_MS)
       .orWhere('started_at', '<=', now - STALE_CALL_MS)
       .delete();
-    const calls = (await trx('marketo_calls').select('started_at', 'finished_at')) as {
-      started_at: number | string;
-      finished_at: number | string | null;
-    }[];
+    const calls = await trx<{ started_at: number | string; finished_at: number | string | null }>(
+      'marketo_calls',
+    ).select('started_at', 'finished_at');
     const inFlight = calls.filter((c) => c.finished_at === null).length;
     if (calls.length >= this.limits.maxCallsPer20s) {
       const ends = calls.filter((c) => c.finished_at !== null).map((c) => Number(c.finished_at) + WINDOW_MS);
       return ends.length > 0 ? Math.min(...ends) - now : POLL_MS;
     }
     if (inFlight >= this.limits.maxConcurrent) return POLL_MS;
-    const [inserted] = (await trx('marketo_calls').insert({ started_at: now, holder: holder ?? null }, ['id'])) as (
-      | { id: number }
-      | number
-    )[];
+    const [inserted] = await trx<{ id: number; started_at: number; holder: string | null }>(
+      'marketo_calls',
+    ).insert({ started_at: now, holder: holder ?? null }, ['id']);
     await trx('marketo_budget')
       .where({ id: 1 })
       .update({ quota_day: day, quota_used: used + 1 });
-    return { slot: Number(typeof inserted === 'object' ? inserted.id : inserted) };
+    return { slot: Number(inserted?.id) };
   }
 
   /**
@@ -131,7 +129,10 @@ export class CallBudget {
    * count in the window for 20 s more, as if they had just been answered.
    */
   async abandon(holder: string): Promise<void> {
-    await this.knex('marketo_calls').where({ holder }).whereNull('finished_at').update({ finished_at: this.now() });
+    await this.knex('marketo_calls')
+      .where({ holder })
+      .whereNull('finished_at')
+      .update({ finished_at: this.now() });
   }
 
   /** Marketo said 607 (shown by `oppsync status` until a push gets through again). */

@@ -117,10 +117,18 @@ export class MarketoClient {
         `Marketo refused MARKETO_CLIENT_ID and MARKETO_CLIENT_SECRET (HTTP ${response.status}): check the LaunchPoint custom service`,
       );
     if (response.status >= 500)
-      throw new MarketoError('retryable', `HTTP ${response.status}`, `Marketo token endpoint answered ${response.status}`);
+      throw new MarketoError(
+        'retryable',
+        `HTTP ${response.status}`,
+        `Marketo token endpoint answered ${response.status}`,
+      );
     const answer = safeJson(response.data) as { access_token?: unknown; expires_in?: unknown } | undefined;
     if (typeof answer?.access_token !== 'string' || typeof answer.expires_in !== 'number')
-      throw new MarketoError('permanent', 'BAD_TOKEN_RESPONSE', `Marketo token endpoint answered HTTP ${response.status} without a token`);
+      throw new MarketoError(
+        'permanent',
+        'BAD_TOKEN_RESPONSE',
+        `Marketo token endpoint answered HTTP ${response.status} without a token`,
+      );
     this.token = { value: answer.access_token, expiresAt: this.now() + answer.expires_in * 1000 };
     return answer.access_token;
   }
@@ -170,6 +178,10 @@ function parseEnvelope(status: number, data: string, path: string): MarketoEnvel
     throw new MarketoError('permanent', `HTTP ${status}`, `Marketo answered HTTP ${status} on ${path}`);
   const envelope = safeJson(data);
   if (typeof envelope !== 'object' || envelope === null)
-    throw new MarketoError('retryable', 'BAD_RESPONSE', `Marketo answered ${path} with a body that is not JSON`);
-  return envelope as MarketoEnvelope;
+    throw new MarketoError(
+      'retryable',
+      'BAD_RESPONSE',
+      `Marketo answered ${path} with a body that is not JSON`,
+    );
+  return envelope;
 }

@@ -10,7 +10,13 @@ import { CallBudget, type QuotaUsage } from './budget';
 import { MarketoClient, type MarketoConnection } from './client';
 import { MarketoError } from './errors';
 import type { PushStep } from '../shared/sync-types';
-import { pendingCounts, pushStep, type DescribedObject, type PushDependencies, type PushStepResult } from './push';
+import {
+  pendingCounts,
+  pushStep,
+  type DescribedObject,
+  type PushDependencies,
+  type PushStepResult,
+} from './push';
 
 const DESCRIBE_PATHS: Record<DescribedObject, string> = {
   companies: 'companies/describe.json',
@@ -94,7 +100,12 @@ function describedFields(result: unknown, path: string): Map<string, FieldSpec> 
   if (!Array.isArray(fields))
     throw new MarketoError('permanent', 'BAD_DESCRIBE', `Marketo's ${path} lists no fields`);
   const described = new Map<string, FieldSpec>();
-  for (const field of fields as { name?: unknown; apiName?: unknown; dataType?: unknown; length?: unknown }[]) {
+  for (const field of fields as {
+    name?: unknown;
+    apiName?: unknown;
+    dataType?: unknown;
+    length?: unknown;
+  }[]) {
     const name = typeof field.name === 'string' ? field.name : field.apiName;
     if (typeof name !== 'string' || typeof field.dataType !== 'string') continue;
     described.set(name, {

@@ -44,7 +44,10 @@ const HINTS: Record<string, { kind: MarketoErrorKind; hint: string }> = {
   },
   '606': { kind: 'throttled', hint: 'rate limit: every worker waits, then sends again' },
   '615': { kind: 'throttled', hint: 'concurrency limit: every worker waits, then sends again' },
-  '607': { kind: 'quota', hint: "daily quota reached: the rest is sent by the first run after Marketo's reset" },
+  '607': {
+    kind: 'quota',
+    hint: "daily quota reached: the rest is sent by the first run after Marketo's reset",
+  },
   '604': { kind: 'retryable', hint: 'request timed out' },
   '608': { kind: 'retryable', hint: 'API temporarily unavailable' },
   '611': { kind: 'retryable', hint: 'system error' },
@@ -53,14 +56,26 @@ const HINTS: Record<string, { kind: MarketoErrorKind; hint: string }> = {
 };
 
 /** A response-level error (`success: false`) as a MarketoError: its code, Marketo's message and what to do. */
-export function responseError(path: string, errors: readonly { code?: unknown; message?: unknown }[]): MarketoError {
+export function responseError(
+  path: string,
+  errors: readonly { code?: unknown; message?: unknown }[],
+): MarketoError {
   const first = errors[0] ?? {};
-  const code = String(first.code ?? 'unknown');
+  const code = codeOf(first.code) || 'unknown';
   const message = typeof first.message === 'string' ? first.message : '';
   const known = HINTS[code];
   // 5xx codes in the envelope are outages; any other undocumented code is a request Marketo will not take.
   const kind = known?.kind ?? (/^5\d\d$/.test(code) ? 'retryable' : 'permanent');
-  return new MarketoError(kind, code, `Marketo ${code} ${message} on ${path}${known ? `: ${known.hint}` : ''}`);
+  return new MarketoError(
+    kind,
+    code,
+    `Marketo ${code} ${message} on ${path}${known ? `: ${known.hint}` : ''}`,
+  );
+}
+
+/** Marketo's codes are quoted numbers ("606"), its warnings' plain ones: either as text, '' for anything else. */
+export function codeOf(code: unknown): string {
+  return typeof code === 'string' || typeof code === 'number' ? String(code) : '';
 }
 
 /** The message for a push stopped by native CRM sync, also when Marketo says so record by record. */

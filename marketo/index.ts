@@ -2,5 +2,5 @@
 export { createMarketoDestination, type MarketoDestination } from './destination';
 export { MarketoClient, type MarketoConnection } from './client';
 export { CallBudget, quotaDay, WINDOW_MS, type CallLimits, type QuotaUsage } from './budget';
-export { isMarketoError, MarketoError, type MarketoErrorKind } from './errors';
+export { codeOf, isMarketoError, MarketoError, type MarketoErrorKind } from './errors';
 export type { PushStepResult } from './push';

@@ -20,7 +20,7 @@ import {
 import type { LedgerState, LedgerTable, MarketoLedger } from '../store';
 import type { CallBudget } from './budget';
 import type { MarketoClient, MarketoResult } from './client';
-import { isMarketoError, MarketoError, nativeCrmSyncError } from './errors';
+import { codeOf, isMarketoError, MarketoError, nativeCrmSyncError } from './errors';
 
 import { PUSH_STEPS, type PushStep } from '../shared/sync-types';
 
@@ -81,7 +81,13 @@ const remove = (input: MarketoRecord[]) => ({ deleteBy: 'dedupeFields', input })
 function spec(step: PushStep, settings: PushSettings): StepSpec {
   switch (step) {
     case 'companies':
-      return { path: 'companies.json', table: 'marketo_companies', entity: 'marketo:company', body: upsert, deletes: false };
+      return {
+        path: 'companies.json',
+        table: 'marketo_companies',
+        entity: 'marketo:company',
+        body: upsert,
+        deletes: false,
+      };
     case 'leads':
       return {
         path: 'leads.json',
@@ -91,13 +97,37 @@ function spec(step: PushStep, settings: PushSettings): StepSpec {
         deletes: false,
       };
     case 'opportunities':
-      return { path: 'opportunities.json', table: 'marketo_opportunities', entity: 'marketo:opportunity', body: upsert, deletes: false };
+      return {
+        path: 'opportunities.json',
+        table: 'marketo_opportunities',
+        entity: 'marketo:opportunity',
+        body: upsert,
+        deletes: false,
+      };
     case 'roles':
-      return { path: 'opportunities/roles.json', table: 'marketo_roles', entity: 'marketo:role', body: upsert, deletes: false };
+      return {
+        path: 'opportunities/roles.json',
+        table: 'marketo_roles',
+        entity: 'marketo:role',
+        body: upsert,
+        deletes: false,
+      };
     case 'roleDeletes':
-      return { path: 'opportunities/roles/delete.json', table: 'marketo_roles', entity: 'marketo:role', body: remove, deletes: true };
+      return {
+        path: 'opportunities/roles/delete.json',
+        table: 'marketo_roles',
+        entity: 'marketo:role',
+        body: remove,
+        deletes: true,
+      };
     case 'opportunityDeletes':
-      return { path: 'opportunities/delete.json', table: 'marketo_opportunities', entity: 'marketo:opportunity', body: remove, deletes: true };
+      return {
+        path: 'opportunities/delete.json',
+        table: 'marketo_opportunities',
+        entity: 'marketo:opportunity',
+        body: remove,
+        deletes: true,
+      };
   }
 }
 
@@ -105,19 +135,23 @@ function spec(step: PushStep, settings: PushSettings): StepSpec {
 const MAX_RECORDS = 300;
 const MAX_BODY_BYTES = 1_000_000; // 1 MB, less room for the envelope around the records
 
-export async function pushStep(deps: PushDependencies, step: PushStep, full: boolean): Promise<PushStepResult> {
+export async function pushStep(
+  deps: PushDependencies,
+  step: PushStep,
+  full: boolean,
+): Promise<PushStepResult> {
   if (deps.holder !== undefined) await deps.budget.abandon(deps.holder);
   if (step === 'leads' && deps.settings.leadLookupField === 'email') await recordContactsWithoutEmail(deps);
   const result: PushStepResult = { step, sent: 0, accepted: 0, skipped: 0, calls: 0, paused: false };
   const stepSpec = spec(step, deps.settings);
   const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
+  let failure: Error | undefined;
   const send = async (batch: Outgoing[]): Promise<void> => {
     try {
       await sendBatch(deps, stepSpec, batch, result);
     } catch (error) {
       if (isMarketoError(error) && error.kind === 'quota') result.paused = true;
-      else failure ??= error;
+      else failure ??= error instanceof Error ? error : new Error(String(error));
     }
   };
   let batch: Outgoing[] = [];
@@ -143,7 +177,8 @@ export async function pushStep(deps: PushDependencies, step: PushStep, full: boo
   if (!result.paused && failure === undefined) await flush();
   await Promise.all(inFlight);
   if (failure !== undefined) throw failure;
-  if (step === 'leads' && !result.paused) await deps.ledger.linkLeadIds(deps.settings.leadLookupField === 'email');
+  if (step === 'leads' && !result.paused)
+    await deps.ledger.linkLeadIds(deps.settings.leadLookupField === 'email');
   return result;
 }
 
@@ -183,22 +218,32 @@ export async function pendingCounts(
 }
 
 /** One call: a slot of the shared budget, the request, the answers into the ledger. */
-async function sendBatch(deps: PushDependencies, stepSpec: StepSpec, batch: Outgoing[], result: PushStepResult) {
+async function sendBatch(
+  deps: PushDependencies,
+  stepSpec: StepSpec,
+  batch: Outgoing[],
+  result: PushStepResult,
+) {
   const answer = await callWithinBudget(deps, stepSpec.path, stepSpec.body(batch.map((item) => item.record)));
   result.calls += 1;
   result.sent += batch.length;
   const results = (answer.result ?? []) as MarketoResult[];
   if (results.length !== batch.length)
-    throw new MarketoError('retryable', 'BAD_RESPONSE', `Marketo answered ${results.length} results for ${batch.length} records on ${stepSpec.path}`);
+    throw new MarketoError(
+      'retryable',
+      'BAD_RESPONSE',
+      `Marketo answered ${results.length} results for ${batch.length} records on ${stepSpec.path}`,
+    );
   const now = (deps.now ?? (() => new Date()))().toISOString();
   const done: Record<string, unknown>[] = [];
   const refused: Outgoing[] = [];
   const reasons: string[] = [];
+  let nativeCrm = false;
   results.forEach((answered, index) => {
     const item = batch[index] as Outgoing;
     const reason = answered.reasons?.[0];
-    const code = String(reason?.code ?? '');
-    if (answered.status === 'skipped' && code === '1018') throw nativeCrmSyncError(stepSpec.path);
+    const code = codeOf(reason?.code);
+    if (answered.status === 'skipped' && code === '1018') nativeCrm = true;
     const ok = stepSpec.deletes
       ? answered.status === 'deleted' || (answered.status === 'skipped' && code === '1013')
       : answered.status === 'created' || answered.status === 'updated';
@@ -206,15 +251,22 @@ async function sendBatch(deps: PushDependencies, stepSpec: StepSpec, batch: Outg
       done.push({ ...item.key, ...idOf(stepSpec.table, answered), hash: item.hash });
     } else {
       refused.push(item);
-      reasons.push(`Marketo ${code || answered.status || 'no status'} ${typeof reason?.message === 'string' ? reason.message : ''}`.trim());
+      reasons.push(
+        `Marketo ${code || answered.status || 'no status'} ${typeof reason?.message === 'string' ? reason.message : ''}`.trim(),
+      );
     }
   });
+  // Marketo refuses these objects record by record under native CRM sync: nothing to record, stop the push.
+  if (nativeCrm) throw nativeCrmSyncError(stepSpec.path);
   if (stepSpec.deletes) await deps.ledger.deleted(stepSpec.table, done);
   else
     await deps.ledger.accepted(
       stepSpec.table,
       done,
-      { entity: stepSpec.entity, recordIds: batch.filter((_, i) => results[i]?.status !== 'skipped').flatMap((item) => item.errorIds) },
+      {
+        entity: stepSpec.entity,
+        recordIds: batch.filter((_, i) => results[i]?.status !== 'skipped').flatMap((item) => item.errorIds),
+      },
       now,
     );
   if (refused.length > 0) {
@@ -267,7 +319,7 @@ async function* outgoing(deps: PushDependencies, step: PushStep, full: boolean):
   switch (step) {
     case 'companies': {
       const describe = await deps.describe('companies');
-      for (let after = ''; ; ) {
+      for (let after = ''; ;) {
         const rows = await ledger.companies(after);
         if (rows.length === 0) return;
         after = rows[rows.length - 1]!.external_company_id;
@@ -275,7 +327,15 @@ async function* outgoing(deps: PushDependencies, step: PushStep, full: boolean):
           const record = fitToDescribe(companyRecord(row), describe, ['externalCompanyId']);
           const hash = recordHash(record);
           return pending(hash, row)
-            ? [{ isNew: row.hash === null, record, hash, key: { external_company_id: row.external_company_id }, errorIds: [row.external_company_id] }]
+            ? [
+                {
+                  isNew: row.hash === null,
+                  record,
+                  hash,
+                  key: { external_company_id: row.external_company_id },
+                  errorIds: [row.external_company_id],
+                },
+              ]
             : [];
         });
       }
@@ -285,16 +345,26 @@ async function* outgoing(deps: PushDependencies, step: PushStep, full: boolean):
       return;
     case 'opportunities': {
       const describe = await deps.describe('opportunities');
-      for (let after = ''; ; ) {
+      for (let after = ''; ;) {
         const rows = await ledger.opportunities(after);
         if (rows.length === 0) return;
         after = rows[rows.length - 1]!.external_opportunity_id;
         yield rows.flatMap((row) => {
-          const record = fitToDescribe(opportunityRecord(row, settings.opportunityFieldMap), describe, ['externalOpportunityId']);
+          const record = fitToDescribe(opportunityRecord(row, settings.opportunityFieldMap), describe, [
+            'externalOpportunityId',
+          ]);
           const hash = recordHash(record);
           const id = row.external_opportunity_id;
           return pending(hash, row)
-            ? [{ isNew: row.hash === null, record, hash, key: { external_opportunity_id: id }, errorIds: [id] }]
+            ? [
+                {
+                  isNew: row.hash === null,
+                  record,
+                  hash,
+                  key: { external_opportunity_id: id },
+                  errorIds: [id],
+                },
+              ]
             : [];
         });
       }
@@ -304,7 +374,7 @@ async function* outgoing(deps: PushDependencies, step: PushStep, full: boolean):
       yield* outgoingRoles(deps, step === 'roleDeletes', pending);
       return;
     case 'opportunityDeletes':
-      for (let after = ''; ; ) {
+      for (let after = ''; ;) {
         const ids = await ledger.deletedOpportunities(after);
         if (ids.length === 0) return;
         after = ids[ids.length - 1]!;
@@ -327,11 +397,15 @@ async function* outgoingLeads(deps: PushDependencies, pending: Pending): AsyncGe
   const describe = await deps.describe('leads');
   const keep = [lookupField];
   if (lookupField !== 'email') {
-    for (let after = ''; ; ) {
+    for (let after = ''; ;) {
       const rows = await ledger.leadsById(after);
       if (rows.length === 0) return;
       after = rows[rows.length - 1]!.dynamics_contact_id;
-      const states = await ledger.states('marketo_leads', 'lookup_value', rows.map((row) => row.dynamics_contact_id));
+      const states = await ledger.states(
+        'marketo_leads',
+        'lookup_value',
+        rows.map((row) => row.dynamics_contact_id),
+      );
       yield rows.flatMap((row) => {
         const record = fitToDescribe(leadRecord(row, lookupField), describe, keep);
         const hash = recordHash(record);
@@ -343,13 +417,14 @@ async function* outgoingLeads(deps: PushDependencies, pending: Pending): AsyncGe
       });
     }
   }
-  for (let after = ''; ; ) {
+  for (let after = ''; ;) {
     const { emails, contacts } = await ledger.leadsByEmail(after);
     if (emails.length === 0) return;
     after = emails[emails.length - 1]!;
     const states = await ledger.states('marketo_leads', 'lookup_value', emails);
     const groups = new Map<string, typeof contacts>();
-    for (const contact of contacts) groups.set(contact.email ?? '', [...(groups.get(contact.email ?? '') ?? []), contact]);
+    for (const contact of contacts)
+      groups.set(contact.email ?? '', [...(groups.get(contact.email ?? '') ?? []), contact]);
     yield emails.flatMap((email) => {
       const group = groups.get(email) ?? [];
       const chosen = leadOfGroup(group);
@@ -358,17 +433,29 @@ async function* outgoingLeads(deps: PushDependencies, pending: Pending): AsyncGe
       const hash = recordHash(record);
       const state = states.get(email);
       return pending(hash, state)
-        ? [{ isNew: state?.hash == null, record, hash, key: { lookup_value: email }, errorIds: group.map((c) => c.dynamics_contact_id) }]
+        ? [
+            {
+              isNew: state?.hash == null,
+              record,
+              hash,
+              key: { lookup_value: email },
+              errorIds: group.map((c) => c.dynamics_contact_id),
+            },
+          ]
         : [];
     });
   }
 }
 
 /** Roles compared a range of opportunities at a time: upserts of new or changed ones, or deletes of stale ones. */
-async function* outgoingRoles(deps: PushDependencies, deletes: boolean, pending: Pending): AsyncGenerator<Outgoing[]> {
+async function* outgoingRoles(
+  deps: PushDependencies,
+  deletes: boolean,
+  pending: Pending,
+): AsyncGenerator<Outgoing[]> {
   const { ledger } = deps;
   const describe = deletes ? undefined : await deps.describe('roles');
-  for (let after = ''; ; ) {
+  for (let after = ''; ;) {
     const upTo = await ledger.opportunityRangeEnd(after);
     const desired = new Map<string, ReturnType<typeof roleRecord>>();
     for (const role of await ledger.desiredRoles(after, upTo)) {
@@ -382,14 +469,33 @@ async function* outgoingRoles(deps: PushDependencies, deletes: boolean, pending:
     if (deletes) {
       for (const [key, row] of held)
         if (row.hash !== null && !desired.has(key))
-          out.push({ record: { externalOpportunityId: row.external_opportunity_id, leadId: row.marketo_lead_id, role: row.role }, hash: '', key: keyOf(row), errorIds: [key] });
+          out.push({
+            record: {
+              externalOpportunityId: row.external_opportunity_id,
+              leadId: row.marketo_lead_id,
+              role: row.role,
+            },
+            hash: '',
+            key: keyOf(row),
+            errorIds: [key],
+          });
     } else {
       for (const [key, role] of desired) {
         const record = fitToDescribe(role, describe!, ['externalOpportunityId', 'leadId', 'role']);
         const hash = recordHash(record);
         const state = held.get(key);
         if (pending(hash, state))
-          out.push({ isNew: state?.hash == null, record, hash, key: keyOf({ external_opportunity_id: String(role.externalOpportunityId), marketo_lead_id: Number(role.leadId), role: String(role.role) }), errorIds: [key] });
+          out.push({
+            isNew: state?.hash == null,
+            record,
+            hash,
+            key: keyOf({
+              external_opportunity_id: String(role.externalOpportunityId),
+              marketo_lead_id: Number(role.leadId),
+              role: String(role.role),
+            }),
+            errorIds: [key],
+          });
       }
     }
     yield out;
@@ -403,5 +509,9 @@ function roleKey(role: { external_opportunity_id: string; marketo_lead_id: numbe
 }
 
 function keyOf(role: { external_opportunity_id: string; marketo_lead_id: number; role: string }) {
-  return { external_opportunity_id: role.external_opportunity_id, marketo_lead_id: role.marketo_lead_id, role: role.role };
+  return {
+    external_opportunity_id: role.external_opportunity_id,
+    marketo_lead_id: role.marketo_lead_id,
+    role: role.role,
+  };
 }

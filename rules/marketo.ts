@@ -49,7 +49,9 @@ export function leadLookupValue(row: LeadRow, lookupField: string): string | und
  * Contacts that share an email are one Marketo lead (rule 5), sent with the values of the one modified last:
  * the latest `updated_at` in the mirror, then the greatest contact id, so every worker picks the same one.
  */
-export function leadOfGroup<T extends LeadRow & { updated_at: string }>(contacts: readonly T[]): T | undefined {
+export function leadOfGroup<T extends LeadRow & { updated_at: string }>(
+  contacts: readonly T[],
+): T | undefined {
   let chosen: T | undefined;
   for (const contact of contacts) {
     if (
@@ -123,7 +125,11 @@ export function roleRecord(role: {
  * keys Marketo needs, which must then be refused visibly), text is cut to the field's length at a character
  * boundary, and values take the field's type.
  */
-export function fitToDescribe(record: MarketoRecord, describe: Describe, always: readonly string[] = []): MarketoRecord {
+export function fitToDescribe(
+  record: MarketoRecord,
+  describe: Describe,
+  always: readonly string[] = [],
+): MarketoRecord {
   const fitted: MarketoRecord = {};
   for (const [name, value] of Object.entries(record)) {
     const spec = describe.get(name);

@@ -3,7 +3,13 @@ export { MarketoStore, type StoreOptions, type SyncErrorListing } from './market
 export { parseStoreUrl } from './url';
 export { RUN_LOCK_LEASE_MS } from './run-lock';
 export { encodeLastSuccess, LAST_SUCCESS_KEY, type LastSuccess } from './last-success';
-export { MarketoLedger, type LedgerState, type LedgerTable, type LeadMirrorRow, type RoleMirrorRow } from './marketo-ledger';
+export {
+  MarketoLedger,
+  type LedgerState,
+  type LedgerTable,
+  type LeadMirrorRow,
+  type RoleMirrorRow,
+} from './marketo-ledger';
 export { readSchemaStatus, type SchemaStatus } from './schema-status';
 export { StoreError, redactUrl, type StoreErrorCode } from './errors';
 export type { StoreSnapshot, WriteCounts, WritePageInput } from './types';

@@ -77,7 +77,11 @@ export class MarketoLedger {
     return rows.map((row) => row.dynamics_contact_id);
   }
 
-  async states(table: LedgerTable, column: string, keys: readonly string[]): Promise<Map<string, LedgerState>> {
+  async states(
+    table: LedgerTable,
+    column: string,
+    keys: readonly string[],
+  ): Promise<Map<string, LedgerState>> {
     const rows = await selectIn<LedgerState & Record<string, string>>(this.knex, table, column, keys, [
       column,
       'hash',
@@ -126,7 +130,9 @@ export class MarketoLedger {
       .select('m.external_opportunity_id')
       .whereNotNull('m.hash')
       .andWhere('m.external_opportunity_id', '>', after)
-      .andWhere((q) => q.where('o.is_deleted', true).orWhereNull('o.external_opportunity_id'))
+      .andWhere((q) => {
+        void q.where('o.is_deleted', true).orWhereNull('o.external_opportunity_id');
+      })
       .orderBy('m.external_opportunity_id')
       .limit(CHUNK)) as { external_opportunity_id: string }[];
     return rows.map((row) => row.external_opportunity_id);
@@ -141,12 +147,12 @@ export class MarketoLedger {
           .select('external_opportunity_id as id')
           .from('opportunities')
           .where('external_opportunity_id', '>', after)
-          .union((q) =>
-            q
+          .union((q) => {
+            void q
               .select('external_opportunity_id as id')
               .from('marketo_roles')
-              .where('external_opportunity_id', '>', after),
-          )
+              .where('external_opportunity_id', '>', after);
+          })
           .as('ids'),
       )
       .orderBy('id')
@@ -226,7 +232,10 @@ export class MarketoLedger {
       for (let i = 0; i < keys.length; i += 300) {
         const part = keys.slice(i, i + 300);
         await trx(table)
-          .whereIn(columns, part.map((key) => columns.map((column) => key[column]) as string[]))
+          .whereIn(
+            columns,
+            part.map((key) => columns.map((column) => key[column]) as string[]),
+          )
           .delete();
       }
     });
@@ -252,7 +261,9 @@ export class MarketoLedger {
   /** Per ledger table: records Marketo holds. */
   async held(): Promise<Record<LedgerTable, number>> {
     const count = async (table: LedgerTable): Promise<number> => {
-      const row = (await this.knex(table).whereNotNull('hash').count({ n: '*' }).first()) as { n: number | string };
+      const row = (await this.knex(table).whereNotNull('hash').count({ n: '*' }).first()) as {
+        n: number | string;
+      };
       return Number(row.n);
     };
     return {

@@ -367,7 +367,9 @@ describe('oppsync doctor', () => {
     const result = await doctor(env({ MARKETO_LEAD_LOOKUP_FIELD: 'crmContactGuid' }));
     expect(result.code).toBe(1);
     expect(withStatus(result, 'FAIL')).toEqual(['Marketo lead lookup field']);
-    expect(named(result, 'Marketo lead lookup field').detail).toBe('the lead describe has no field crmContactGuid');
+    expect(named(result, 'Marketo lead lookup field').detail).toBe(
+      'the lead describe has no field crmContactGuid',
+    );
   });
 
   it('native CRM sync on the instance fails the writes check, and nothing is written', async () => {
@@ -384,7 +386,9 @@ describe('oppsync doctor', () => {
   });
 
   it('without MARKETO_REST_URL the push is off: one SKIP line for Marketo', async () => {
-    const result = await doctor(env({ MARKETO_REST_URL: '', MARKETO_CLIENT_ID: '', MARKETO_CLIENT_SECRET: '' }));
+    const result = await doctor(
+      env({ MARKETO_REST_URL: '', MARKETO_CLIENT_ID: '', MARKETO_CLIENT_SECRET: '' }),
+    );
     expect(result.code).toBe(0);
     expect(named(result, 'Marketo')).toMatchObject({ status: 'SKIP' });
   });

@@ -61,7 +61,9 @@ describe('the Marketo push', () => {
     const leads = h.marketo!.data.leads().filter((lead) => lead.email === 'maria.campbell@contoso.com');
     expect(leads).toHaveLength(1);
     const roles = h.marketo!.data.roles().filter((role) => role.externalOpportunityId === target);
-    expect(roles.filter((role) => role.leadId === leads[0]?.id).map((role) => role.role)).toContain('Champion');
+    expect(roles.filter((role) => role.leadId === leads[0]?.id).map((role) => role.role)).toContain(
+      'Champion',
+    );
     expect(h.marketo!.data.leads().some((lead) => lead.lastName === 'Email')).toBe(false);
     const [missing] = await errorsOf('marketo:lead');
     expect(missing?.record_id).toBe(nameless);
@@ -94,7 +96,9 @@ describe('the Marketo push', () => {
     const foretold = await expectedMarketo(snapshot, store, 'email');
     // Marketo holds all the store foretells but the refused opportunity and its primary role.
     expect(held.opportunities.map((o) => o.externalOpportunityId)).toContain(accepted);
-    expect(held.opportunities).toEqual(foretold.opportunities.filter((o) => o.externalOpportunityId !== skipped));
+    expect(held.opportunities).toEqual(
+      foretold.opportunities.filter((o) => o.externalOpportunityId !== skipped),
+    );
     expect(held.roles).toEqual(foretold.roles.filter((r) => r.externalOpportunityId !== skipped));
     expect(await errorsOf('marketo:opportunity')).toEqual([
       expect.objectContaining({ record_id: skipped, error: 'Marketo 1003 Invalid data' }),
@@ -120,13 +124,15 @@ describe('the Marketo push', () => {
     const paused = await syncAndExpectExactStore(h, store, expected, OPTIONS);
     expect(paused.outcome.summary.marketo).toMatchObject({ paused: true, calls: 1 });
     expect(h.marketo!.stats.log.some((call) => call.code === '607')).toBe(true);
-    expect(h.marketo!.data.companies().find((c) => c.externalCompanyId === DEMO.accounts.fabrikam)?.company).toBe(
-      'Fabrikam Holdings',
-    );
+    expect(
+      h.marketo!.data.companies().find((c) => c.externalCompanyId === DEMO.accounts.fabrikam)?.company,
+    ).toBe('Fabrikam Holdings');
     expect(h.marketo!.data.leads().some((lead) => lead.lastName === 'Cannon-Smith')).toBe(false);
     const status = await oppsync(['status', '--json']);
     expect(status.code).toBe(0);
-    const shown = JSON.parse(status.stdout) as { marketo: { paused: boolean; pending: Record<string, { update: number }> } };
+    const shown = JSON.parse(status.stdout) as {
+      marketo: { paused: boolean; pending: Record<string, { update: number }> };
+    };
     expect(shown.marketo.paused).toBe(true);
     expect(shown.marketo.pending.leads?.update).toBe(1);
     expect(shown.marketo.pending.opportunities?.update).toBe(1);

@@ -162,7 +162,8 @@ describe('worker metrics at OPPSYNC_METRICS_ADDRESS', () => {
     expect(valueOf(after, 'oppsync_last_success_duration_seconds')).toBeCloseTo(duration, 3);
     // The push: the records Marketo took, per step, add up to the summary's; each write is a call of the quota.
     const accepted = ['companies', 'leads', 'opportunities', 'roles'].reduce(
-      (sum, step) => sum + (valueOf(after, 'oppsync_marketo_records_total', { step, outcome: 'accepted' }) ?? NaN),
+      (sum, step) =>
+        sum + (valueOf(after, 'oppsync_marketo_records_total', { step, outcome: 'accepted' }) ?? NaN),
       0,
     );
     expect(firstRun.marketo?.accepted).toBeGreaterThan(0);
@@ -191,7 +192,9 @@ describe('worker metrics at OPPSYNC_METRICS_ADDRESS', () => {
     expect(names).toContain('temporal_activity_execution_latency_seconds_bucket');
     expect(names).toContain('process_resident_memory_bytes');
     // The push's own (SPEC section 7): the records Marketo took and the calls of today's quota.
-    expect([...names]).toEqual(expect.arrayContaining(['oppsync_marketo_records_total', 'oppsync_marketo_quota_used']));
+    expect([...names]).toEqual(
+      expect.arrayContaining(['oppsync_marketo_records_total', 'oppsync_marketo_quota_used']),
+    );
     expect(names).toContain('nodejs_heap_size_used_bytes');
   });
 

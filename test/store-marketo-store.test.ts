@@ -123,7 +123,15 @@ const SPEC_COLUMNS: Record<string, string[]> = {
   marketo_companies: ['external_company_id', 'marketo_id', 'hash', 'rejected_hash', 'updated_at'],
   marketo_leads: ['lookup_value', 'marketo_id', 'hash', 'rejected_hash', 'updated_at'],
   marketo_opportunities: ['external_opportunity_id', 'marketo_guid', 'hash', 'rejected_hash', 'updated_at'],
-  marketo_roles: ['external_opportunity_id', 'marketo_lead_id', 'role', 'marketo_guid', 'hash', 'rejected_hash', 'updated_at'],
+  marketo_roles: [
+    'external_opportunity_id',
+    'marketo_lead_id',
+    'role',
+    'marketo_guid',
+    'hash',
+    'rejected_hash',
+    'updated_at',
+  ],
   marketo_budget: ['id', 'blocked_until', 'backoff_ms', 'quota_day', 'quota_used', 'quota_exhausted_day'],
   marketo_calls: ['id', 'started_at', 'finished_at', 'holder'],
 };

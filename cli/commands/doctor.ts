@@ -13,7 +13,11 @@ function line(check: Check): string {
 export async function doctorCommand(options: { json?: boolean }): Promise<number> {
   const report = await runDoctor(() => {
     const { config } = commandContext('doctor');
-    return { config, dynamics: configuredDynamics(config.dynamics), marketo: configuredMarketo(config.marketo) };
+    return {
+      config,
+      dynamics: configuredDynamics(config.dynamics),
+      marketo: configuredMarketo(config.marketo),
+    };
   });
   process.stdout.write(
     options.json === true

@@ -109,10 +109,13 @@ async function pushStatus(config: ReturnType<typeof commandContext>['config'], s
   if (connection === undefined) return undefined;
   const destination = createMarketoDestination({ connection, config: config.marketo, store });
   const quota = await destination.usage();
-  const lastPush: Partial<Record<(typeof PUSH_STEPS)[number], { at: string; sent: number; skipped: number }>> = {};
+  const lastPush: Partial<
+    Record<(typeof PUSH_STEPS)[number], { at: string; sent: number; skipped: number }>
+  > = {};
   for (const step of PUSH_STEPS) {
     const saved = await store.getState(`marketo-push:${step}`);
-    if (saved !== undefined) lastPush[step] = JSON.parse(saved) as { at: string; sent: number; skipped: number };
+    if (saved !== undefined)
+      lastPush[step] = JSON.parse(saved) as { at: string; sent: number; skipped: number };
   }
   return {
     url: connection.url,

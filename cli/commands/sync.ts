@@ -93,7 +93,12 @@ async function dryRunCommand(options: SyncCommandOptions): Promise<number> {
         : `\nMarketo (${config.marketo.restUrl ?? ''}): what the push would send\n` +
           formatTable(
             ['step', 'create', 'update', 'delete'],
-            Object.entries(report.marketo).map(([step, n]) => [step, String(n.create), String(n.update), String(n.delete)]),
+            Object.entries(report.marketo).map(([step, n]) => [
+              step,
+              String(n.create),
+              String(n.update),
+              String(n.delete),
+            ]),
           )),
   );
   return EXIT.ok;

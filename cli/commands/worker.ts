@@ -1,5 +1,11 @@
 import { createSyncWorker, installWorkerRuntime } from '../../worker';
-import { commandContext, configuredDynamics, configuredMarketo, exitOnSecondSignal, untilSignal } from '../context';
+import {
+  commandContext,
+  configuredDynamics,
+  configuredMarketo,
+  exitOnSecondSignal,
+  untilSignal,
+} from '../context';
 
 /**
  * A worker on the task queue until SIGINT/SIGTERM; in-flight activities get OPPSYNC_SHUTDOWN_GRACE to finish
@@ -9,7 +15,12 @@ export async function workerCommand(): Promise<number> {
   const { config, logger } = commandContext('worker');
   await installWorkerRuntime(logger, config);
   const dynamics = configuredDynamics(config.dynamics);
-  const worker = await createSyncWorker({ config, dynamics, marketo: configuredMarketo(config.marketo), logger });
+  const worker = await createSyncWorker({
+    config,
+    dynamics,
+    marketo: configuredMarketo(config.marketo),
+    logger,
+  });
   const running = worker.run();
   logger.info(
     { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace },

@@ -73,7 +73,9 @@ describe('a Marketo push against limits lower than configured', () => {
     h.marketo!.faults.latencyMs = 300;
     h.marketo!.stats.reset();
     for (const row of h.emulator.data.list('opportunity').slice(0, 500))
-      h.emulator.data.update('opportunity', String(row.opportunityid), { name: `${String(row.name)} (renewed)` });
+      h.emulator.data.update('opportunity', String(row.opportunityid), {
+        name: `${String(row.name)} (renewed)`,
+      });
     const other = busyIntegration(h);
     try {
       const { snapshot } = await syncAndExpectExactStore(h, store, expected, OPTIONS);

@@ -10,7 +10,10 @@ import { expectExactMarketo, marketoContent } from '../support/marketo-expected'
 const OPTIONS: RuleOptions = { customFields: [] };
 
 /** Keys that occur on more than one record of an object (must be none). */
-function duplicates(rows: Record<string, unknown>[], key: (row: Record<string, unknown>) => string): string[] {
+function duplicates(
+  rows: Record<string, unknown>[],
+  key: (row: Record<string, unknown>) => string,
+): string[] {
   const keys = rows.map(key);
   return keys.filter((k, i) => keys.indexOf(k) !== i);
 }
@@ -32,7 +35,11 @@ describe('a Marketo push whose workers are killed with SIGKILL', () => {
       emulator: { dataset: { generate: { opportunities: 1200, seed: 11 } } },
       // At 150 ms a call and one call at a time, the push takes several seconds: long enough to kill twice.
       marketo: { latencyMs: 150, tokenLifetimeSeconds: 4 },
-      env: { SYNC_PAGE_SIZE: '1000', MARKETO_MAX_CONCURRENT: '1', MARKETO_LEAD_LOOKUP_FIELD: 'dynamicsContactId' },
+      env: {
+        SYNC_PAGE_SIZE: '1000',
+        MARKETO_MAX_CONCURRENT: '1',
+        MARKETO_LEAD_LOOKUP_FIELD: 'dynamicsContactId',
+      },
     });
     store = await h.openStore();
   });
@@ -55,7 +62,9 @@ describe('a Marketo push whose workers are killed with SIGKILL', () => {
       await waitFor('Marketo writes by the worker', () => posts() >= start + 3 + kill * 2, 240_000);
       await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 150)));
       await worker.kill('SIGKILL');
-      marks.push(`kill ${kill + 1} at ${Math.round((Date.now() - started) / 1000)} s after ${posts()} writes`);
+      marks.push(
+        `kill ${kill + 1} at ${Math.round((Date.now() - started) / 1000)} s after ${posts()} writes`,
+      );
       expect((await handle.describe()).status.name).toBe('RUNNING');
     }
     const last = spawnWorker(h);
@@ -73,7 +82,10 @@ describe('a Marketo push whose workers are killed with SIGKILL', () => {
     expect(content.opportunities.length).toBe(snapshot.opportunities.filter((o) => !o.is_deleted).length);
     expect(duplicates(h.marketo!.data.leads(), (lead) => String(lead.dynamicsContactId))).toEqual([]);
     expect(
-      duplicates(h.marketo!.data.roles(), (r) => `${String(r.externalOpportunityId)}|${String(r.leadId)}|${String(r.role)}`),
+      duplicates(
+        h.marketo!.data.roles(),
+        (r) => `${String(r.externalOpportunityId)}|${String(r.leadId)}|${String(r.role)}`,
+      ),
     ).toEqual([]);
   });
 

@@ -16,7 +16,8 @@ export async function dryRunThenSync<R>(
   const before = await marketo.snapshot();
   const state = await marketo.changeState();
   const pending = await marketo.pendingCount();
-  const marketoWrites = (): number => h.marketo?.stats.log.filter((call) => call.method === 'POST').length ?? 0;
+  const marketoWrites = (): number =>
+    h.marketo?.stats.log.filter((call) => call.method === 'POST').length ?? 0;
   const writesBefore = marketoWrites();
   const report = await dryRun({
     config: h.config,
@@ -36,7 +37,9 @@ export async function dryRunThenSync<R>(
   if (report.marketo !== undefined) {
     // Each step sent what the dry run foretold; roles of leads Marketo did not hold yet it cannot count.
     for (const [step, foretold] of Object.entries(report.marketo)) {
-      const pushed = JSON.parse((await marketo.getState(`marketo-push:${step}`)) ?? '{}') as { sent?: number };
+      const pushed = JSON.parse((await marketo.getState(`marketo-push:${step}`)) ?? '{}') as {
+        sent?: number;
+      };
       const count = foretold.create + foretold.update + foretold.delete;
       if (step === 'roles') expect(pushed.sent ?? 0).toBeGreaterThanOrEqual(count);
       else expect([step, pushed.sent ?? 0]).toEqual([step, count]);

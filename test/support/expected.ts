@@ -145,7 +145,9 @@ export async function expectExactStore(
 ): Promise<void> {
   const actual = sortSnapshot(await marketo.snapshot());
   expect(duplicateKeys(actual)).toEqual([]);
-  expect(withoutPushErrors(actual)).toEqual(expected.next(await readOrganisation(h.dynamicsClient(), options)));
+  expect(withoutPushErrors(actual)).toEqual(
+    expected.next(await readOrganisation(h.dynamicsClient(), options)),
+  );
 }
 
 /**

@@ -78,7 +78,9 @@ export class Harness {
   /** Where workers push (the Marketo emulator's address and credentials), when there is a destination. */
   get marketoConnection(): MarketoConnection | undefined {
     const m = this.marketo;
-    return m === undefined ? undefined : { url: m.url, clientId: m.clientId, clientSecret: m.clientSecret, ca: m.caPem };
+    return m === undefined
+      ? undefined
+      : { url: m.url, clientId: m.clientId, clientSecret: m.clientSecret, ca: m.caPem };
   }
 
   static async start(options: HarnessOptions): Promise<Harness> {
@@ -139,7 +141,17 @@ export class Harness {
       };
       const connection = await Connection.connect({ address: devServer.address });
       const client = new Client({ connection, namespace: config.temporal.namespace });
-      return new Harness(devServer, emulator, config, dynamicsAuth, client, connection, drop, tempDir, marketo);
+      return new Harness(
+        devServer,
+        emulator,
+        config,
+        dynamicsAuth,
+        client,
+        connection,
+        drop,
+        tempDir,
+        marketo,
+      );
     } catch (error) {
       for (const stop of started.reverse()) await stop().catch(() => undefined);
       throw error;

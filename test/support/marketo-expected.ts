@@ -32,18 +32,31 @@ const pick = (record: Row, fields: readonly string[]): Row =>
   Object.fromEntries(fields.map((field) => [field, normal(record[field])]));
 // Marketo's examples send money as text: compare numbers as numbers, a missing value as null.
 const normal = (value: unknown): unknown =>
-  value === undefined || value === '' ? null : typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
-const sorted = (rows: Row[]): Row[] => rows.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  value === undefined || value === ''
+    ? null
+    : typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value)
+      ? Number(value)
+      : value;
+const sorted = (rows: Row[]): Row[] =>
+  rows.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 
 function leadFields(lookupField: string): string[] {
-  return [...(lookupField === 'email' ? [] : [lookupField]), 'email', 'firstName', 'lastName', 'externalCompanyId'];
+  return [
+    ...(lookupField === 'email' ? [] : [lookupField]),
+    'email',
+    'firstName',
+    'lastName',
+    'externalCompanyId',
+  ];
 }
 
 export function marketoContent(marketo: MarketoEmulator, lookupField: string): MarketoContent {
   const leads = marketo.data.leads();
   const lookupOf = new Map(leads.map((lead) => [Number(lead.id), lead[lookupField]]));
   return {
-    companies: sorted(marketo.data.companies().map((c) => pick(c, ['externalCompanyId', 'company', 'website', 'industry']))),
+    companies: sorted(
+      marketo.data.companies().map((c) => pick(c, ['externalCompanyId', 'company', 'website', 'industry'])),
+    ),
     leads: sorted(leads.map((lead) => pick(lead, leadFields(lookupField)))),
     opportunities: sorted(marketo.data.opportunities().map((o) => pick(o, OPPORTUNITY_FIELDS))),
     roles: sorted(
@@ -68,16 +81,23 @@ export async function expectedMarketo(
   lookupField: string,
 ): Promise<MarketoContent> {
   const updatedAt = new Map(
-    ((await store.knex('leads').select('dynamics_contact_id', 'updated_at')) as Row[]).map((r) => [
+    (await store.knex<Row>('leads').select('dynamics_contact_id', 'updated_at')).map((r) => [
       String(r.dynamics_contact_id),
       String(r.updated_at),
     ]),
   );
   const byEmail = lookupField === 'email';
   // Marketo takes emails in ASCII only: a contact with another one is refused (a sync error) and its roles wait.
-  const sendable = (lead: StoreSnapshot['leads'][number]): boolean => lead.email === null || /^[\x00-\x7f]*$/.test(lead.email);
+  const sendable = (lead: StoreSnapshot['leads'][number]): boolean =>
+    lead.email === null || !/[^ -~]/.test(lead.email);
   const lookupOf = (lead: StoreSnapshot['leads'][number]): string | null =>
-    !sendable(lead) ? null : byEmail ? (lead.email === null || lead.email === '' ? null : lead.email) : lead.dynamics_contact_id;
+    !sendable(lead)
+      ? null
+      : byEmail
+        ? lead.email === null || lead.email === ''
+          ? null
+          : lead.email
+        : lead.dynamics_contact_id;
   const chosen = new Map<string, StoreSnapshot['leads'][number]>();
   for (const lead of snapshot.leads) {
     const key = lookupOf(lead);
@@ -103,7 +123,17 @@ export async function expectedMarketo(
   }
   return {
     companies: sorted(
-      snapshot.companies.map((c) => pick({ externalCompanyId: c.external_company_id, company: c.company, website: c.website, industry: c.industry }, ['externalCompanyId', 'company', 'website', 'industry'])),
+      snapshot.companies.map((c) =>
+        pick(
+          {
+            externalCompanyId: c.external_company_id,
+            company: c.company,
+            website: c.website,
+            industry: c.industry,
+          },
+          ['externalCompanyId', 'company', 'website', 'industry'],
+        ),
+      ),
     ),
     leads: sorted(
       [...chosen.values()].map((lead) =>
