@@ -50,7 +50,10 @@ export class MarketoClient {
   ) {
     const ca = connection.ca;
     this.http = axios.create({
-      httpsAgent: new https.Agent({ keepAlive: true, ...(ca ? { ca: [...tls.rootCertificates, ca] } : {}) }),
+      // A connection per call: the budget leaves connections idle for up to 20 s between bursts, longer than
+      // servers keep them (Node's 5 s), and a call sent on one the server is closing fails with ECONNRESET.
+      // Calls are a few a second at most, so the handshakes cost nothing that matters.
+      httpsAgent: new https.Agent({ keepAlive: false, ...(ca ? { ca: [...tls.rootCertificates, ca] } : {}) }),
       validateStatus: () => true,
       responseType: 'text',
       transformResponse: [(data: unknown) => data],

@@ -28,10 +28,14 @@ async function post(server: CodecServer, path: string, body: unknown): Promise<R
   });
 }
 
-/** Every payload of a raw history (search attributes excepted: the server indexes them, so never encoded). */
+/**
+ * Every payload of a raw history, except search attributes (the server indexes them, so never encoded) and the
+ * markers of `patched()`, which the SDK core writes itself: they hold only the patch's name.
+ */
 function payloadsOf(value: unknown, out: JsonPayload[] = []): JsonPayload[] {
   if (typeof value !== 'object' || value === null || value instanceof Uint8Array) return out;
   const record = value as Record<string, unknown>;
+  if (record.markerName === 'core_patch') return out;
   if (record.data instanceof Uint8Array && typeof record.metadata === 'object' && record.metadata !== null) {
     const metadata: Record<string, string> = {};
     for (const [k, v] of Object.entries(record.metadata as Record<string, Uint8Array>))

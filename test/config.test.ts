@@ -7,6 +7,8 @@ const dynamicsEnv = {
   DYNAMICS_CLIENT_SECRET: 's3cret-value',
 };
 
+const marketoCredentials = { MARKETO_CLIENT_ID: 'mkto-id', MARKETO_CLIENT_SECRET: 'mkto-s3cret' };
+
 function failure(env: Record<string, string>): ConfigError {
   try {
     loadConfig(env);
@@ -84,6 +86,41 @@ describe('configuration', () => {
     });
   });
 
+  it('reads the Marketo destination: off by default, its limits and field map when set', () => {
+    expect(loadConfig({}).marketo).toEqual({
+      restUrl: undefined,
+      clientId: undefined,
+      clientSecret: undefined,
+      leadLookupField: 'email',
+      opportunityFieldMap: [],
+      maxCallsPer20s: 50,
+      maxConcurrent: 5,
+      dailyQuota: 50_000,
+    });
+    const config = loadConfig({
+      MARKETO_REST_URL: 'https://123-abc-456.mktorest.com/',
+      ...marketoCredentials,
+      MARKETO_LEAD_LOOKUP_FIELD: 'dynamicsContactId',
+      SYNC_OPPORTUNITY_FIELDS: 'new_region,new_score',
+      MARKETO_OPPORTUNITY_FIELD_MAP: 'new_region:region, new_score:dealScore',
+      MARKETO_MAX_CALLS_PER_20S: '100',
+      MARKETO_MAX_CONCURRENT: '10',
+      MARKETO_DAILY_QUOTA: '10000',
+    });
+    expect(config.marketo).toEqual({
+      restUrl: 'https://123-abc-456.mktorest.com',
+      ...{ clientId: 'mkto-id', clientSecret: 'mkto-s3cret' },
+      leadLookupField: 'dynamicsContactId',
+      opportunityFieldMap: [
+        { column: 'new_region', field: 'region' },
+        { column: 'new_score', field: 'dealScore' },
+      ],
+      maxCallsPer20s: 100,
+      maxConcurrent: 10,
+      dailyQuota: 10_000,
+    });
+  });
+
   it('turns reading ahead off with SYNC_READ_AHEAD=false', () => {
     expect(loadConfig({ SYNC_READ_AHEAD: 'FALSE' }).sync.readAhead).toBe(false);
     expect(loadConfig({ SYNC_READ_AHEAD: 'true' }).sync.readAhead).toBe(true);
@@ -117,6 +154,22 @@ describe('configuration', () => {
     [{ TEMPORAL_TLS_CERT: '/tmp/c.pem' }, 'TEMPORAL_TLS_KEY'],
     [{ OPPSYNC_PAYLOAD_KEY: 'c2hvcnQ=' }, 'OPPSYNC_PAYLOAD_KEY'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ MARKETO_REST_URL: 'http://123-abc-456.mktorest.com' }, 'MARKETO_REST_URL'],
+    [
+      { MARKETO_REST_URL: 'https://123-abc-456.mktorest.com/rest', ...marketoCredentials },
+      'MARKETO_REST_URL',
+    ],
+    [{ MARKETO_REST_URL: 'https://123-abc-456.mktorest.com' }, 'MARKETO_CLIENT_ID'],
+    [
+      { MARKETO_REST_URL: 'https://123-abc-456.mktorest.com', MARKETO_CLIENT_ID: 'id' },
+      'MARKETO_CLIENT_SECRET',
+    ],
+    [{ MARKETO_LEAD_LOOKUP_FIELD: 'dynamics contact' }, 'MARKETO_LEAD_LOOKUP_FIELD'],
+    [{ MARKETO_OPPORTUNITY_FIELD_MAP: 'new_region' }, 'MARKETO_OPPORTUNITY_FIELD_MAP'],
+    [{ MARKETO_OPPORTUNITY_FIELD_MAP: 'new_region:region' }, 'MARKETO_OPPORTUNITY_FIELD_MAP'],
+    [{ MARKETO_MAX_CALLS_PER_20S: '101' }, 'MARKETO_MAX_CALLS_PER_20S'],
+    [{ MARKETO_MAX_CONCURRENT: '11' }, 'MARKETO_MAX_CONCURRENT'],
+    [{ MARKETO_DAILY_QUOTA: '0' }, 'MARKETO_DAILY_QUOTA'],
   ])('rejects %j naming %s', (env, variable) => {
     const error = failure(env);
     expect(error.variable).toBe(variable);

@@ -9,7 +9,9 @@ import { dynamicsEnv } from './support/faults';
 import { Harness } from './support/harness';
 import { expectedMarketo, expectExactMarketo, marketoContent } from './support/marketo-expected';
 
-const OPTIONS: RuleOptions = { customFields: [] };
+const OPTIONS: RuleOptions = { customFields: ['new_region'] };
+// This instance does not describe `probability`: the push leaves it out.
+const CONTENT = { omitOpportunityFields: ['probability'] };
 const BIN = path.join(__dirname, '..', 'bin', 'oppsync.js');
 const contact = (id: string): Lookup => ({ id, logicalName: 'contact' });
 const opportunity = (id: string): Lookup => ({ id, logicalName: 'opportunity' });
@@ -25,7 +27,18 @@ describe('the Marketo push', () => {
   const expected = new ExpectedStore(OPTIONS);
 
   beforeAll(async () => {
-    h = await Harness.start({ store: 'sqlite', marketo: {}, env: { MARKETO_LEAD_LOOKUP_FIELD: 'email' } });
+    h = await Harness.start({
+      store: 'sqlite',
+      marketo: {
+        opportunityFields: [{ name: 'region', dataType: 'string', length: 255 }],
+        omitOpportunityFields: CONTENT.omitOpportunityFields,
+      },
+      env: {
+        MARKETO_LEAD_LOOKUP_FIELD: 'email',
+        SYNC_OPPORTUNITY_FIELDS: 'new_region',
+        MARKETO_OPPORTUNITY_FIELD_MAP: 'new_region:region',
+      },
+    });
     await h.startWorker();
     store = await h.openStore();
     await sync(true);
@@ -39,12 +52,33 @@ describe('the Marketo push', () => {
   /** One run: the store exact against the rules, then Marketo exact against the store. */
   async function sync(full = false): Promise<StoreSnapshot> {
     const { snapshot } = await syncAndExpectExactStore(h, store, expected, OPTIONS, full);
-    await expectExactMarketo(h.marketo!, snapshot, store, 'email');
+    await expectExactMarketo(h.marketo!, snapshot, store, 'email', CONTENT);
     return snapshot;
   }
 
   const errorsOf = async (entity: string) =>
     (await store.snapshot()).syncErrors.filter((e) => e.entity === entity);
+
+  it('a mapped custom column reaches its Marketo field; an undescribed standard field is left out; long text is cut', async () => {
+    const long = h.emulator.data.create('opportunity', {
+      name: 'Long story',
+      description: `${'Ω'.repeat(1999)}😀 and more`,
+      customerid: account(DEMO.accounts.litware),
+      statecode: 0,
+      statuscode: 1,
+      new_region: 'APAC',
+    });
+    await sync();
+    const held = h.marketo!.data.opportunities();
+    const region = new Map(
+      h.emulator.data.list('opportunity').map((row) => [row.opportunityid, row.new_region ?? null]),
+    );
+    expect(held.filter((o) => o.region !== region.get(o.externalOpportunityId))).toEqual([]);
+    expect(held.filter((o) => o.region === 'APAC').map((o) => o.externalOpportunityId)).toContain(long);
+    expect(held.filter((o) => 'probability' in o)).toEqual([]);
+    // 2,000 UTF-16 code units at most, never half an emoji.
+    expect(held.find((o) => o.externalOpportunityId === long)?.description).toBe('Ω'.repeat(1999));
+  });
 
   it('contacts that share an email are one lead with all their roles; a contact without one waits, saying why', async () => {
     const twin = h.emulator.data.create('contact', {
@@ -92,8 +126,8 @@ describe('the Marketo push', () => {
       record.name === 'Refused by Marketo' ? { code: '1003', message: 'Invalid data' } : undefined,
     );
     const { snapshot } = await syncAndExpectExactStore(h, store, expected, OPTIONS);
-    const held = marketoContent(h.marketo!, 'email');
-    const foretold = await expectedMarketo(snapshot, store, 'email');
+    const held = marketoContent(h.marketo!, 'email', CONTENT);
+    const foretold = await expectedMarketo(snapshot, store, 'email', CONTENT);
     // Marketo holds all the store foretells but the refused opportunity and its primary role.
     expect(held.opportunities.map((o) => o.externalOpportunityId)).toContain(accepted);
     expect(held.opportunities).toEqual(
@@ -141,7 +175,7 @@ describe('the Marketo push', () => {
     h.marketo!.faults.setLimits({ dailyQuota: 50_000 });
     const after = await syncAndExpectExactStore(h, store, expected, OPTIONS);
     expect(after.outcome.summary.marketo).toMatchObject({ paused: false, accepted: 2 });
-    await expectExactMarketo(h.marketo!, after.snapshot, store, 'email');
+    await expectExactMarketo(h.marketo!, after.snapshot, store, 'email', CONTENT);
   });
 
   it('tokens that expire every two seconds are renewed on 602 and the call is repeated once', async () => {
@@ -195,6 +229,8 @@ describe('the Marketo push', () => {
       TEMPORAL_ADDRESS: h.config.temporal.address,
       TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue,
       MARKETO_DB_URL: h.config.storeUrl,
+      SYNC_OPPORTUNITY_FIELDS: 'new_region',
+      MARKETO_OPPORTUNITY_FIELD_MAP: 'new_region:region',
       LOG_LEVEL: 'warn',
     };
     try {
