@@ -5,22 +5,10 @@
  */
 import type { AppConfig } from '../config';
 import { CallBudget, codeOf, MarketoClient, isMarketoError, type MarketoConnection } from '../marketo';
+import { OPPORTUNITY_FIELDS } from '../rules';
 import { MarketoStore, readSchemaStatus } from '../store';
 import { fail, notChecked, pass, skip, type Check } from './check';
 
-/** Fields the push sends of every opportunity; one the instance does not describe is left out. */
-const OPPORTUNITY_FIELDS = [
-  'name',
-  'description',
-  'amount',
-  'closeDate',
-  'stage',
-  'isClosed',
-  'isWon',
-  'probability',
-  'externalCompanyId',
-  'externalCreatedDate',
-];
 const LOOKUP_TYPES = new Set(['string', 'email', 'integer']);
 export const MARKETO_CHECK_NAMES = [
   'Marketo token',

@@ -96,6 +96,31 @@ function syncOne(
   return { [schema.idField]: created[schema.idField], status: 'created' };
 }
 
+/**
+ * Each record on its own, results in input order with `seq`: a record that fails its checks, lacks its key or
+ * repeats an earlier record's key (1036) is skipped, and the others still apply.
+ */
+function eachRecord(
+  ctx: WriteContext,
+  object: CrmObject,
+  input: unknown[],
+  keyFields: string[],
+  apply: (record: Record<string, unknown>) => Outcome | SkipReason,
+): Outcome[] {
+  const seen = new Set<string>();
+  return input.map((raw, seq) => {
+    const refused = precheck(ctx, object, raw, true);
+    if (refused) return skipped(refused, { seq });
+    const record = raw as Record<string, unknown>;
+    const key = keyOf(record, keyFields);
+    if ('reason' in key) return skipped(key.reason, { seq });
+    if (seen.has(key.key)) return skipped(reasons.duplicate(), { seq });
+    seen.add(key.key);
+    const outcome = apply(record);
+    return 'code' in outcome ? skipped(outcome as SkipReason, { seq }) : { seq, ...outcome };
+  });
+}
+
 export function syncObjects(ctx: WriteContext, object: CrmObject, body: unknown): Outcome[] {
   const schema = ctx.store.schema(object);
   const input = inputOf(body, ['action', 'dedupeBy']);
@@ -106,18 +131,9 @@ export function syncObjects(ctx: WriteContext, object: CrmObject, body: unknown)
   if (dedupeBy === 'idField' && action !== 'updateOnly')
     throw new MarketoCallError('1003', 'Invalid data: dedupeBy idField is valid only with action updateOnly');
   const keyFields = dedupeBy === 'idField' ? [schema.idField] : schema.dedupeFields;
-  const seen = new Set<string>();
-  return input.map((raw, seq) => {
-    const refused = precheck(ctx, object, raw, true);
-    if (refused) return skipped(refused, { seq });
-    const record = raw as Record<string, unknown>;
-    const key = keyOf(record, keyFields);
-    if ('reason' in key) return skipped(key.reason, { seq });
-    if (seen.has(key.key)) return skipped(reasons.duplicate(), { seq });
-    seen.add(key.key);
-    const outcome = syncOne(ctx, schema, record, keyFields, action);
-    return 'code' in outcome ? skipped(outcome as SkipReason, { seq }) : { seq, ...outcome };
-  });
+  return eachRecord(ctx, object, input, keyFields, (record) =>
+    syncOne(ctx, schema, record, keyFields, action),
+  );
 }
 
 function deleteOne(
@@ -161,16 +177,5 @@ export function deleteObjects(ctx: WriteContext, object: CrmObject, body: unknow
     undefined,
   );
   const keyFields = deleteBy === 'idField' ? [schema.idField] : schema.dedupeFields;
-  const seen = new Set<string>();
-  return input.map((raw, seq) => {
-    const refused = precheck(ctx, object, raw, true);
-    if (refused) return skipped(refused, { seq });
-    const record = raw as Record<string, unknown>;
-    const key = keyOf(record, keyFields);
-    if ('reason' in key) return skipped(key.reason, { seq });
-    if (seen.has(key.key)) return skipped(reasons.duplicate(), { seq });
-    seen.add(key.key);
-    const outcome = deleteOne(ctx, schema, record, keyFields);
-    return 'code' in outcome ? skipped(outcome as SkipReason, { seq }) : { seq, ...outcome };
-  });
+  return eachRecord(ctx, object, input, keyFields, (record) => deleteOne(ctx, schema, record, keyFields));
 }

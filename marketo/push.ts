@@ -22,7 +22,7 @@ import type { CallBudget } from './budget';
 import type { MarketoClient, MarketoResult } from './client';
 import { codeOf, isMarketoError, MarketoError, nativeCrmSyncError } from './errors';
 
-import { PUSH_STEPS, type PushStep } from '../shared/sync-types';
+import { PUSH_STEPS, type PushOutcome, type PushStep } from '../shared/sync-types';
 
 export interface PushSettings {
   leadLookupField: string;
@@ -44,16 +44,8 @@ export interface PushDependencies {
   now?: () => Date;
 }
 
-export interface PushStepResult {
-  step: PushStep;
-  /** Records sent (a record sent twice, after a retry, counts twice). */
-  sent: number;
-  accepted: number;
-  skipped: number;
-  calls: number;
-  /** Marketo's daily quota (607) stopped the step; what is left stays queued for a later run. */
-  paused: boolean;
-}
+/** What a step did (the activity adds whether the destination is on, and who else pushes). */
+export type PushStepResult = Omit<PushOutcome, 'enabled' | 'leftTo'>;
 
 export type DescribedObject = 'companies' | 'leads' | 'opportunities' | 'roles';
 

@@ -30,6 +30,7 @@ export {
   leadLookupValue,
   leadOfGroup,
   leadRecord,
+  OPPORTUNITY_FIELDS,
   opportunityRecord,
   recordHash,
   roleRecord,

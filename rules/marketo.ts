@@ -80,6 +80,20 @@ export type OpportunityMirrorRow = Pick<
   | 'external_created_date'
 > & { custom_fields: string };
 
+/** The standard opportunity fields the push sends besides the key (each only where the describe lists it). */
+export const OPPORTUNITY_FIELDS = [
+  'name',
+  'description',
+  'amount',
+  'closeDate',
+  'stage',
+  'isClosed',
+  'isWon',
+  'probability',
+  'externalCompanyId',
+  'externalCreatedDate',
+] as const;
+
 /** Marketo holds one currency, so it gets the amount in the organisation's base currency. */
 export function opportunityRecord(
   row: OpportunityMirrorRow,
