@@ -10,13 +10,8 @@ import { CallBudget, type QuotaUsage } from './budget';
 import { MarketoClient, type MarketoConnection } from './client';
 import { MarketoError } from './errors';
 import type { PushStep } from '../shared/sync-types';
-import {
-  pendingCounts,
-  pushStep,
-  type DescribedObject,
-  type PushDependencies,
-  type PushStepResult,
-} from './push';
+import { pendingCounts, type DescribedObject } from './outgoing';
+import { pushStep, type PushDependencies, type PushStepResult } from './push';
 
 const DESCRIBE_PATHS: Record<DescribedObject, string> = {
   companies: 'companies/describe.json',

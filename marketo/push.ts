@@ -4,38 +4,17 @@
  * comes. A step stopped anywhere (a killed worker, a retry) starts again from the ledger: only what Marketo
  * had not acknowledged is sent again, and every write is keyed as Marketo dedupes it, so nothing is doubled.
  */
-import {
-  companyRecord,
-  fitToDescribe,
-  leadLookupValue,
-  leadOfGroup,
-  leadRecord,
-  opportunityRecord,
-  recordHash,
-  roleRecord,
-  type Describe,
-  type MarketoRecord,
-  type SyncErrorRow,
-} from '../rules';
-import type { LedgerState, LedgerTable, MarketoLedger } from '../store';
+import type { MarketoRecord, SyncErrorRow } from '../rules';
+import type { PushOutcome, PushStep } from '../shared/sync-types';
+import type { LedgerTable } from '../store';
 import type { CallBudget } from './budget';
 import type { MarketoClient, MarketoResult } from './client';
 import { codeOf, isMarketoError, MarketoError, nativeCrmSyncError } from './errors';
+import { outgoing, type Outgoing, type PlanDependencies, type PushSettings } from './outgoing';
 
-import { PUSH_STEPS, type PushOutcome, type PushStep } from '../shared/sync-types';
-
-export interface PushSettings {
-  leadLookupField: string;
-  opportunityFieldMap: readonly { column: string; field: string }[];
-  maxConcurrent: number;
-}
-
-export interface PushDependencies {
+export interface PushDependencies extends PlanDependencies {
   client: MarketoClient;
   budget: CallBudget;
-  ledger: MarketoLedger;
-  settings: PushSettings;
-  describe: (object: DescribedObject) => Promise<Describe>;
   /** Who sends the calls (the activity): a retry of it first ends the calls a killed attempt left in flight. */
   holder?: string;
   /** Called after every answer: the activity's heartbeat. */
@@ -46,18 +25,6 @@ export interface PushDependencies {
 
 /** What a step did (the activity adds whether the destination is on, and who else pushes). */
 export type PushStepResult = Omit<PushOutcome, 'enabled' | 'leftTo'>;
-
-export type DescribedObject = 'companies' | 'leads' | 'opportunities' | 'roles';
-
-/** A record to send, where its answer goes in the ledger, and which sync_errors rows it opens or closes. */
-interface Outgoing {
-  /** Marketo does not hold the record yet (for deletes: false). */
-  isNew?: boolean;
-  record: MarketoRecord;
-  hash: string;
-  key: Record<string, unknown>;
-  errorIds: string[];
-}
 
 interface StepSpec {
   path: string;
@@ -190,25 +157,6 @@ async function recordContactsWithoutEmail(deps: PushDependencies): Promise<void>
   );
 }
 
-/** What a run would send, per step: records Marketo would create, update or delete (the dry run, status). */
-export async function pendingCounts(
-  deps: PushDependencies,
-  full: boolean,
-): Promise<Record<PushStep, { create: number; update: number; delete: number }>> {
-  const counts = {} as Record<PushStep, { create: number; update: number; delete: number }>;
-  for (const step of PUSH_STEPS) {
-    const tally = { create: 0, update: 0, delete: 0 };
-    for await (const chunk of outgoing(deps, step, full))
-      for (const item of chunk) {
-        if (step === 'roleDeletes' || step === 'opportunityDeletes') tally.delete += 1;
-        else if (item.isNew === true) tally.create += 1;
-        else tally.update += 1;
-      }
-    counts[step] = tally;
-  }
-  return counts;
-}
-
 /** One call: a slot of the shared budget, the request, the answers into the ledger. */
 async function sendBatch(
   deps: PushDependencies,
@@ -301,209 +249,4 @@ async function callWithinBudget(deps: PushDependencies, path: string, body: unkn
       if (!throttled || attempt >= 30) throw error;
     }
   }
-}
-
-/** The records of a step that differ from the ledger, a chunk of the mirror at a time. */
-async function* outgoing(deps: PushDependencies, step: PushStep, full: boolean): AsyncGenerator<Outgoing[]> {
-  const pending = (hash: string, state: LedgerState | undefined): boolean =>
-    hash !== state?.hash && (full || hash !== state?.rejected_hash);
-  const { ledger, settings } = deps;
-  switch (step) {
-    case 'companies': {
-      const describe = await deps.describe('companies');
-      for (let after = ''; ;) {
-        const rows = await ledger.companies(after);
-        if (rows.length === 0) return;
-        after = rows[rows.length - 1]!.external_company_id;
-        yield rows.flatMap((row) => {
-          const record = fitToDescribe(companyRecord(row), describe, ['externalCompanyId']);
-          const hash = recordHash(record);
-          return pending(hash, row)
-            ? [
-                {
-                  isNew: row.hash === null,
-                  record,
-                  hash,
-                  key: { external_company_id: row.external_company_id },
-                  errorIds: [row.external_company_id],
-                },
-              ]
-            : [];
-        });
-      }
-    }
-    case 'leads':
-      yield* outgoingLeads(deps, pending);
-      return;
-    case 'opportunities': {
-      const describe = await deps.describe('opportunities');
-      for (let after = ''; ;) {
-        const rows = await ledger.opportunities(after);
-        if (rows.length === 0) return;
-        after = rows[rows.length - 1]!.external_opportunity_id;
-        yield rows.flatMap((row) => {
-          const record = fitToDescribe(opportunityRecord(row, settings.opportunityFieldMap), describe, [
-            'externalOpportunityId',
-          ]);
-          const hash = recordHash(record);
-          const id = row.external_opportunity_id;
-          return pending(hash, row)
-            ? [
-                {
-                  isNew: row.hash === null,
-                  record,
-                  hash,
-                  key: { external_opportunity_id: id },
-                  errorIds: [id],
-                },
-              ]
-            : [];
-        });
-      }
-    }
-    case 'roles':
-    case 'roleDeletes':
-      yield* outgoingRoles(deps, step === 'roleDeletes', pending);
-      return;
-    case 'opportunityDeletes':
-      for (let after = ''; ;) {
-        const ids = await ledger.deletedOpportunities(after);
-        if (ids.length === 0) return;
-        after = ids[ids.length - 1]!;
-        yield ids.map((id) => ({
-          record: { externalOpportunityId: id },
-          hash: '',
-          key: { external_opportunity_id: id },
-          errorIds: [id],
-        }));
-      }
-  }
-}
-
-type Pending = (hash: string, state: LedgerState | undefined) => boolean;
-
-/** Leads (rule 5): one per contact with a custom lookup field; one per email, from the contact modified last. */
-async function* outgoingLeads(deps: PushDependencies, pending: Pending): AsyncGenerator<Outgoing[]> {
-  const { ledger } = deps;
-  const lookupField = deps.settings.leadLookupField;
-  const describe = await deps.describe('leads');
-  const keep = [lookupField];
-  if (lookupField !== 'email') {
-    for (let after = ''; ;) {
-      const rows = await ledger.leadsById(after);
-      if (rows.length === 0) return;
-      after = rows[rows.length - 1]!.dynamics_contact_id;
-      const states = await ledger.states(
-        'marketo_leads',
-        'lookup_value',
-        rows.map((row) => row.dynamics_contact_id),
-      );
-      yield rows.flatMap((row) => {
-        const record = fitToDescribe(leadRecord(row, lookupField), describe, keep);
-        const hash = recordHash(record);
-        const id = row.dynamics_contact_id;
-        const state = states.get(id);
-        return pending(hash, state)
-          ? [{ isNew: state?.hash == null, record, hash, key: { lookup_value: id }, errorIds: [id] }]
-          : [];
-      });
-    }
-  }
-  for (let after = ''; ;) {
-    const { emails, contacts } = await ledger.leadsByEmail(after);
-    if (emails.length === 0) return;
-    after = emails[emails.length - 1]!;
-    const states = await ledger.states('marketo_leads', 'lookup_value', emails);
-    const groups = new Map<string, typeof contacts>();
-    for (const contact of contacts)
-      groups.set(contact.email ?? '', [...(groups.get(contact.email ?? '') ?? []), contact]);
-    yield emails.flatMap((email) => {
-      const group = groups.get(email) ?? [];
-      const chosen = leadOfGroup(group);
-      if (chosen === undefined || leadLookupValue(chosen, 'email') === undefined) return [];
-      const record = fitToDescribe(leadRecord(chosen, 'email'), describe, keep);
-      const hash = recordHash(record);
-      const state = states.get(email);
-      return pending(hash, state)
-        ? [
-            {
-              isNew: state?.hash == null,
-              record,
-              hash,
-              key: { lookup_value: email },
-              errorIds: group.map((c) => c.dynamics_contact_id),
-            },
-          ]
-        : [];
-    });
-  }
-}
-
-/** Roles compared a range of opportunities at a time: upserts of new or changed ones, or deletes of stale ones. */
-async function* outgoingRoles(
-  deps: PushDependencies,
-  deletes: boolean,
-  pending: Pending,
-): AsyncGenerator<Outgoing[]> {
-  const { ledger } = deps;
-  const describe = deletes ? undefined : await deps.describe('roles');
-  for (let after = ''; ;) {
-    const upTo = await ledger.opportunityRangeEnd(after);
-    const desired = new Map<string, ReturnType<typeof roleRecord>>();
-    for (const role of await ledger.desiredRoles(after, upTo)) {
-      const key = roleKey(role);
-      // Contacts that share an email share a lead: their roles of one name are one Marketo role.
-      const primary = desired.get(key)?.isPrimary === true || role.is_primary;
-      desired.set(key, roleRecord({ ...role, is_primary: primary }));
-    }
-    const held = new Map((await ledger.ledgerRoles(after, upTo)).map((row) => [roleKey(row), row]));
-    const out: Outgoing[] = [];
-    if (deletes) {
-      for (const [key, row] of held)
-        if (row.hash !== null && !desired.has(key))
-          out.push({
-            record: {
-              externalOpportunityId: row.external_opportunity_id,
-              leadId: row.marketo_lead_id,
-              role: row.role,
-            },
-            hash: '',
-            key: keyOf(row),
-            errorIds: [key],
-          });
-    } else {
-      for (const [key, role] of desired) {
-        const record = fitToDescribe(role, describe!, ['externalOpportunityId', 'leadId', 'role']);
-        const hash = recordHash(record);
-        const state = held.get(key);
-        if (pending(hash, state))
-          out.push({
-            isNew: state?.hash == null,
-            record,
-            hash,
-            key: keyOf({
-              external_opportunity_id: String(role.externalOpportunityId),
-              marketo_lead_id: Number(role.leadId),
-              role: String(role.role),
-            }),
-            errorIds: [key],
-          });
-      }
-    }
-    yield out;
-    if (upTo === undefined) return;
-    after = upTo;
-  }
-}
-
-function roleKey(role: { external_opportunity_id: string; marketo_lead_id: number; role: string }): string {
-  return `${role.external_opportunity_id}|${role.marketo_lead_id}|${role.role}`;
-}
-
-function keyOf(role: { external_opportunity_id: string; marketo_lead_id: number; role: string }) {
-  return {
-    external_opportunity_id: role.external_opportunity_id,
-    marketo_lead_id: role.marketo_lead_id,
-    role: role.role,
-  };
 }
