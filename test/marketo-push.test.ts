@@ -222,6 +222,19 @@ describe('the Marketo push', () => {
     await sync();
   });
 
+  it("Marketo's 603 (access denied) fails the run at once, saying which permissions the API user needs", async () => {
+    h.marketo!.faults.denyAccess(true);
+    h.emulator.data.update('opportunity', DEMO.opportunities.contosoLaptops, { name: 'Laptops, phase 7' });
+    const started = Date.now();
+    const outcome = await h.sync();
+    expect(outcome.summary.status).toBe('FAILED');
+    expect(outcome.error).toContain('Marketo 603');
+    expect(outcome.error).toContain('Read-Write Lead, Company and Opportunity');
+    expect(Date.now() - started).toBeLessThan(30_000);
+    h.marketo!.faults.denyAccess(false);
+    await sync();
+  });
+
   async function oppsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const env = {
       PATH: process.env.PATH ?? '',
