@@ -84,8 +84,11 @@ export class Harness {
   }
 
   static async start(options: HarnessOptions): Promise<Harness> {
-    // The SDK's own logs through our JSON logger, warnings and errors only: test output stays readable.
-    installRuntime(createLogger('warn', { test: true }), 'warn');
+    // The SDK's own logs through our JSON logger, errors only: the warnings it logs for every failed activity and
+    // workflow would bury a passing run (most of them are failures a test provokes). OPPSYNC_TEST_LOG_LEVEL=warn
+    // shows them when a test fails.
+    const level = process.env.OPPSYNC_TEST_LOG_LEVEL ?? 'error';
+    installRuntime(createLogger(level, { test: true }), level);
     const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oppsync-test-'));
     // What started before a failing step is stopped again, or its open sockets would keep jest from exiting.
     const started: (() => Promise<void>)[] = [
