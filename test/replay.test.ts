@@ -14,12 +14,43 @@ const workflowIds = fs.existsSync(IDS_FILE)
   : {};
 const fixtures = Object.keys(workflowIds);
 
+/** The Temporal CLI's JSON export of a workflow's history, the form every Temporal tool reads. */
+function exportHistory(h: Harness, name: string, workflowId: string): void {
+  const json = execFileSync(temporalCliPath(), [
+    'workflow',
+    'show',
+    '--output',
+    'json',
+    '--address',
+    h.devServer.address,
+    '--workflow-id',
+    workflowId,
+  ]);
+  fs.writeFileSync(path.join(FIXTURES, `${name}.json`), json);
+}
+
 /**
- * Histories recorded from real runs (full, incremental and a partitioned backfill with its children) are replayed
- * against the current workflow code: a change that would break running executions fails here, not in production.
- * `RECORD_HISTORIES=1 npx jest test/replay.test.ts` records them anew (only after a deliberate, versioned change).
+ * Histories recorded from real runs (full, incremental and a partitioned backfill with its children, from before
+ * the Marketo push; a full sync with it) are replayed against the current workflow code: a change that would break
+ * running executions fails here, not in production. `RECORD_HISTORIES=1 npx jest test/replay.test.ts` records the
+ * first four anew, `RECORD_HISTORIES=marketo` the last (only after a deliberate, versioned change).
  */
 describe('workflow replay', () => {
+  if (process.env.RECORD_HISTORIES === 'marketo') {
+    it('records a full sync that pushes to Marketo', async () => {
+      const h = await Harness.start({ store: 'sqlite', marketo: {} });
+      try {
+        await h.startWorker();
+        const full = await h.sync(true);
+        exportHistory(h, 'full-sync-marketo', full.summary.workflowId);
+        const ids = { ...workflowIds, 'full-sync-marketo': full.summary.workflowId };
+        fs.writeFileSync(IDS_FILE, `${JSON.stringify(ids, null, 2)}\n`);
+      } finally {
+        await h.close();
+      }
+    });
+    return;
+  }
   if (process.env.RECORD_HISTORIES === '1') {
     it('records histories from real runs', async () => {
       const h = await Harness.start({ store: 'sqlite' });
@@ -35,21 +66,8 @@ describe('workflow replay', () => {
           backfill: backfill.summary.workflowId,
           'backfill-partition': `${backfill.summary.workflowId}-partition-1`,
         };
-        // Exported by the Temporal CLI, in the JSON form every Temporal tool reads.
-        for (const [name, workflowId] of Object.entries(ids)) {
-          const json = execFileSync(temporalCliPath(), [
-            'workflow',
-            'show',
-            '--output',
-            'json',
-            '--address',
-            h.devServer.address,
-            '--workflow-id',
-            workflowId,
-          ]);
-          fs.writeFileSync(path.join(FIXTURES, `${name}.json`), json);
-        }
-        fs.writeFileSync(path.join(FIXTURES, 'workflow-ids.json'), `${JSON.stringify(ids, null, 2)}\n`);
+        for (const [name, workflowId] of Object.entries(ids)) exportHistory(h, name, workflowId);
+        fs.writeFileSync(IDS_FILE, `${JSON.stringify(ids, null, 2)}\n`);
       } finally {
         await h.close();
       }
@@ -58,7 +76,7 @@ describe('workflow replay', () => {
   }
 
   it('has recorded histories to replay', () => {
-    expect(fixtures.length).toBeGreaterThanOrEqual(4);
+    expect(fixtures.length).toBeGreaterThanOrEqual(5);
   });
 
   it.each(fixtures)('%s replays with the current workflow code', async (name) => {
