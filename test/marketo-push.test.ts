@@ -80,6 +80,26 @@ describe('the Marketo push', () => {
     expect(held.find((o) => o.externalOpportunityId === long)?.description).toBe('Ω'.repeat(1999));
   });
 
+  it('a batch stays under 1 MB: 300 large opportunities go in calls of fewer records, none refused', async () => {
+    const before = h.marketo!.stats.log.length;
+    // 2,000 two-byte characters a description: 300 such records would be about 1.2 MB in one call.
+    for (let i = 0; i < 300; i++)
+      h.emulator.data.create('opportunity', {
+        name: `Large ${i}`,
+        description: 'Ω'.repeat(2000),
+        customerid: account(DEMO.accounts.litware),
+        statecode: 0,
+        statuscode: 1,
+      });
+    await sync();
+    const writes = h
+      .marketo!.stats.log.slice(before)
+      .filter((call) => call.path === '/rest/v1/opportunities.json');
+    expect(writes.length).toBeGreaterThanOrEqual(2);
+    expect(writes.every((call) => call.bytes <= 1_048_576 && call.httpStatus === 200)).toBe(true);
+    expect(writes.reduce((sum, call) => sum + call.records, 0)).toBe(300);
+  });
+
   it('contacts that share an email are one lead with all their roles; a contact without one waits, saying why', async () => {
     const twin = h.emulator.data.create('contact', {
       firstname: 'Maria',
