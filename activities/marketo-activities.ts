@@ -9,6 +9,7 @@ import type { Logger } from '../shared/logger';
 import type { PushInput, PushOutcome } from '../shared/sync-types';
 import type { MarketoStore } from '../store';
 import { activityCancellation, activityLogger, currentContext, heartbeatIfInActivity } from './context';
+import { toActivityFailure } from './failures';
 
 export interface MarketoActivityDependencies {
   store: MarketoStore;
@@ -83,11 +84,6 @@ function toPushFailure(error: unknown): Error {
       ? ApplicationFailure.nonRetryable(error.message, type)
       : ApplicationFailure.retryable(error.message, type);
   }
-  if (error instanceof ApplicationFailure) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  // A database error's message may quote a statement with its values: keep only the driver's reason.
-  return ApplicationFailure.retryable(
-    (message.split(' - ').pop() ?? message).slice(0, 300),
-    'MarketoPushError',
-  );
+  // The store's errors as every activity reports them (only the driver's reason, retried).
+  return toActivityFailure(error);
 }

@@ -4,8 +4,15 @@
  * check asks Marketo to update a company that cannot exist, which it answers without changing anything.
  */
 import type { AppConfig } from '../config';
-import { CallBudget, codeOf, MarketoClient, isMarketoError, type MarketoConnection } from '../marketo';
-import { OPPORTUNITY_FIELDS } from '../rules';
+import {
+  CallBudget,
+  codeOf,
+  isMarketoError,
+  MarketoClient,
+  readDescribe,
+  type MarketoConnection,
+} from '../marketo';
+import { OPPORTUNITY_FIELDS, type Describe } from '../rules';
 import { MarketoStore, readSchemaStatus } from '../store';
 import { fail, notChecked, pass, skip, type Check } from './check';
 
@@ -17,18 +24,6 @@ export const MARKETO_CHECK_NAMES = [
   'Marketo writes (no native CRM sync)',
   'Marketo daily quota',
 ];
-
-type Described = Map<string, { dataType: string }>;
-
-async function describe(client: MarketoClient, path: string): Promise<Described> {
-  const answer = await client.call('GET', path);
-  const fields = ((answer.result?.[0] as { fields?: unknown[] } | undefined)?.fields ?? []) as {
-    name?: string;
-    apiName?: string;
-    dataType?: string;
-  }[];
-  return new Map(fields.map((f) => [f.name ?? f.apiName ?? '', { dataType: f.dataType ?? '' }]));
-}
 
 const why = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -52,13 +47,13 @@ export async function checkMarketo(
     return [...checks, ...MARKETO_CHECK_NAMES.slice(1).map((name) => notChecked(name, 'no token'))];
   }
   const checks: Check[] = [pass('Marketo token', `client credentials accepted by ${connection.url}`)];
-  let leads: Described;
-  let opportunities: Described;
+  let leads: Describe;
+  let opportunities: Describe;
   try {
-    leads = await describe(client, 'leads/describe2.json');
-    opportunities = await describe(client, 'opportunities/describe.json');
-    await describe(client, 'companies/describe.json');
-    await describe(client, 'opportunities/roles/describe.json');
+    leads = await readDescribe(client, 'leads');
+    opportunities = await readDescribe(client, 'opportunities');
+    await readDescribe(client, 'companies');
+    await readDescribe(client, 'roles');
   } catch (error) {
     checks.push(
       fail(

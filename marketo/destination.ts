@@ -57,13 +57,12 @@ export function createMarketoDestination(options: {
       if (now() - parsed.at < DESCRIBE_TTL_MS) return new Map(parsed.fields);
     }
     const slot = await budget.acquire();
-    let answer;
+    let fields: Map<string, FieldSpec>;
     try {
-      answer = await client.call('GET', DESCRIBE_PATHS[object]);
+      fields = await readDescribe(client, object);
     } finally {
       await budget.release(slot, false);
     }
-    const fields = describedFields(answer.result?.[0], DESCRIBE_PATHS[object]);
     await store.setState({ [key]: JSON.stringify({ at: now(), fields: [...fields] }) });
     return fields;
   }
@@ -89,9 +88,17 @@ export function createMarketoDestination(options: {
   };
 }
 
-/** The fields of a describe result; S-MAPI names a field `apiName`, the documentation's examples `name`. */
-function describedFields(result: unknown, path: string): Map<string, FieldSpec> {
-  const fields = (result as { fields?: unknown } | undefined)?.fields;
+/**
+ * One object's describe, asked of Marketo now (no cache, no budget: the caller's). S-MAPI names a field
+ * `apiName`, the documentation's examples `name`.
+ */
+export async function readDescribe(
+  client: MarketoClient,
+  object: DescribedObject,
+): Promise<Map<string, FieldSpec>> {
+  const path = DESCRIBE_PATHS[object];
+  const answer = await client.call('GET', path);
+  const fields = (answer.result?.[0] as { fields?: unknown } | undefined)?.fields;
   if (!Array.isArray(fields))
     throw new MarketoError('permanent', 'BAD_DESCRIBE', `Marketo's ${path} lists no fields`);
   const described = new Map<string, FieldSpec>();

@@ -15,7 +15,7 @@ import {
   type MarketoRecord,
 } from '../rules';
 import { PUSH_STEPS, type PushStep } from '../shared/sync-types';
-import type { LedgerState, MarketoLedger } from '../store';
+import type { LedgerState, MarketoLedger, RoleMirrorRow } from '../store';
 
 export interface PushSettings {
   leadLookupField: string;
@@ -67,8 +67,12 @@ export async function* outgoing(
   step: PushStep,
   full: boolean,
 ): AsyncGenerator<Outgoing[]> {
-  const pending = (hash: string, state: LedgerState | undefined): boolean =>
-    hash !== state?.hash && (full || hash !== state?.rejected_hash);
+  // A record is sent when it differs from what Marketo accepted, and (but on --full) from what it last refused.
+  const pending: Pending = (record, state, key, errorIds) => {
+    const hash = recordHash(record);
+    const differs = hash !== state?.hash && (full || hash !== state?.rejected_hash);
+    return differs ? [{ isNew: state?.hash == null, record, hash, key, errorIds }] : [];
+  };
   const { ledger, settings } = deps;
   switch (step) {
     case 'companies': {
@@ -77,21 +81,14 @@ export async function* outgoing(
         const rows = await ledger.companies(after);
         if (rows.length === 0) return;
         after = rows[rows.length - 1]!.external_company_id;
-        yield rows.flatMap((row) => {
-          const record = fitToDescribe(companyRecord(row), describe, ['externalCompanyId']);
-          const hash = recordHash(record);
-          return pending(hash, row)
-            ? [
-                {
-                  isNew: row.hash === null,
-                  record,
-                  hash,
-                  key: { external_company_id: row.external_company_id },
-                  errorIds: [row.external_company_id],
-                },
-              ]
-            : [];
-        });
+        yield rows.flatMap((row) =>
+          pending(
+            fitToDescribe(companyRecord(row), describe, ['externalCompanyId']),
+            row,
+            { external_company_id: row.external_company_id },
+            [row.external_company_id],
+          ),
+        );
       }
     }
     case 'leads':
@@ -103,24 +100,16 @@ export async function* outgoing(
         const rows = await ledger.opportunities(after);
         if (rows.length === 0) return;
         after = rows[rows.length - 1]!.external_opportunity_id;
-        yield rows.flatMap((row) => {
-          const record = fitToDescribe(opportunityRecord(row, settings.opportunityFieldMap), describe, [
-            'externalOpportunityId',
-          ]);
-          const hash = recordHash(record);
-          const id = row.external_opportunity_id;
-          return pending(hash, row)
-            ? [
-                {
-                  isNew: row.hash === null,
-                  record,
-                  hash,
-                  key: { external_opportunity_id: id },
-                  errorIds: [id],
-                },
-              ]
-            : [];
-        });
+        yield rows.flatMap((row) =>
+          pending(
+            fitToDescribe(opportunityRecord(row, settings.opportunityFieldMap), describe, [
+              'externalOpportunityId',
+            ]),
+            row,
+            { external_opportunity_id: row.external_opportunity_id },
+            [row.external_opportunity_id],
+          ),
+        );
       }
     }
     case 'roles':
@@ -142,7 +131,13 @@ export async function* outgoing(
   }
 }
 
-type Pending = (hash: string, state: LedgerState | undefined) => boolean;
+/** The record as an Outgoing to send, or nothing when Marketo already holds it (see `outgoing`). */
+type Pending = (
+  record: MarketoRecord,
+  state: LedgerState | undefined,
+  key: Record<string, unknown>,
+  errorIds: string[],
+) => Outgoing[];
 
 /** Leads (rule 5): one per contact with a custom lookup field; one per email, from the contact modified last. */
 async function* outgoingLeads(deps: PlanDependencies, pending: Pending): AsyncGenerator<Outgoing[]> {
@@ -161,13 +156,13 @@ async function* outgoingLeads(deps: PlanDependencies, pending: Pending): AsyncGe
         rows.map((row) => row.dynamics_contact_id),
       );
       yield rows.flatMap((row) => {
-        const record = fitToDescribe(leadRecord(row, lookupField), describe, keep);
-        const hash = recordHash(record);
         const id = row.dynamics_contact_id;
-        const state = states.get(id);
-        return pending(hash, state)
-          ? [{ isNew: state?.hash == null, record, hash, key: { lookup_value: id }, errorIds: [id] }]
-          : [];
+        return pending(
+          fitToDescribe(leadRecord(row, lookupField), describe, keep),
+          states.get(id),
+          { lookup_value: id },
+          [id],
+        );
       });
     }
   }
@@ -183,20 +178,12 @@ async function* outgoingLeads(deps: PlanDependencies, pending: Pending): AsyncGe
       const group = groups.get(email) ?? [];
       const chosen = leadOfGroup(group);
       if (chosen === undefined || leadLookupValue(chosen, 'email') === undefined) return [];
-      const record = fitToDescribe(leadRecord(chosen, 'email'), describe, keep);
-      const hash = recordHash(record);
-      const state = states.get(email);
-      return pending(hash, state)
-        ? [
-            {
-              isNew: state?.hash == null,
-              record,
-              hash,
-              key: { lookup_value: email },
-              errorIds: group.map((c) => c.dynamics_contact_id),
-            },
-          ]
-        : [];
+      return pending(
+        fitToDescribe(leadRecord(chosen, 'email'), describe, keep),
+        states.get(email),
+        { lookup_value: email },
+        group.map((c) => c.dynamics_contact_id),
+      );
     });
   }
 }
@@ -211,12 +198,12 @@ async function* outgoingRoles(
   const describe = deletes ? undefined : await deps.describe('roles');
   for (let after = ''; ;) {
     const upTo = await ledger.opportunityRangeEnd(after);
-    const desired = new Map<string, ReturnType<typeof roleRecord>>();
+    const desired = new Map<string, RoleMirrorRow>();
     for (const role of await ledger.desiredRoles(after, upTo)) {
       const key = roleKey(role);
       // Contacts that share an email share a lead: their roles of one name are one Marketo role.
-      const primary = desired.get(key)?.isPrimary === true || role.is_primary;
-      desired.set(key, roleRecord({ ...role, is_primary: primary }));
+      const primary = desired.get(key)?.is_primary === true || role.is_primary;
+      desired.set(key, { ...role, is_primary: primary });
     }
     const held = new Map((await ledger.ledgerRoles(after, upTo)).map((row) => [roleKey(row), row]));
     const out: Outgoing[] = [];
@@ -235,21 +222,12 @@ async function* outgoingRoles(
           });
     } else {
       for (const [key, role] of desired) {
-        const record = fitToDescribe(role, describe!, ['externalOpportunityId', 'leadId', 'role']);
-        const hash = recordHash(record);
-        const state = held.get(key);
-        if (pending(hash, state))
-          out.push({
-            isNew: state?.hash == null,
-            record,
-            hash,
-            key: keyOf({
-              external_opportunity_id: String(role.externalOpportunityId),
-              marketo_lead_id: Number(role.leadId),
-              role: String(role.role),
-            }),
-            errorIds: [key],
-          });
+        const record = fitToDescribe(roleRecord(role), describe!, [
+          'externalOpportunityId',
+          'leadId',
+          'role',
+        ]);
+        out.push(...pending(record, held.get(key), keyOf(role), [key]));
       }
     }
     yield out;

@@ -153,9 +153,11 @@ async function recordContactsWithoutEmail(deps: PushDependencies): Promise<void>
         'the contact has no email, which MARKETO_LEAD_LOOKUP_FIELD=email needs: set MARKETO_LEAD_LOOKUP_FIELD to a custom lead field (e.g. dynamicsContactId) to sync contacts without email',
       payload: '{}',
     })),
-    (deps.now ?? (() => new Date()))().toISOString(),
+    timestamp(deps),
   );
 }
+
+const timestamp = (deps: PushDependencies): string => (deps.now?.() ?? new Date()).toISOString();
 
 /** One call: a slot of the shared budget, the request, the answers into the ledger. */
 async function sendBatch(
@@ -174,7 +176,7 @@ async function sendBatch(
       'BAD_RESPONSE',
       `Marketo answered ${results.length} results for ${batch.length} records on ${stepSpec.path}`,
     );
-  const now = (deps.now ?? (() => new Date()))().toISOString();
+  const now = timestamp(deps);
   const done: Record<string, unknown>[] = [];
   const refused: Outgoing[] = [];
   const reasons: string[] = [];

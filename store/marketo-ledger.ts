@@ -24,6 +24,15 @@ export interface RoleMirrorRow {
 export type LedgerTable = 'marketo_companies' | 'marketo_leads' | 'marketo_opportunities' | 'marketo_roles';
 
 const CHUNK = 2_000;
+/** What a lead is built from, and which contact of an email was updated last. */
+const LEAD_COLUMNS = [
+  'dynamics_contact_id',
+  'email',
+  'first_name',
+  'last_name',
+  'external_company_id',
+  'updated_at',
+];
 const bool = (value: unknown): boolean => value === true || value === 1 || value === '1';
 
 export class MarketoLedger {
@@ -42,7 +51,7 @@ export class MarketoLedger {
   /** The next contacts after `after` in contact id order (a custom lookup field: one lead each). */
   async leadsById(after: string): Promise<LeadMirrorRow[]> {
     return (await this.knex('leads')
-      .select('dynamics_contact_id', 'email', 'first_name', 'last_name', 'external_company_id', 'updated_at')
+      .select(LEAD_COLUMNS)
       .where('dynamics_contact_id', '>', after)
       .orderBy('dynamics_contact_id')
       .limit(CHUNK)) as LeadMirrorRow[];
@@ -57,14 +66,7 @@ export class MarketoLedger {
         .orderBy('email')
         .limit(CHUNK)) as { email: string }[]
     ).map((row) => row.email);
-    const contacts = await selectIn<LeadMirrorRow>(this.knex, 'leads', 'email', emails, [
-      'dynamics_contact_id',
-      'email',
-      'first_name',
-      'last_name',
-      'external_company_id',
-      'updated_at',
-    ]);
+    const contacts = await selectIn<LeadMirrorRow>(this.knex, 'leads', 'email', emails, LEAD_COLUMNS);
     return { emails, contacts };
   }
 
