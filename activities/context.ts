@@ -1,5 +1,5 @@
 import { asyncLocalStorage, Context } from '@temporalio/activity';
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../logging';
 
 export function currentContext(): Context | undefined {
   try {

@@ -9,7 +9,8 @@
  * kept in an ordinary Map beside the table, so every key and value still comes back exactly as it went in.
  */
 
-import { GUID_HYPHEN_POSITIONS } from '../shared/canonical-guid';
+/** Where a canonical GUID's four hyphens are. */
+const GUID_HYPHEN_POSITIONS: readonly number[] = [8, 13, 18, 23];
 
 const KEY_WORDS = 4;
 /** Slot states. */

@@ -5,8 +5,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { isMarketoError, type MarketoDestination, type PushStepResult } from '../marketo';
 import type { OppsyncMetrics } from '../metrics';
-import type { Logger } from '../shared/logger';
-import type { PushInput, PushOutcome } from '../shared/sync-types';
+import type { Logger } from '../logging';
+import type { PushInput, PushOutcome } from '../workflows';
 import type { MarketoStore } from '../store';
 import { activityCancellation, activityLogger, currentContext, heartbeatIfInActivity } from './context';
 import { toActivityFailure } from './failures';

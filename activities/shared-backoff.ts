@@ -1,5 +1,5 @@
 import type { DynamicsClient } from '../dynamics';
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../logging';
 import type { MarketoStore } from '../store';
 
 const BACKOFF_KEY = 'dataverse-backoff-until';

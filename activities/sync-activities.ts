@@ -1,6 +1,7 @@
 import type { SyncConfig } from '../config';
 import {
   isGuid,
+  keyRangeFilter,
   normaliseGuid,
   tallyRequests,
   type DynamicsClient,
@@ -24,7 +25,7 @@ import {
   type LeadRow,
   type WrittenThisRun,
 } from '../rules';
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../logging';
 import type { OppsyncMetrics } from '../metrics';
 import {
   encodeLastSuccess,
@@ -34,7 +35,6 @@ import {
   type WriteCounts,
   type WritePageInput,
 } from '../store';
-import { keyRangeFilter } from '../shared/partitions';
 import type {
   BeginSyncResult,
   KeyRange,
@@ -42,7 +42,7 @@ import type {
   PendingBatchResult,
   SyncCounts,
   SyncMode,
-} from '../shared/sync-types';
+} from '../workflows';
 import {
   committedKey,
   decodeChangeState,

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startMarketoEmulator, type MarketoEmulator, type MarketoLogEntry } from '../marketo-emulator';
-import { PUSH_STEPS, type MarketoPushSummary, type PushStep } from '../shared/sync-types';
+import { PUSH_STEPS, type MarketoPushSummary, type PushStep } from '../workflows';
 import type { ChangeCounts } from './organisation';
 
 /** Records one REST call carries at most. */

@@ -13,8 +13,8 @@ import { opportunityTable } from '../activities/tables';
 import { runSync } from '../client';
 import type { DynamicsAuthConfig } from '../dynamics';
 import { startEmulator, type Emulator } from '../emulator';
-import type { SyncSummary } from '../shared/sync-types';
-import { startDevServer } from '../temporal/dev-server';
+import type { SyncSummary } from '../workflows';
+import { startDevServer } from '../temporal';
 import { historyStats } from './history';
 import { bareReadSeconds, bulkInsertSeconds } from './limit';
 import {

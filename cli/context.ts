@@ -2,7 +2,7 @@ import dotenv from 'dotenv';
 import { ConfigError, loadConfig, type AppConfig, type DynamicsConfig, type MarketoConfig } from '../config';
 import type { MarketoConnection } from '../marketo';
 import type { DynamicsAuthConfig } from '../dynamics';
-import { createLogger, logDestination, type Logger } from '../shared/logger';
+import { createLogger, logDestination, type Logger } from '../logging';
 
 /** Exit codes of SPEC section 5. */
 export const EXIT = { ok: 0, runFailed: 1, usage: 2 } as const;

@@ -3,13 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AppConfig } from '../config';
 import type { DynamicsAuthConfig } from '../dynamics';
-import { startCodecServer, type CodecServer } from '../codec-server';
+import { startCodecServer, type CodecServer } from '../temporal';
 import { startEmulator, type Emulator } from '../emulator';
 import type { MarketoConnection } from '../marketo';
 import { startMarketoEmulator, type MarketoEmulator } from '../marketo-emulator';
-import { AesGcmPayloadCodec } from '../shared/payload-codec';
-import type { Logger } from '../shared/logger';
-import { startDevServer, type DevServer } from '../temporal/dev-server';
+import { AesGcmPayloadCodec } from '../temporal';
+import type { Logger } from '../logging';
+import { startDevServer, type DevServer } from '../temporal';
 import { configuredDynamics, configuredMarketo } from './context';
 
 /** The demo's embedded pieces: a Temporal dev server and the bundled emulator, each only when not configured. */

@@ -1,4 +1,4 @@
-export { connectClient, dataConverter, temporalConnectionOptions } from './connection';
+export { connectClient, dataConverter, temporalConnectionOptions } from '../temporal';
 export { ensureSchedule, runScheduleAction, summariseSchedule } from './schedule';
 export type { ScheduleAction, ScheduleSettings } from './schedule';
 export { jsonSummary, runSync, startSync } from './sync';

@@ -5,8 +5,8 @@ import {
   type ScheduleDescription,
 } from '@temporalio/client';
 import { parseDuration } from '../config';
-import { SCHEDULE_ID, WORKFLOW_TYPE } from '../shared/constants';
-import type { SyncWorkflowInput } from '../shared/sync-types';
+import { SCHEDULE_ID, WORKFLOW_TYPE } from '../workflows';
+import type { SyncWorkflowInput } from '../workflows';
 
 export type ScheduleAction = 'create' | 'update' | 'describe' | 'pause' | 'unpause' | 'trigger' | 'delete';
 

@@ -1,12 +1,12 @@
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { progressQuery } from '../workflows/opportunity-sync';
-import { BACKFILL_WORKFLOW_TYPE, MANUAL_WORKFLOW_ID_PREFIX, WORKFLOW_TYPE } from '../shared/constants';
+import { BACKFILL_WORKFLOW_TYPE, MANUAL_WORKFLOW_ID_PREFIX, WORKFLOW_TYPE } from '../workflows';
 import {
   ZERO_COUNTS,
   type BackfillWorkflowInput,
   type SyncSummary,
   type SyncWorkflowInput,
-} from '../shared/sync-types';
+} from '../workflows';
 
 export interface StartSyncOptions {
   taskQueue: string;

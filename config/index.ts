@@ -1,4 +1,5 @@
-export { loadConfig, ConfigError } from './load';
+export { loadConfig, ConfigError, DEFAULT_UI_ORIGINS } from './load';
+export { projectRoot, temporalCliPath } from './paths';
 export type {
   AppConfig,
   DynamicsConfig,

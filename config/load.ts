@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import { DEFAULT_TASK_QUEUE, DEFAULT_UI_ORIGINS } from '../shared/constants';
+import { DEFAULT_TASK_QUEUE } from '../workflows';
 import { parseDuration } from './duration';
 import { redactUrl } from './redact';
+
+/** Where the Temporal UI runs by default (`oppsync dev`, `temporal server start-dev`): the codec server's CORS. */
+export const DEFAULT_UI_ORIGINS = ['http://localhost:8233', 'http://127.0.0.1:8233'] as const;
 
 /** Invalid configuration: stops start-up and names the variable at fault. */
 export class ConfigError extends Error {

@@ -1,8 +1,8 @@
 import { Client, Connection, isGrpcServiceError } from '@temporalio/client';
-import { temporalConnectionOptions } from '../client';
+import { temporalConnectionOptions } from '../temporal';
 import type { TemporalConfig } from '../config';
-import { SCHEDULE_ID } from '../shared/constants';
-import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { SCHEDULE_ID } from '../workflows';
+import { ensureSearchAttributes } from '../temporal';
 import { fail, notChecked, pass, reason, type Check } from './check';
 
 const REACHABLE = 'Temporal reachable';

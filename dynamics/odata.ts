@@ -181,3 +181,12 @@ export function inFilterChunks(
   if (chunk.length > 0) urls.push(`${head}${chunk.join(',')}${tail}`);
   return urls;
 }
+
+/** The OData filter of a key range, or undefined for the whole table. */
+export function keyRangeFilter(key: string, range: { from?: string; to?: string }): string | undefined {
+  const parts = [
+    ...(range.from === undefined ? [] : [`${key} ge ${range.from}`]),
+    ...(range.to === undefined ? [] : [`${key} lt ${range.to}`]),
+  ];
+  return parts.length === 0 ? undefined : parts.join(' and ');
+}

@@ -9,7 +9,7 @@ import { MarketoLedger, type MarketoStore } from '../store';
 import { CallBudget, type QuotaUsage } from './budget';
 import { MarketoClient, type MarketoConnection } from './client';
 import { MarketoError } from './errors';
-import type { PushStep } from '../shared/sync-types';
+import type { PushStep } from '../workflows';
 import { pendingCounts, type DescribedObject } from './outgoing';
 import { pushStep, type PushDependencies, type PushStepResult } from './push';
 

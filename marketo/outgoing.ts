@@ -14,7 +14,7 @@ import {
   type Describe,
   type MarketoRecord,
 } from '../rules';
-import { PUSH_STEPS, type PushStep } from '../shared/sync-types';
+import { PUSH_STEPS, type PushStep } from '../workflows';
 import type { LedgerState, MarketoLedger, RoleMirrorRow } from '../store';
 
 export interface PushSettings {

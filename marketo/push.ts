@@ -5,7 +5,7 @@
  * had not acknowledged is sent again, and every write is keyed as Marketo dedupes it, so nothing is doubled.
  */
 import type { MarketoRecord, SyncErrorRow } from '../rules';
-import type { PushOutcome, PushStep } from '../shared/sync-types';
+import type { PushOutcome, PushStep } from '../workflows';
 import type { LedgerTable } from '../store';
 import type { CallBudget } from './budget';
 import type { MarketoClient, MarketoResult } from './client';

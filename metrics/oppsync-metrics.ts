@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { SyncCounts, SyncMode } from '../shared/sync-types';
+import type { SyncCounts, SyncMode } from '../workflows';
 import type { QuotaUsage } from '../marketo';
 import type { LastSuccess, MarketoStore } from '../store';
 

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../logging';
 import type { OppsyncMetrics, StoreReadings } from './oppsync-metrics';
 
 export interface MetricsServerOptions {

@@ -1,4 +1,4 @@
-import type { SyncMode } from '../shared/sync-types';
+import type { SyncMode } from '../workflows';
 
 /**
  * The last run that finished, written by finishSync in the same transaction that makes its change state the

@@ -4,8 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_TYPES } from '../shared/constants';
-import { temporalCliPath } from '../shared/paths';
+import { SEARCH_ATTRIBUTE_TYPES } from '../workflows';
+import { temporalCliPath } from '../config';
 
 export interface DevServerOptions {
   /** 'test': random ports, headless, SQLite file in a temp folder. 'demo': fixed ports, UI on, file under ./data. */

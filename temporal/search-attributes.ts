@@ -1,5 +1,5 @@
 import { temporal } from '@temporalio/proto';
-import { SEARCH_ATTRIBUTE_TYPES } from '../shared/constants';
+import { SEARCH_ATTRIBUTE_TYPES } from '../workflows';
 
 const { IndexedValueType } = temporal.api.enums.v1;
 type IndexedValueType = temporal.api.enums.v1.IndexedValueType;

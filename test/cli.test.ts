@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { SCHEDULE_ID } from '../shared/constants';
+import { SCHEDULE_ID } from '../workflows';
 import { storeChanges, type DryRunReport } from '../dry-run';
 import { MarketoStore } from '../store';
 import { dynamicsEnv } from './support/faults';

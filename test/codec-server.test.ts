@@ -4,12 +4,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { runSync } from '../client';
-import { dataConverter } from '../client/connection';
+import { dataConverter } from '../temporal';
 import { loadConfig } from '../config';
-import { startCodecServer, type CodecServer } from '../codec-server';
+import { startCodecServer, type CodecServer } from '../temporal';
 import { DEMO } from '../emulator';
-import { AesGcmPayloadCodec } from '../shared/payload-codec';
-import type { SyncSummary } from '../shared/sync-types';
+import { AesGcmPayloadCodec } from '../temporal';
+import type { SyncSummary } from '../workflows';
 import { Harness } from './support/harness';
 
 interface JsonPayload {

@@ -8,7 +8,7 @@ import { Client } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { ensureSchedule } from '../client';
 import { EMULATOR_DEFAULTS, startEmulator } from '../emulator';
-import { SCHEDULE_ID } from '../shared/constants';
+import { SCHEDULE_ID } from '../workflows';
 import { emulatorApp, Harness } from './support/harness';
 
 const BIN = path.join(__dirname, '..', 'bin', 'oppsync.js');

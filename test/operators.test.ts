@@ -1,6 +1,6 @@
 import { runSync, startSync } from '../client';
-import { SEARCH_ATTRIBUTES } from '../shared/constants';
-import type { SyncProgress } from '../shared/sync-types';
+import { SEARCH_ATTRIBUTES } from '../workflows';
+import type { SyncProgress } from '../workflows';
 import type { MarketoStore } from '../store';
 import { ExpectedStore, readOrganisation, sortSnapshot } from './support/expected';
 import { Harness } from './support/harness';

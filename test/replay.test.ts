@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { temporalCliPath } from '../shared/paths';
+import { temporalCliPath } from '../config';
 import { Harness, workflowBundle } from './support/harness';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'histories');

@@ -1,6 +1,6 @@
 import { runSync, startSync } from '../client';
 import type { RuleOptions } from '../rules';
-import type { SyncProgress, SyncSummary } from '../shared/sync-types';
+import type { SyncProgress, SyncSummary } from '../workflows';
 import { RUN_LOCK_LEASE_MS, type MarketoStore } from '../store';
 import { BACKENDS, freshStore, type Backend } from './store-backends';
 import { ExpectedStore, readOrganisation, sortSnapshot } from './support/expected';

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { temporal } from '@temporalio/proto';
 import { msToTs } from '@temporalio/common/lib/time';
-import { SEARCH_ATTRIBUTE_TYPES, SEARCH_ATTRIBUTES } from '../shared/constants';
-import { createLogger } from '../shared/logger';
+import { SEARCH_ATTRIBUTE_TYPES, SEARCH_ATTRIBUTES } from '../workflows';
+import { createLogger } from '../logging';
 import { createSyncWorker } from '../worker';
 import { Harness } from './support/harness';
 

@@ -4,9 +4,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { temporalCliPath } from '../shared/paths';
-import { SEARCH_ATTRIBUTE_TYPES } from '../shared/constants';
-import { startDevServer } from '../temporal/dev-server';
+import { temporalCliPath } from '../config';
+import { SEARCH_ATTRIBUTE_TYPES } from '../workflows';
+import { startDevServer } from '../temporal';
 
 function alive(pid: number): boolean {
   try {

@@ -15,14 +15,14 @@ import {
   createSyncActivities,
   heartbeatIfInActivity,
 } from '../activities';
-import { dataConverter, temporalConnectionOptions } from '../client/connection';
+import { dataConverter, temporalConnectionOptions } from '../temporal';
 import type { AppConfig, PromotePolicy } from '../config';
 import { DynamicsClient, type DynamicsAuthConfig } from '../dynamics';
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../logging';
 import { OppsyncMetrics, readStoreGauges, startMetricsServer, type MetricsServer } from '../metrics';
 import { CallBudget, createMarketoDestination, type MarketoConnection, type QuotaUsage } from '../marketo';
 import { MarketoStore } from '../store';
-import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { ensureSearchAttributes } from '../temporal';
 import { defaultBuildId, promoteAndReport, type PromotionOutcome } from './deployment';
 import { sdkMetricsAddress } from './runtime';
 

@@ -6,8 +6,8 @@ import type { WorkerDeploymentVersion } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { NativeConnection } from '@temporalio/worker';
 import type { PromotePolicy } from '../config';
-import type { Logger } from '../shared/logger';
-import { projectRoot } from '../shared/paths';
+import type { Logger } from '../logging';
+import { projectRoot } from '../config';
 
 /**
  * The default build id: the package version and a digest of the bundled workflow code. Changed workflow code is

@@ -1,7 +1,7 @@
 import { DefaultLogger, Runtime, type LogEntry, type TelemetryOptions } from '@temporalio/worker';
 import type { AppConfig } from '../config';
-import type { Logger } from '../shared/logger';
-import { freePort } from '../temporal/dev-server';
+import type { Logger } from '../logging';
+import { freePort } from '../temporal';
 
 let installed = false;
 let sdkMetrics: string | undefined;

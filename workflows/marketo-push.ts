@@ -1,6 +1,6 @@
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { MarketoActivities } from '../activities';
-import { PUSH_STEPS, type MarketoPushSummary, type SyncMode } from '../shared/sync-types';
+import { PUSH_STEPS, type MarketoPushSummary, type SyncMode } from './contract';
 import { ACTIVITY_OPTIONS } from './opportunity-sync';
 
 // A first push of a large organisation is hours of calls at Marketo's rate; heartbeats (every 5 s) still

@@ -1,12 +1,12 @@
 import { executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
-import { keyRanges } from '../shared/partitions';
+import { keyRanges } from './contract';
 import {
   addCounts,
   ZERO_COUNTS,
   type BackfillWorkflowInput,
   type SyncProgress,
   type SyncSummary,
-} from '../shared/sync-types';
+} from './contract';
 import {
   activities,
   beginWhenFree,

@@ -12,7 +12,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities';
-import { SEARCH_ATTRIBUTES } from '../shared/constants';
+import { SEARCH_ATTRIBUTES } from './contract';
 import {
   addCounts,
   ZERO_COUNTS,
@@ -22,7 +22,7 @@ import {
   type SyncResumeState,
   type SyncSummary,
   type SyncWorkflowInput,
-} from '../shared/sync-types';
+} from './contract';
 import { pushToMarketo } from './marketo-push';
 
 export const progressQuery = defineQuery<SyncProgress>('progress');

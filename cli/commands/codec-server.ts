@@ -1,5 +1,5 @@
-import { startCodecServer } from '../../codec-server';
-import { AesGcmPayloadCodec } from '../../shared/payload-codec';
+import { startCodecServer } from '../../temporal';
+import { AesGcmPayloadCodec } from '../../temporal';
 import { commandContext, UsageError, untilSignal } from '../context';
 
 export interface CodecServerCommandOptions {

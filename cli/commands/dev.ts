@@ -1,4 +1,5 @@
-import { connectClient, ensureSchedule, runSync } from '../../client';
+import { ensureSchedule, runSync } from '../../client';
+import { connectClient } from '../../temporal';
 import { createSyncWorker, installWorkerRuntime } from '../../worker';
 import { commandContext, exitOnSecondSignal, untilSignal } from '../context';
 import { startEmbedded } from '../embedded';

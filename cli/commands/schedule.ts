@@ -1,4 +1,5 @@
-import { connectClient, runScheduleAction, type ScheduleAction } from '../../client';
+import { runScheduleAction, type ScheduleAction } from '../../client';
+import { connectClient } from '../../temporal';
 import { parseDuration } from '../../config';
 import { commandContext, UsageError } from '../context';
 

@@ -1,12 +1,12 @@
 import { SingleBar, Presets } from 'cli-progress';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { connectClient } from '../../client';
-import { WORKFLOW_TYPE } from '../../shared/constants';
-import type { SyncProgress, SyncSummary } from '../../shared/sync-types';
+import { connectClient } from '../../temporal';
+import { WORKFLOW_TYPE } from '../../workflows';
+import type { SyncProgress, SyncSummary } from '../../workflows';
 import { decodeChangeState } from '../../activities/change-state';
 import { MarketoStore } from '../../store';
 import { createMarketoDestination } from '../../marketo';
-import { PUSH_STEPS } from '../../shared/sync-types';
+import { PUSH_STEPS } from '../../workflows';
 import { commandContext, configuredMarketo } from '../context';
 import { formatTable } from '../table';
 

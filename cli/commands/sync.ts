@@ -1,5 +1,6 @@
-import { connectClient, jsonSummary, runSync, startSync } from '../../client';
-import { ensureSearchAttributes } from '../../temporal/search-attributes';
+import { jsonSummary, runSync, startSync } from '../../client';
+import { connectClient } from '../../temporal';
+import { ensureSearchAttributes } from '../../temporal';
 import { dryRun } from '../../dry-run';
 import { formatTable } from '../table';
 import { commandContext, configuredDynamics, configuredMarketo, EXIT, UsageError } from '../context';

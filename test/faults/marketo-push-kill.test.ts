@@ -1,6 +1,6 @@
 import { startSync } from '../../client';
 import type { RuleOptions } from '../../rules';
-import type { SyncSummary } from '../../shared/sync-types';
+import type { SyncSummary } from '../../workflows';
 import type { MarketoStore } from '../../store';
 import { ExpectedStore, expectExactStore, sortSnapshot } from '../support/expected';
 import { rawHistories, secretsFound, spawnWorker, waitFor, type ChildWorker } from '../support/faults';

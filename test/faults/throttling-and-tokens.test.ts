@@ -1,7 +1,7 @@
 import type { RuleOptions } from '../../rules';
 import type { MarketoStore } from '../../store';
 import { startSync } from '../../client';
-import type { SyncSummary } from '../../shared/sync-types';
+import type { SyncSummary } from '../../workflows';
 import { ExpectedStore, expectExactStore } from '../support/expected';
 import { rawHistories, secretsFound, waitFor } from '../support/faults';
 import { Harness } from '../support/harness';

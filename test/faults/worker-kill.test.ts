@@ -2,7 +2,7 @@ import { startSync } from '../../client';
 import { EMULATOR_DEFAULTS } from '../../emulator';
 import type { RuleOptions } from '../../rules';
 import type { MarketoStore } from '../../store';
-import type { SyncSummary } from '../../shared/sync-types';
+import type { SyncSummary } from '../../workflows';
 import { ExpectedStore, expectExactStore } from '../support/expected';
 import { rawHistories, secretsFound, spawnWorker, waitFor, type ChildWorker } from '../support/faults';
 import { Harness } from '../support/harness';

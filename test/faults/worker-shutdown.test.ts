@@ -2,7 +2,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { startSync } from '../../client';
 import type { RuleOptions } from '../../rules';
-import type { SyncSummary } from '../../shared/sync-types';
+import type { SyncSummary } from '../../workflows';
 import type { MarketoStore } from '../../store';
 import { ExpectedStore, readOrganisation, sortSnapshot } from '../support/expected';
 import { duplicateKeys, spawnWorker, waitFor, type ChildWorker } from '../support/faults';

@@ -1,6 +1,6 @@
 import { sleep } from '@temporalio/workflow';
 import { opportunitySync as released } from '../../workflows';
-import type { SyncWorkflowInput } from '../../shared/sync-types';
+import type { SyncWorkflowInput } from '../../workflows';
 
 export { opportunityBackfill, progressQuery } from '../../workflows';
 

@@ -1,5 +1,5 @@
 import { dryRun, storeChanges, type DryRunReport } from '../../dry-run';
-import { createLogger } from '../../shared/logger';
+import { createLogger } from '../../logging';
 import type { MarketoStore, StoreSnapshot } from '../../store';
 import type { Harness } from './harness';
 

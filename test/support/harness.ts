@@ -14,8 +14,8 @@ import {
   type MarketoEmulatorOptions,
 } from '../../marketo-emulator';
 import type { MarketoConnection } from '../../marketo';
-import { createLogger } from '../../shared/logger';
-import { startDevServer, type DevServer } from '../../temporal/dev-server';
+import { createLogger } from '../../logging';
+import { startDevServer, type DevServer } from '../../temporal';
 import { createSyncWorker, installRuntime, workflowsPath, type SyncWorker } from '../../worker';
 import { MarketoStore } from '../../store';
 import { createTestDatabase } from './postgres';

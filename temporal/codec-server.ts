@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { DEFAULT_UI_ORIGINS } from '../shared/constants';
+import { DEFAULT_UI_ORIGINS } from '../config';
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 

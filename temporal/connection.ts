@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { AppConfig, TemporalConfig } from '../config';
-import { AesGcmPayloadCodec } from '../shared/payload-codec';
+import { AesGcmPayloadCodec } from './payload-codec';
 
 /** Connection options for a dev server, a self-hosted cluster (mTLS) or Temporal Cloud (mTLS or API key). */
 export function temporalConnectionOptions(temporal: TemporalConfig): {

@@ -1,7 +1,27 @@
 /**
- * What travels through Temporal history: cursors, ids and counts only. Page data never leaves the
- * activities, so histories stay small and free of personal data.
+ * The workflows' contract with the worker, the client and the schedule: names, search attributes and what
+ * travels through Temporal history (cursors, ids and counts only).
  */
+export const DEFAULT_TASK_QUEUE = 'opportunity-sync';
+export const SCHEDULE_ID = 'opportunity-sync';
+export const WORKFLOW_TYPE = 'opportunitySync';
+/** The partitioned full sync (child workflows of type WORKFLOW_TYPE, one per key range). */
+export const BACKFILL_WORKFLOW_TYPE = 'opportunityBackfill';
+/** Manual runs get their own id prefix so they never collide with scheduled ones. */
+export const MANUAL_WORKFLOW_ID_PREFIX = 'opportunity-sync-manual-';
+
+/** Custom search attributes (registered on the dev server at start-up; see README for other clusters). */
+export const SEARCH_ATTRIBUTES = {
+  mode: 'OppsyncMode',
+  opportunitiesWritten: 'OppsyncOpportunitiesWritten',
+  syncErrors: 'OppsyncSyncErrors',
+} as const;
+export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int'> = {
+  [SEARCH_ATTRIBUTES.mode]: 'Keyword',
+  [SEARCH_ATTRIBUTES.opportunitiesWritten]: 'Int',
+  [SEARCH_ATTRIBUTES.syncErrors]: 'Int',
+};
+
 export type SyncMode = 'full' | 'incremental';
 
 export interface SyncCounts {
@@ -151,4 +171,22 @@ export interface MarketoPushSummary {
   skipped: number;
   calls: number;
   paused: boolean;
+}
+
+/**
+ * Splits the opportunityid key space into `count` consecutive ranges on the first hex digits. Whatever order a
+ * server gives GUIDs, consecutive `lt`/`ge` ranges cover every id at least once, so no record can be missed; an id
+ * seen twice is written twice, which upserts make harmless. Pure and deterministic: workflows call it.
+ */
+export function keyRanges(count: number): KeyRange[] {
+  if (!Number.isInteger(count) || count < 1 || count > 64)
+    throw new Error(`partitions must be 1 to 64, got ${count}`);
+  const bounds: string[] = [];
+  for (let i = 1; i < count; i += 1) {
+    const prefix = Math.floor((i * 0x10000) / count)
+      .toString(16)
+      .padStart(4, '0');
+    bounds.push(`${prefix}0000-0000-0000-0000-000000000000`);
+  }
+  return Array.from({ length: count }, (_, i) => ({ from: bounds[i - 1], to: bounds[i] }));
 }

@@ -1,2 +1,0 @@
-export { CodecServerConfigError, isLoopback, startCodecServer } from './server';
-export type { CodecServer, CodecServerOptions } from './server';
