@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { isMarketoError } from '../marketo';
 
 interface DynamicsErrorShape {
   name: string;
@@ -29,10 +30,16 @@ export function failureType(code: string): string {
 
 /**
  * Maps an error at the activity boundary to what Temporal's retry policy needs: permanent errors (bad
- * credentials, 403, unknown column) fail at once; throttling waits at least the server's Retry-After;
- * outages are retried with the policy's backoff.
+ * credentials, 403, unknown column; Marketo's 603, 610 and native CRM sync) fail at once; throttling waits at
+ * least the server's Retry-After; outages are retried with the policy's backoff.
  */
 export function toActivityFailure(error: unknown): Error {
+  if (isMarketoError(error)) {
+    const type = error.code === '1018' ? 'MarketoNativeCrmSync' : `Marketo${error.code.replace(/\W/g, '')}`;
+    return error.kind === 'permanent'
+      ? ApplicationFailure.nonRetryable(error.message, type)
+      : ApplicationFailure.retryable(error.message, type);
+  }
   if (isDynamicsError(error)) {
     const type = failureType(error.code);
     if (!error.retryable) return ApplicationFailure.nonRetryable(error.message, type);

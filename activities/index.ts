@@ -1,19 +1,37 @@
-import { withLiveness } from './liveness';
-import { createMarketoActivities as createBareMarketoActivities } from './marketo-activities';
-import { createSyncActivities as createBareSyncActivities } from './sync-activities';
+/**
+ * The activities, by phase (begin, pages, pending, finish; the Marketo push), each run inside one boundary
+ * (liveness heartbeats, failures mapped for Temporal's retries). Only cursors, ids and counts leave them.
+ */
+import { activityBoundary } from './boundary';
+import { beginActivities } from './begin';
+import { finishActivities } from './finish';
+import { pageActivities } from './pages';
+import { pendingActivities } from './pending';
+import { createMarketoActivities as createPushActivities, type MarketoActivityDependencies } from './push';
+import { createSyncContext, type SyncActivityDependencies } from './sync-context';
 
-/** The sync's activities, each heartbeating on a timer while it runs (see liveness.ts). */
-export function createSyncActivities(
-  ...args: Parameters<typeof createBareSyncActivities>
-): ReturnType<typeof createBareSyncActivities> {
-  return withLiveness(createBareSyncActivities(...args));
+/** The sync's activities over one worker's dependencies. */
+export function createSyncActivities(deps: SyncActivityDependencies) {
+  const context = createSyncContext(deps);
+  return activityBoundary({
+    ...beginActivities(context),
+    ...pageActivities(context),
+    ...pendingActivities(context),
+    ...finishActivities(context),
+  });
 }
-/** The Marketo push's activity, heartbeating the same way. */
-export function createMarketoActivities(
-  ...args: Parameters<typeof createBareMarketoActivities>
-): ReturnType<typeof createBareMarketoActivities> {
-  return withLiveness(createBareMarketoActivities(...args));
+
+/** The Marketo push's activity. */
+export function createMarketoActivities(deps: MarketoActivityDependencies) {
+  return activityBoundary(createPushActivities(deps));
 }
-export type { SyncActivities, SyncActivityDependencies } from './sync-activities';
-export type { MarketoActivities, MarketoActivityDependencies } from './marketo-activities';
+
+export type SyncActivities = ReturnType<typeof createSyncActivities>;
+export type MarketoActivities = ReturnType<typeof createMarketoActivities>;
+export type { SyncActivityDependencies } from './sync-context';
+export type { MarketoActivityDependencies } from './push';
+export { RunStates, type ReadAheadPage } from './run-state';
+export { PagePrefetch } from './page-prefetch';
+export { decodeChangeState } from './change-state';
+export { ACCOUNTS, CONNECTIONS, CONTACTS, opportunityTable } from './tables';
 export { activityCancellation, activityLogger, heartbeatIfInActivity } from './context';

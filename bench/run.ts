@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
-import { opportunityTable } from '../activities/tables';
+import { opportunityTable } from '../activities';
 import { runSync } from '../client';
 import type { DynamicsAuthConfig } from '../dynamics';
 import { startEmulator, type Emulator } from '../emulator';

@@ -1,4 +1,4 @@
-import { ACCOUNTS, CONNECTIONS, CONTACTS, opportunityTable } from '../activities/tables';
+import { ACCOUNTS, CONNECTIONS, CONTACTS, opportunityTable } from '../activities';
 import { isDynamicsError, type DynamicsClient } from '../dynamics';
 import { fail, pass, reason, type Check } from './check';
 

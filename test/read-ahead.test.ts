@@ -5,9 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { createSyncActivities } from '../activities';
-import { PagePrefetch } from '../activities/page-prefetch';
-import type { ReadAheadPage } from '../activities/sync-activities';
+import { createSyncActivities, PagePrefetch, RunStates, type ReadAheadPage } from '../activities';
 import type { RuleOptions } from '../rules';
 import { ExpectedStore, readOrganisation, sortSnapshot } from './support/expected';
 import { freshSqliteStore, fullSyncInOrder, generatedOrganisation } from './support/activities';
@@ -35,7 +33,7 @@ async function setUp(readAhead?: PagePrefetch<ReadAheadPage>) {
     dynamics: org.dynamics,
     sync: config.sync,
     logger: pino({ level: 'info' }, sink),
-    ...(readAhead !== undefined ? { readAhead } : {}),
+    ...(readAhead !== undefined ? { runs: new RunStates({ readAhead: () => readAhead }) } : {}),
   });
   return { store, activities, lines, close };
 }

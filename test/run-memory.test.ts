@@ -4,8 +4,8 @@
  * store; the store ends up exactly as the rules say over the whole organisation.
  */
 import pino from 'pino';
-import { createSyncActivities } from '../activities';
-import { RunMemory } from '../activities/run-memory';
+import { createSyncActivities, RunStates } from '../activities';
+import { RunWrites } from '../activities/run-state';
 import type { AppConfig } from '../config';
 import type { RuleOptions } from '../rules';
 import type { MarketoStore } from '../store';
@@ -15,39 +15,43 @@ import { freshSqliteStore, fullSyncInOrder, generatedOrganisation } from './supp
 const OPTIONS: RuleOptions = { customFields: [], filterAttribute: undefined };
 const PAGE_SIZE = 10;
 
-describe('RunMemory', () => {
+describe('RunStates', () => {
   const [c1, c2, c3, a1, a2, a3] = [1, 2, 3, 4, 5, 6].map(
     (n) => `0000000${n}-aaaa-4bbb-8ccc-dddddddddddd`,
   ) as [string, string, string, string, string, string];
 
-  it('remembers each run on its own and forgets the oldest run past its bound', () => {
-    const memory = new RunMemory(100, 2);
-    memory.remember('a', { contacts: [[c1, a1]], accounts: [a1] });
-    memory.remember('b', { contacts: [[c2, null]], accounts: [] });
-    expect(memory.of('a').contacts.get(c1)).toBe(a1);
-    expect(memory.of('a').contacts.has(c2)).toBe(false);
-    expect(memory.of('b').contacts.get(c2)).toBeNull();
-    expect(memory.of('b').contacts.has(c1)).toBe(false);
-    memory.remember('c', { contacts: [], accounts: [a3] });
-    expect(memory.of('a').size).toBe(0);
-    expect(memory.of('a').contacts.has(c1)).toBe(false);
-    expect(memory.of('c').accounts.has(a3)).toBe(true);
-    expect(memory.of('c').size).toBe(1);
-    expect(memory.of('unknown').size).toBe(0);
+  it('keeps each run on its own, drops the oldest run past its bound and ends a run on request', () => {
+    const runs = new RunStates({ maxRuns: 2, maxIds: 100 });
+    runs.of('a').written.remember({ contacts: [[c1, a1]], accounts: [a1] });
+    runs.of('b').written.remember({ contacts: [[c2, null]], accounts: [] });
+    expect(runs.of('a').written.contacts.get(c1)).toBe(a1);
+    expect(runs.of('a').written.contacts.has(c2)).toBe(false);
+    expect(runs.of('b').written.contacts.get(c2)).toBeNull();
+    expect(runs.of('b').written.contacts.has(c1)).toBe(false);
+    const b = runs.of('b');
+    runs.of('c').written.remember({ contacts: [], accounts: [a3] });
+    expect(runs.size).toBe(2);
+    expect(runs.of('b')).toBe(b);
+    expect(runs.of('c').written.accounts.has(a3)).toBe(true);
+    expect(runs.of('c').written.size).toBe(1);
+    runs.end('c');
+    expect(runs.size).toBe(1);
+    expect(runs.of('c').written.size).toBe(0);
+    expect(runs.of('a').written.size).toBe(0);
   });
 
   it('stops remembering a run at its bound of ids: past it, pages read what they need', () => {
-    const memory = new RunMemory(3);
-    memory.remember('a', {
+    const written = new RunWrites(3);
+    written.remember({
       contacts: [
         [c1, null],
         [c2, null],
       ],
       accounts: [a1, a2],
     });
-    memory.remember('a', { contacts: [[c3, null]], accounts: [] });
-    expect([c1, c2, c3].map((id) => memory.of('a').contacts.has(id))).toEqual([true, true, false]);
-    expect([a1, a2].map((id) => memory.of('a').accounts.has(id))).toEqual([true, false]);
+    written.remember({ contacts: [[c3, null]], accounts: [] });
+    expect([c1, c2, c3].map((id) => written.contacts.has(id))).toEqual([true, true, false]);
+    expect([a1, a2].map((id) => written.accounts.has(id))).toEqual([true, false]);
   });
 });
 
@@ -60,7 +64,7 @@ describe('a full sync reads each contact and account once', () => {
     test: (context: {
       store: MarketoStore;
       activities: ReturnType<typeof createSyncActivities>;
-      runMemory: RunMemory;
+      runs: RunStates;
       config: AppConfig;
     }) => Promise<void>,
   ): Promise<void> {
@@ -69,22 +73,22 @@ describe('a full sync reads each contact and account once', () => {
       SYNC_READ_AHEAD: 'false',
     });
     try {
-      const runMemory = new RunMemory();
+      const runs = new RunStates({ readAhead: () => undefined });
       const activities = createSyncActivities({
         store,
         dynamics: org.dynamics,
         sync: config.sync,
         logger: pino({ level: 'silent' }),
-        runMemory,
+        runs,
       });
-      await test({ store, activities, runMemory, config });
+      await test({ store, activities, runs, config });
     } finally {
       await close();
     }
   }
 
   it('a later page points to what an earlier one wrote; the store is exact; the next run reads afresh', async () => {
-    await withActivities(async ({ store, activities, runMemory, config }) => {
+    await withActivities(async ({ store, activities, runs, config }) => {
       const read = { contacts: [] as string[], accounts: [] as string[] };
       const getByIds = org.dynamics.getByIds.bind(org.dynamics);
       const spy = jest
@@ -95,6 +99,8 @@ describe('a full sync reads each contact and account once', () => {
           return getByIds(entitySet, property, ids, ...rest);
         });
       try {
+        // The run's state, looked at after finishSync has ended it on the worker.
+        const run1 = runs.of('run-1');
         await fullSyncInOrder(activities, 'run-1');
         const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
         expect(sortSnapshot(await store.snapshot())).toEqual(expected);
@@ -106,8 +112,8 @@ describe('a full sync reads each contact and account once', () => {
         expect(twice(read.accounts).filter((id) => companies.has(id))).toEqual([]);
         expect(new Set(read.contacts).size).toBeGreaterThanOrEqual(leads.size);
         // Generated pages share contacts and accounts, so without the run's memory some would be read again.
-        expect(runMemory.of('run-1').contacts.size).toBe(leads.size);
-        expect(runMemory.of('run-1').accounts.size).toBe(companies.size);
+        expect(run1.written.contacts.size).toBe(leads.size);
+        expect(run1.written.accounts.size).toBe(companies.size);
 
         // Another run reads everything again; with no memory at all, pages read shared contacts again.
         read.contacts.length = 0;
@@ -116,7 +122,7 @@ describe('a full sync reads each contact and account once', () => {
           dynamics: org.dynamics,
           sync: config.sync,
           logger: pino({ level: 'silent' }),
-          runMemory: new RunMemory(0),
+          runs: new RunStates({ maxIds: 0, readAhead: () => undefined }),
         });
         await fullSyncInOrder(forgetful, 'run-2');
         expect([...leads].filter((id) => !read.contacts.includes(id))).toEqual([]);
@@ -129,7 +135,7 @@ describe('a full sync reads each contact and account once', () => {
   });
 
   it('a lead deleted from the store during a run fails one page; the run forgets and the retry writes it again', async () => {
-    await withActivities(async ({ store, activities, runMemory }) => {
+    await withActivities(async ({ store, activities, runs }) => {
       const syncId = 'run-3';
       const begun = await activities.beginSync({ syncId, full: true });
       const first = await activities.syncOpportunityPage({ syncId, mode: 'full', cursor: begun.cursor });
@@ -139,7 +145,7 @@ describe('a full sync reads each contact and account once', () => {
         rows.filter((row) => !firstPage.has(row.external_opportunity_id));
       // A contact the first page wrote that a later page has a role for: that page will point to its lead.
       const contactId = later(expected.roles).find((role) =>
-        runMemory.of(syncId).contacts.has(role.dynamics_contact_id),
+        runs.of(syncId).written.contacts.has(role.dynamics_contact_id),
       )?.dynamics_contact_id;
       expect(contactId).toBeDefined();
       await store.knex('leads').where({ dynamics_contact_id: contactId }).delete();
@@ -150,7 +156,7 @@ describe('a full sync reads each contact and account once', () => {
           cursor = (await activities.syncOpportunityPage({ syncId, mode: 'full', cursor })).nextCursor;
         } catch (error) {
           failures.push((error as Error).message);
-          expect(runMemory.of(syncId).contacts.size).toBe(0);
+          expect(runs.of(syncId).written.contacts.size).toBe(0);
           if (failures.length > 3) break;
         }
       }

@@ -31,7 +31,7 @@ export const progressQuery = defineQuery<SyncProgress>('progress');
 // Dynamics or database outage from retrying forever (the next scheduled run tries again).
 export const ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
-  // Activities beat every 5 s while running (activities/liveness.ts): a killed worker's task is retried soon.
+  // Activities beat every 5 s while running (activities/boundary.ts): a killed worker's task is retried soon.
   heartbeatTimeout: '30 seconds',
   retry: {
     initialInterval: '1 second',

@@ -3,7 +3,7 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { connectClient } from '../../temporal';
 import { WORKFLOW_TYPE } from '../../workflows';
 import type { SyncProgress, SyncSummary } from '../../workflows';
-import { decodeChangeState } from '../../activities/change-state';
+import { decodeChangeState } from '../../activities';
 import { MarketoStore } from '../../store';
 import { createMarketoDestination } from '../../marketo';
 import { PUSH_STEPS } from '../../workflows';

@@ -2,14 +2,12 @@
  * The push's activity (SPEC section 7): one step of it per call, after the mirror is written. Only the step,
  * the sync id and counts travel through history; records go from the store to Marketo inside the activity.
  */
-import { ApplicationFailure } from '@temporalio/activity';
-import { isMarketoError, type MarketoDestination, type PushStepResult } from '../marketo';
+import type { MarketoDestination, PushStepResult } from '../marketo';
 import type { OppsyncMetrics } from '../metrics';
 import type { Logger } from '../logging';
 import type { PushInput, PushOutcome } from '../workflows';
 import type { MarketoStore } from '../store';
 import { activityCancellation, activityLogger, currentContext, heartbeatIfInActivity } from './context';
-import { toActivityFailure } from './failures';
 
 export interface MarketoActivityDependencies {
   store: MarketoStore;
@@ -48,42 +46,24 @@ export function createMarketoActivities({
           void store.claimRunLock(input.syncId).catch(() => undefined);
         }
       };
-      try {
-        const info = currentContext()?.info;
-        const result = await destination.pushStep(input.step, input.full, {
-          signal: activityCancellation(),
-          progress,
-          ...(info !== undefined
-            ? { holder: `${info.workflowExecution?.workflowId ?? ''}/${info.activityId}` }
-            : {}),
-        });
-        metrics?.recordPush(result);
-        if (result.paused) await destination.quotaReached(true);
-        else if (result.calls > 0) await destination.quotaReached(false);
-        if (result.paused || input.step === 'opportunityDeletes') await store.releaseRunLock(input.syncId);
-        // What `oppsync status` shows of the last push, per step.
-        await store.setState({
-          [`marketo-push:${input.step}`]: JSON.stringify({ at: new Date().toISOString(), ...result }),
-        });
-        log.info({ syncId: input.syncId, ...result }, `pushed ${input.step} to Marketo`);
-        return { enabled: true, ...result };
-      } catch (error) {
-        throw toPushFailure(error);
-      }
+      const info = currentContext()?.info;
+      const result = await destination.pushStep(input.step, input.full, {
+        signal: activityCancellation(),
+        progress,
+        ...(info !== undefined
+          ? { holder: `${info.workflowExecution?.workflowId ?? ''}/${info.activityId}` }
+          : {}),
+      });
+      metrics?.recordPush(result);
+      if (result.paused) await destination.quotaReached(true);
+      else if (result.calls > 0) await destination.quotaReached(false);
+      if (result.paused || input.step === 'opportunityDeletes') await store.releaseRunLock(input.syncId);
+      // What `oppsync status` shows of the last push, per step.
+      await store.setState({
+        [`marketo-push:${input.step}`]: JSON.stringify({ at: new Date().toISOString(), ...result }),
+      });
+      log.info({ syncId: input.syncId, ...result }, `pushed ${input.step} to Marketo`);
+      return { enabled: true, ...result };
     },
   };
-}
-
-export type MarketoActivities = ReturnType<typeof createMarketoActivities>;
-
-/** Permanent answers (bad credentials, 603, 610, native CRM sync) fail the run; outages are retried. */
-function toPushFailure(error: unknown): Error {
-  if (isMarketoError(error)) {
-    const type = error.code === '1018' ? 'MarketoNativeCrmSync' : `Marketo${error.code.replace(/\W/g, '')}`;
-    return error.kind === 'permanent'
-      ? ApplicationFailure.nonRetryable(error.message, type)
-      : ApplicationFailure.retryable(error.message, type);
-  }
-  // The store's errors as every activity reports them (only the driver's reason, retried).
-  return toActivityFailure(error);
 }

@@ -1,0 +1,141 @@
+/**
+ * Opportunity pages: each activity reads one page (first page, next link or delta link), resolves it with its
+ * related rows and writes it in one transaction. The next two pages are read ahead meanwhile (SYNC_READ_AHEAD),
+ * so Dynamics serves one page while the worker writes another.
+ */
+import { tallyRequests } from '../dynamics';
+import { activityLogger, outsideActivity } from './context';
+import { encodeChangeState, nextKey } from './change-state';
+import { isChangeTokenExpired } from './failures';
+import type { ReadAheadPage, ResolvedPage } from './run-state';
+import { beat, toCounts, type SyncContext } from './sync-context';
+import type { PageResult, SyncMode } from '../workflows';
+
+/** Where a page is: its sync, how it is read and its cursor (first page, next link or delta link). */
+interface PagePosition {
+  syncId: string;
+  mode: SyncMode;
+  cursor: string;
+  trackChanges: boolean;
+}
+
+const readAheadKey = (at: PagePosition): string => JSON.stringify([at.mode, at.trackChanges, at.cursor]);
+
+export function pageActivities(context: SyncContext) {
+  const { store, dynamics, logger, runs, opportunities } = context;
+
+  /**
+   * Reads one opportunity page and its related rows and resolves them. `onNextLink` hears the next page's link
+   * as soon as the page itself has arrived, so reading ahead can start while this page's related rows are
+   * still being read. The rows read are let go of once resolved.
+   */
+  async function loadPage(
+    at: PagePosition,
+    onNextLink: (link: string) => void = () => undefined,
+  ): Promise<ResolvedPage> {
+    const page = await dynamics.getPage(at.cursor, { trackChanges: at.trackChanges });
+    beat();
+    if (page.nextLink !== undefined) onNextLink(page.nextLink);
+    const seenSyncId = at.mode === 'full' ? at.syncId : undefined;
+    return {
+      ...(await context.resolveWithRelated(at.syncId, page.records, page.deletedIds, seenSyncId)),
+      ...(page.nextLink !== undefined ? { nextLink: page.nextLink } : {}),
+      ...(page.deltaLink !== undefined ? { deltaLink: page.deltaLink } : {}),
+      records: page.records.length,
+      deleted: page.deletedIds.length,
+    };
+  }
+
+  /**
+   * Starts reading the page at `at` ahead, outside the current activity (no heartbeats, its own request tally).
+   * Once that page's next link is known, the page after it is asked for too, to start as soon as a place is
+   * free: reading two pages ahead keeps Dynamics and the worker busy while the writer commits a page.
+   */
+  function startReadAhead(at: PagePosition, whenRoom = false): void {
+    const readAhead = runs.of(at.syncId).readAhead;
+    if (readAhead === undefined) return;
+    const load = (): Promise<ReadAheadPage> =>
+      outsideActivity(() =>
+        tallyRequests(() => loadPage(at, (next) => startReadAhead({ ...at, cursor: next }, true))),
+      );
+    if (whenRoom) readAhead.startWhenRoom(readAheadKey(at), load);
+    else readAhead.start(readAheadKey(at), load);
+  }
+
+  /** The page at a position: read ahead by the previous page's activity on this worker, or read now. */
+  async function pageAt(
+    at: PagePosition,
+  ): Promise<{ page: ResolvedPage; readAheadRequests: number; wasReadAhead: boolean }> {
+    const ahead = await runs
+      .of(at.syncId)
+      .readAhead?.take(readAheadKey(at))
+      ?.catch(() => undefined);
+    if (ahead !== undefined) {
+      const next = ahead.value.nextLink;
+      if (next !== undefined) startReadAhead({ ...at, cursor: next });
+      return { page: ahead.value, readAheadRequests: ahead.requests, wasReadAhead: true };
+    }
+    const page = await loadPage(at, (next) => startReadAhead({ ...at, cursor: next }));
+    return { page, readAheadRequests: 0, wasReadAhead: false };
+  }
+
+  /** The page at the cursor, read (or taken from the read-ahead) and resolved. */
+  async function readAndResolvePage(input: {
+    syncId: string;
+    mode: SyncMode;
+    cursor: string;
+  }): Promise<'changeTokenExpired' | (ResolvedPage & { wasReadAhead: boolean; requests: number })> {
+    const { value, requests } = await tallyRequests(async () => {
+      const tracked = await context.changeTracked(input.syncId, opportunities);
+      // Filtered reads (watermarks, backfill partitions) cannot track changes.
+      const trackChanges = tracked && !/[?&]\$filter=/.test(input.cursor);
+      try {
+        return await pageAt({ ...input, trackChanges });
+      } catch (error) {
+        if (input.mode === 'incremental' && isChangeTokenExpired(error)) return 'changeTokenExpired';
+        throw error;
+      }
+    });
+    if (value === 'changeTokenExpired') return value;
+    return Object.assign(value.page, {
+      wasReadAhead: value.wasReadAhead,
+      requests: requests + value.readAheadRequests,
+    });
+  }
+
+  return {
+    /** Reads one opportunity page (first page, next link or delta link), resolves it and writes it. */
+    async syncOpportunityPage(input: {
+      syncId: string;
+      mode: SyncMode;
+      cursor: string;
+    }): Promise<PageResult> {
+      const log = activityLogger(logger);
+      await context.backoff.adopt();
+      await context.holdRunLock(input.syncId);
+      const read = await readAndResolvePage(input);
+      if (read === 'changeTokenExpired') return { changeTokenExpired: true, counts: {} };
+      const written = await context.writeAndRemember(input.syncId, read);
+      if (read.nextLink === undefined && read.deltaLink !== undefined) {
+        // The change state moves only once the page it ends is written.
+        await store.setState({
+          [nextKey(opportunities.entitySet)]: encodeChangeState({ kind: 'delta', link: read.deltaLink }),
+        });
+      }
+      log.info(
+        {
+          syncId: input.syncId,
+          records: read.records,
+          deleted: read.deleted,
+          last: read.nextLink === undefined,
+          readAhead: read.wasReadAhead,
+        },
+        'opportunity page written',
+      );
+      return context.counted({
+        nextCursor: read.nextLink,
+        counts: toCounts(written, read.requests, read.skipped),
+      });
+    },
+  };
+}

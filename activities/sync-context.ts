@@ -1,0 +1,257 @@
+/**
+ * What every phase of a sync works with: its dependencies, each run's state, and the steps that opportunity
+ * pages and queued batches share (read an opportunity's related rows, resolve them by the rules, write them).
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { SyncConfig } from '../config';
+import { isGuid, normaliseGuid, type DynamicsClient, type RawRecord } from '../dynamics';
+import type { Logger } from '../logging';
+import type { OppsyncMetrics } from '../metrics';
+import {
+  hasUnknownCurrency,
+  parentAccountIds,
+  parseConnectionRoles,
+  parseCurrencies,
+  referencedIds,
+  resolvePage,
+  writtenByPage,
+  type RuleOptions,
+} from '../rules';
+import { RUN_LOCK_LEASE_MS, type MarketoStore, type WriteCounts, type WritePageInput } from '../store';
+import type { SyncCounts } from '../workflows';
+import { heartbeatIfInActivity } from './context';
+import { PagePrefetch } from './page-prefetch';
+import type { PageWrites, ReadAheadPage, RunReference } from './run-state';
+import { RunStates } from './run-state';
+import { shareBackoff } from './shared-backoff';
+import {
+  ACCOUNTS,
+  CONNECTION_ROLE_COLUMNS,
+  CONNECTIONS,
+  CONTACTS,
+  CURRENCY_COLUMNS,
+  opportunityTable,
+  type TableSpec,
+} from './tables';
+
+export interface SyncActivityDependencies {
+  store: MarketoStore;
+  dynamics: DynamicsClient;
+  sync: SyncConfig;
+  logger: Logger;
+  now?: () => Date;
+  /** Each run's state on this worker (tests pass their own to look at it or to give it their read-ahead). */
+  runs?: RunStates;
+  /** Where the rows written and the runs finished are counted (OPPSYNC_METRICS_ADDRESS); none when off. */
+  metrics?: Pick<OppsyncMetrics, 'recordCounts' | 'recordRun'>;
+}
+
+export type SyncContext = ReturnType<typeof createSyncContext>;
+
+export const beat = heartbeatIfInActivity;
+
+export function toCounts(write: WriteCounts, requests: number, skipped: number): Partial<SyncCounts> {
+  return { ...write, dynamicsRequests: requests, skipped, pages: 1 };
+}
+
+export function createSyncContext(deps: SyncActivityDependencies) {
+  const { store, dynamics, sync, logger, metrics } = deps;
+  const now = deps.now ?? (() => new Date());
+  const opportunities = opportunityTable(sync.opportunityFields, sync.filterAttribute);
+  const ruleOptions: RuleOptions = {
+    customFields: [...sync.opportunityFields],
+    filterAttribute: sync.filterAttribute,
+  };
+  const runs =
+    deps.runs ??
+    new RunStates({ readAhead: () => (sync.readAhead ? new PagePrefetch<ReadAheadPage>() : undefined) });
+  const backoff = shareBackoff(dynamics, store, logger);
+
+  /** An activity's counts, once they are written: counted for the metrics once per activity, never per row. */
+  function counted<T extends { counts: Partial<SyncCounts> }>(result: T): T {
+    metrics?.recordCounts(result.counts);
+    return result;
+  }
+
+  function changeTracked(syncId: string, table: TableSpec): Promise<boolean> {
+    return runs
+      .of(syncId)
+      .changeTracked(table.logicalName, () => dynamics.isChangeTrackingEnabled(table.logicalName));
+  }
+
+  /** Keeps a run's reference rows for its later pages; a failed read is forgotten, so a retry reads again. */
+  function rememberReference(syncId: string, reference: Promise<RunReference>): Promise<RunReference> {
+    const run = runs.of(syncId);
+    reference.catch(() => {
+      if (run.reference === reference) run.reference = undefined;
+    });
+    run.reference = reference;
+    return reference;
+  }
+
+  /**
+   * The run's reference rows for a page of opportunities. Connection roles and currencies change rarely: one
+   * $batch a run (on each worker) reads both. A page pointing to a currency the run's read did not name (one
+   * added since) reads the currencies again, once a run; a currency still unknown is a sync error.
+   */
+  async function referenceFor(syncId: string, records: RawRecord[]): Promise<RunReference> {
+    const run = runs.of(syncId);
+    const cached =
+      run.reference ??
+      rememberReference(
+        syncId,
+        dynamics
+          .getAllMany([
+            { entitySet: 'connectionroles', select: CONNECTION_ROLE_COLUMNS, annotations: [] },
+            { entitySet: 'transactioncurrencies', select: CURRENCY_COLUMNS, annotations: [] },
+          ])
+          .then(([roles = [], currencies = []]) => ({
+            roles: parseConnectionRoles(roles),
+            currencies: parseCurrencies(currencies),
+            currenciesReread: false,
+          })),
+      );
+    const reference = await cached;
+    if (reference.currenciesReread || !hasUnknownCurrency(records, reference.currencies)) return reference;
+    // Another page of the run may have started reading them again meanwhile: its read is this page's too.
+    if (run.reference !== undefined && run.reference !== cached) return run.reference;
+    return rememberReference(
+      syncId,
+      dynamics
+        .getAll('transactioncurrencies', CURRENCY_COLUMNS, { annotations: [] })
+        .then((rows) => ({ ...reference, currencies: parseCurrencies(rows), currenciesReread: true })),
+    );
+  }
+
+  /**
+   * Rows of `table` whose `property` (default its key) is one of `ids`, with the table's columns and only the
+   * annotations its rules read. No ids, no request.
+   */
+  function rowsByIds(
+    table: TableSpec,
+    ids: string[],
+    options: { property?: string; extraFilter?: string } = {},
+  ): Promise<RawRecord[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return dynamics.getByIds(table.entitySet, options.property ?? table.key, ids, [...table.select], {
+      annotations: table.annotations,
+      ...(options.extraFilter !== undefined ? { extraFilter: options.extraFilter } : {}),
+    });
+  }
+
+  /**
+   * Reads a page of opportunities with what its rules need (connections, customers, stakeholders, accounts) and
+   * resolves it. Contacts and accounts the run has written are pointed to, not read again: a remembered
+   * contact's parent was written with it, unless it could not be (then it is read again, as the page that wrote
+   * the contact read it, and gives the same error).
+   */
+  async function resolveWithRelated(
+    syncId: string,
+    records: RawRecord[],
+    deletedIds: string[],
+    seenSyncId: string | undefined,
+  ): Promise<{ input: WritePageInput; writes: PageWrites; skipped: number }> {
+    const { roles, currencies } = await referenceFor(syncId, records);
+    const opportunityIds = records
+      .map((record) => record.opportunityid)
+      .filter(isGuid)
+      .map(normaliseGuid);
+    const connections = await rowsByIds(CONNECTIONS, opportunityIds, {
+      property: 'record1id',
+      extraFilter: 'statecode eq 0',
+    });
+    beat();
+    const wanted = referencedIds(records, connections, roles);
+    const written = runs.of(syncId).written;
+    const unwritten: string[] = [];
+    const rememberedParents: string[] = [];
+    for (const id of wanted.contactIds) {
+      const parent = written.contacts.get(id);
+      if (parent === undefined) unwritten.push(id);
+      else if (parent !== null) rememberedParents.push(parent);
+    }
+    const contacts = await rowsByIds(CONTACTS, unwritten);
+    beat();
+    const accountIds = [
+      ...new Set([...wanted.accountIds, ...parentAccountIds(contacts), ...rememberedParents]),
+    ].filter((id) => !written.accounts.has(id));
+    const accounts = await rowsByIds(ACCOUNTS, accountIds);
+    beat();
+    const resolved = resolvePage({
+      opportunities: records,
+      connections,
+      contacts,
+      accounts,
+      roles,
+      currencies,
+      written,
+      options: ruleOptions,
+    });
+    // resolved.stakeholderConnections: the connections that gave a role, so a later delete (the delta says only
+    // its id) can be traced back to its opportunity.
+    return {
+      input: { ...resolved, deletedOpportunityIds: deletedIds, seenSyncId },
+      writes: writtenByPage(resolved, contacts),
+      skipped: resolved.skippedIds.length,
+    };
+  }
+
+  /**
+   * Writes a resolved page in one transaction and, once it is committed, lets later pages of the run point to
+   * what it wrote. The page's rows are let go of as the write starts (the SQLite writer thread has its own copy
+   * by then), so they are not held twice while it runs (see startWrite). A failed write makes the run forget what it wrote, so
+   * that the retry depends on nothing the store may have lost.
+   */
+  async function writeAndRemember(
+    syncId: string,
+    page: { input: WritePageInput | undefined; writes: PageWrites },
+  ): Promise<WriteCounts> {
+    const written = runs.of(syncId).written;
+    try {
+      const counts = await startWrite(page);
+      written.remember(page.writes);
+      return counts;
+    } catch (error) {
+      written.forget();
+      throw error;
+    }
+  }
+
+  /** Hands the page's rows to the store. Not async on purpose: no frame of this function outlives the hand-over. */
+  function startWrite(page: { input: WritePageInput | undefined }): Promise<WriteCounts> {
+    const { input } = page;
+    if (input === undefined) throw new Error('this page has been written already');
+    page.input = undefined;
+    return store.writePage(input, now().toISOString());
+  }
+
+  /** Renews this run's lock before it writes; a run that lost it to another stops rather than write beside it. */
+  async function holdRunLock(syncId: string): Promise<void> {
+    const holder = await store.claimRunLock(syncId);
+    if (holder !== syncId)
+      throw ApplicationFailure.nonRetryable(
+        `another run (${holder.split('/')[0]}) took the run lock after this run had not renewed it for ` +
+          `${RUN_LOCK_LEASE_MS / 60_000} minutes; this run stops so that two runs never write at once`,
+        'RunLockLost',
+      );
+  }
+
+  return {
+    store,
+    dynamics,
+    sync,
+    logger,
+    metrics,
+    now,
+    runs,
+    backoff,
+    opportunities,
+    feeds: [CONNECTIONS, CONTACTS, ACCOUNTS] as TableSpec[],
+    counted,
+    changeTracked,
+    rowsByIds,
+    resolveWithRelated,
+    writeAndRemember,
+    holdRunLock,
+  };
+}
