@@ -47,74 +47,23 @@ export function readCode(raw: RawRecord, key: string): number | null {
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})(?:$|T)/;
 
-/** The number written by `length` decimal digits at `at`, or -1 when one of them is not a digit. */
-function digitsAt(text: string, at: number, length: number): number {
-  let value = 0;
-  for (let i = at; i < at + length; i++) {
-    const digit = text.charCodeAt(i) - 48;
-    // NaN past the end of the text fails this too.
-    if (!(digit >= 0 && digit <= 9)) return -1;
-    value = value * 10 + digit;
-  }
-  return value;
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-}
-
-/**
- * Whether `text` starts with a real calendar date 'YYYY-MM-DD' of a year from 100 on: the date part every
- * date and timestamp of a page has. Years below 100 are left to the general path, which reads them as
- * Date.UTC does.
- */
-function startsWithPlainDate(text: string): boolean {
-  if (text.charCodeAt(4) !== 45 /* - */ || text.charCodeAt(7) !== 45) return false;
-  const year = digitsAt(text, 0, 4);
-  const month = digitsAt(text, 5, 2);
-  const day = digitsAt(text, 8, 2);
-  return year >= 100 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
-}
-
-/**
- * Whether `text` is already what readTimestamp returns: 'YYYY-MM-DDTHH:mm:ssZ' with every part in range.
- * Dataverse sends timestamps in this form, so the general path (a regular expression, a parse and a format,
- * about 2 µs) is left for the others.
- */
-function isCanonicalTimestamp(text: string): boolean {
-  if (text.length !== 20 || text.charCodeAt(10) !== 84 /* T */ || text.charCodeAt(19) !== 90 /* Z */)
-    return false;
-  if (text.charCodeAt(13) !== 58 /* : */ || text.charCodeAt(16) !== 58) return false;
-  const hours = digitsAt(text, 11, 2);
-  const minutes = digitsAt(text, 14, 2);
-  const seconds = digitsAt(text, 17, 2);
-  return (
-    hours >= 0 &&
-    hours <= 23 &&
-    minutes >= 0 &&
-    minutes <= 59 &&
-    seconds >= 0 &&
-    seconds <= 59 &&
-    startsWithPlainDate(text)
-  );
-}
-
 /** Date-only columns: 'YYYY-MM-DD' (the date part of whatever Dataverse sends). */
 export function readDate(raw: RawRecord, key: string): string | null {
   const value = raw[key];
   if (isAbsent(value)) return null;
-  // 'YYYY-MM-DD' alone or followed by a time ('T'): its date part is the answer once it is a real date.
-  const dateOnly = typeof value === 'string' && value.length === 10;
-  if (typeof value === 'string' && (dateOnly || value.charCodeAt(10) === 84) && startsWithPlainDate(value))
-    return dateOnly ? value : value.slice(0, 10);
-  const match = typeof value === 'string' ? DATE.exec(value) : null;
-  if (!match) throw new BadFieldError(`${key} is not a date`);
+  const date = typeof value === 'string' ? calendarDate(value) : undefined;
+  if (date === undefined) throw new BadFieldError(`${key} is not a date`);
+  return date;
+}
+
+/** The 'YYYY-MM-DD' that `text` starts with (alone or before a 'T'), when it is a real calendar date. */
+function calendarDate(text: string): string | undefined {
+  const match = DATE.exec(text);
+  if (!match) return undefined;
   const [, y, m, d] = match.map(Number) as [number, number, number, number];
   const check = new Date(Date.UTC(y, m - 1, d));
-  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d) {
-    throw new BadFieldError(`${key} is not a date`);
-  }
+  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d)
+    return undefined;
   return match[0].slice(0, 10);
 }
 
@@ -125,8 +74,9 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\
 export function readTimestamp(raw: RawRecord, key: string): string | null {
   const value = raw[key];
   if (isAbsent(value)) return null;
-  if (typeof value === 'string' && isCanonicalTimestamp(value)) return value;
-  const millis = typeof value === 'string' && TIMESTAMP.test(value) ? Date.parse(value) : NaN;
+  // Date.parse would roll an impossible day (February 30th) over into the next month.
+  const valid = typeof value === 'string' && TIMESTAMP.test(value) && calendarDate(value) !== undefined;
+  const millis = valid ? Date.parse(value) : NaN;
   if (Number.isNaN(millis)) throw new BadFieldError(`${key} is not an ISO-8601 timestamp`);
   return new Date(millis).toISOString().slice(0, 19) + 'Z';
 }
@@ -139,19 +89,9 @@ export function readKey(raw: RawRecord, key: string): string {
   return id;
 }
 
-/** A lookup's two property names, built once per lookup name rather than twice per row read. */
-const lookupKeys = new Map<string, { value: string; type: string }>();
-
 /** The properties a lookup column `name` is read from: `_name_value` and its lookuplogicalname annotation. */
 export function lookupKeysOf(name: string): { value: string; type: string } {
-  let keys = lookupKeys.get(name);
-  if (keys === undefined) {
-    keys = { value: `_${name}_value`, type: `_${name}_value${LOOKUP_TYPE}` };
-    // Lookup names come from the code and the configured columns: a handful, but never let it grow unbounded.
-    if (lookupKeys.size >= 1_000) lookupKeys.clear();
-    lookupKeys.set(name, keys);
-  }
-  return keys;
+  return { value: `_${name}_value`, type: `_${name}_value${LOOKUP_TYPE}` };
 }
 
 /** A lookup column `name` read from `_name_value` and its lookuplogicalname annotation. */

@@ -21,9 +21,15 @@ export { TEXT_LIMITS } from './text';
 export { SALES_STAGE_LABELS, STAGE_LABELS, STATUS_LABELS } from './labels';
 export { mapAccount, mapContact } from './mapping';
 export { hasUnknownCurrency, parseCurrencies } from './currencies';
-export { opportunityIdsOfConnection, parseConnectionRoles, STAKEHOLDER_CATEGORY } from './connections';
-export { CUSTOMER_ROLE, parentAccountIds, referencedIds, resolvePage, writtenByPage } from './sync-rules';
-export { expectedStore, type ExpectedStore, type OrganisationData } from './oracle';
+export {
+  connectionOpportunityId,
+  opportunityIdsOfConnection,
+  parseConnectionRoles,
+  STAKEHOLDER_CATEGORY,
+  stakeholderRoles,
+} from './stakeholders';
+export { CUSTOMER_ROLE, customerOf } from './customer';
+export { parentAccountIds, referencedIds, resolvePage, writtenByPage } from './sync-rules';
 export {
   companyRecord,
   fitToDescribe,

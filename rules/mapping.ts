@@ -73,21 +73,13 @@ interface CustomColumn {
   lookupKey: string;
 }
 
-// The configured columns are the same array for every opportunity of a sync: work out their order and lookup
-// names once per array, not once per row.
-const customColumnsOf = new WeakMap<string[], CustomColumn[]>();
-
+/** The configured columns, trimmed, deduplicated and sorted, each with the lookup it would be read as. */
 function customColumns(columns: string[]): CustomColumn[] {
-  let parsed = customColumnsOf.get(columns);
-  if (parsed === undefined) {
-    const names = [...new Set(columns.map((c) => c.trim()).filter((c) => c !== ''))].sort();
-    parsed = names.map((name) => {
-      const lookupName = /^_(.+)_value$/.exec(name)?.[1] ?? name;
-      return { name, lookupName, lookupKey: lookupKeysOf(lookupName).value };
-    });
-    customColumnsOf.set(columns, parsed);
-  }
-  return parsed;
+  const names = [...new Set(columns.map((c) => c.trim()).filter((c) => c !== ''))].sort();
+  return names.map((name) => {
+    const lookupName = /^_(.+)_value$/.exec(name)?.[1] ?? name;
+    return { name, lookupName, lookupKey: lookupKeysOf(lookupName).value };
+  });
 }
 
 /** Whether the sync filter leaves this opportunity alone: only an explicit false does. */

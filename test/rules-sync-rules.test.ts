@@ -1,5 +1,4 @@
 import {
-  expectedStore,
   hasUnknownCurrency,
   mapAccount,
   mapContact,
@@ -18,6 +17,7 @@ import {
   type RuleOptions,
   type WrittenThisRun,
 } from '../rules';
+import { expectedStore } from './support/oracle';
 import {
   FORMATTED,
   LOOKUP,

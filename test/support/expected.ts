@@ -8,16 +8,10 @@ import {
   type TableSpec,
 } from '../../activities/tables';
 import { RULE_ANNOTATIONS, type DynamicsClient } from '../../dynamics';
-import {
-  expectedStore,
-  mapAccount,
-  mapContact,
-  type OrganisationData,
-  type RoleRow,
-  type RuleOptions,
-} from '../../rules';
+import { mapAccount, mapContact, type RoleRow, type RuleOptions } from '../../rules';
 import type { StoreSnapshot } from '../../store';
 import { duplicateKeys } from './faults';
+import { expectedStore, type OrganisationData } from './oracle';
 
 /**
  * The whole organisation as the Web API serves it, with the columns the sync asks for: the input of the rules'

@@ -2,19 +2,20 @@
  * Test oracle: what the store must hold after a complete sync of a whole organisation, computed by
  * the same rules over every record at once (SPEC rule 7).
  */
-import { connectionOpportunityId, parseConnectionRoles } from './connections';
-import { parseCurrencies } from './currencies';
-import { normalizeGuid } from './guid';
-import { resolvePage } from './sync-rules';
-import type {
-  CompanyRow,
-  LeadRow,
-  OpportunityRow,
-  RawRecord,
-  RoleRow,
-  RuleOptions,
-  SyncErrorRow,
-} from './types';
+import {
+  connectionOpportunityId,
+  normalizeGuid,
+  parseConnectionRoles,
+  parseCurrencies,
+  resolvePage,
+  type CompanyRow,
+  type LeadRow,
+  type OpportunityRow,
+  type RawRecord,
+  type RoleRow,
+  type RuleOptions,
+  type SyncErrorRow,
+} from '../../rules';
 
 export interface OrganisationData {
   opportunities: RawRecord[];

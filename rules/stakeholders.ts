@@ -10,7 +10,8 @@ import {
   syncError,
 } from './fields';
 import { truncate, TEXT_LIMITS } from './text';
-import type { ConnectionRole, RawRecord, SyncErrorRow } from './types';
+import type { ErrorList, RelatedRecords } from './customer';
+import type { ConnectionRole, RawRecord, RoleRow, StakeholderConnection, SyncErrorRow } from './types';
 
 export const STAKEHOLDER_CATEGORY = 1000;
 const OBJECT_TYPE = { account: 1, contact: 2, opportunity: 3, systemuser: 8 } as const;
@@ -86,4 +87,39 @@ export function stakeholderLink(
     if ((error as Error).name !== 'BadFieldError') throw error;
     return syncError('connection', errorRecordId(raw, 'connectionid'), (error as BadFieldError).message, raw);
   }
+}
+
+/**
+ * Rule 5 over a page: a stakeholder role for each active connection from a synced opportunity of the page
+ * (`synced`) to a contact in a Stakeholder-category role, once that contact is a lead. Only rows whose record1
+ * is the opportunity count: the reciprocal row (record1 = the contact) describes the same connection again.
+ */
+export function stakeholderRoles(
+  connections: RawRecord[],
+  synced: { has(opportunityId: string): boolean },
+  roles: Map<string, ConnectionRole>,
+  related: RelatedRecords,
+  errors: ErrorList,
+): { roles: RoleRow[]; connections: StakeholderConnection[] } {
+  const made: RoleRow[] = [];
+  const traced: StakeholderConnection[] = [];
+  for (const raw of connections) {
+    const oppId = connectionOpportunityId(raw);
+    if (!oppId || !synced.has(oppId)) continue;
+    const link = stakeholderLink(raw, roles);
+    if (!link) continue;
+    if (!('contactId' in link)) {
+      errors.add(link);
+      continue;
+    }
+    if (!related.contact(link.contactId, `stakeholder of opportunity ${oppId}`)) continue;
+    made.push({
+      external_opportunity_id: oppId,
+      dynamics_contact_id: link.contactId,
+      role: link.role,
+      is_primary: false,
+    });
+    traced.push({ connection_id: link.connectionId, external_opportunity_id: oppId });
+  }
+  return { roles: made, connections: traced };
 }
