@@ -12,6 +12,10 @@ export interface HistoryStats {
   activitySeconds: Record<string, number>;
   /** Activities completed, by the identity (`<pid>@<host>`) of the worker that ran them. */
   activitiesByWorker: Record<string, number>;
+  /** Seconds from the workflow's start to its first opportunity page written (what a small organisation waits). */
+  firstPageSeconds: number;
+  /** The median seconds between one opportunity page written and the next, after the first. */
+  laterPageSeconds: number;
 }
 
 const VISIBILITY_WAIT_MS = 30_000;
@@ -27,13 +31,37 @@ export async function historyStats(
   let largestPayloadBytes = 0;
   const activitySeconds: Record<string, number> = {};
   const activitiesByWorker: Record<string, number> = {};
+  let startedAt: number | undefined;
+  const pagesWrittenAt: number[] = [];
   for (const runId of runIds) {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    events += history.events?.length ?? 0;
+    const runEvents = history.events ?? [];
+    events += runEvents.length;
     largestPayloadBytes = Math.max(largestPayloadBytes, largestData(history));
-    addActivityTimes(history.events ?? [], activitySeconds, activitiesByWorker);
+    addActivityTimes(runEvents, activitySeconds, activitiesByWorker, pagesWrittenAt);
+    const start = runEvents.find((event) => event.workflowExecutionStartedEventAttributes);
+    if (start !== undefined) startedAt = Math.min(startedAt ?? Infinity, seconds(start));
   }
-  return { runs: runIds.length, events, largestPayloadBytes, activitySeconds, activitiesByWorker };
+  pagesWrittenAt.sort((a, b) => a - b);
+  const gaps = pagesWrittenAt.slice(1).map((at, index) => at - (pagesWrittenAt[index] ?? at));
+  return {
+    runs: runIds.length,
+    events,
+    largestPayloadBytes,
+    activitySeconds,
+    activitiesByWorker,
+    firstPageSeconds: (pagesWrittenAt[0] ?? NaN) - (startedAt ?? NaN),
+    laterPageSeconds: median(gaps),
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? NaN)
+    : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
 }
 
 /** Visibility is eventually consistent: list until the last run (the one that returned) shows up. */
@@ -69,6 +97,7 @@ function addActivityTimes(
   events: HistoryEvent[],
   into: Record<string, number>,
   byWorker: Record<string, number>,
+  pagesWrittenAt: number[],
 ): void {
   const byId = new Map(events.map((event) => [Number(event.eventId), event]));
   for (const event of events) {
@@ -78,6 +107,7 @@ function addActivityTimes(
     const type = scheduled?.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
     const started = byId.get(Number(done.startedEventId));
     into[type] = (into[type] ?? 0) + seconds(event) - seconds(started);
+    if (type === 'syncOpportunityPage') pagesWrittenAt.push(seconds(event));
     const worker = started?.activityTaskStartedEventAttributes?.identity ?? '?';
     byWorker[worker] = (byWorker[worker] ?? 0) + 1;
   }

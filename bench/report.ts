@@ -29,6 +29,9 @@ export interface RunFigures {
   largestPayloadBytes: number;
   /** Seconds inside each activity type (from the history's started/completed times). */
   activitySeconds: Record<string, number>;
+  /** Workflow start to the first opportunity page written, and the median gap between later pages. */
+  firstPageSeconds: number;
+  laterPageSeconds: number;
   /** Worker VmHWM after this run (peak since the worker started). */
   workerPeakRssMiB: number;
   /** CPU seconds during the run: the worker process, and the bench process (mostly the emulator serving). */
@@ -122,6 +125,11 @@ export function resultTable(result: BenchResult): string {
       'history events per 1,000 opp.',
       String(round(full.eventsPer1000, 1)),
       String(round(incremental.eventsPer1000, 1)),
+    ],
+    [
+      'seconds to the first page written (later pages, median)',
+      `${round(full.firstPageSeconds)} (${round(full.laterPageSeconds)})`,
+      `${round(incremental.firstPageSeconds)} (${round(incremental.laterPageSeconds)})`,
     ],
     ...activityRows(full.activitySeconds, incremental.activitySeconds),
     ['workflow runs (continue-as-new)', String(full.runs), String(incremental.runs)],

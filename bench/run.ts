@@ -93,6 +93,8 @@ async function timedSync(
     eventsPerPage: summary.pages === 0 ? 0 : history.events / summary.pages,
     largestPayloadBytes: history.largestPayloadBytes,
     activitySeconds: history.activitySeconds,
+    firstPageSeconds: history.firstPageSeconds,
+    laterPageSeconds: history.laterPageSeconds,
     workerPeakRssMiB: worker.peakRssBytes() / MIB,
     workerCpuSeconds,
     emulatorCpuSeconds: (ownCpu.user + ownCpu.system) / 1e6,

@@ -230,7 +230,7 @@ function syncConfig(env: Env): SyncConfig {
   return {
     interval,
     intervalMs,
-    pageSize: integer(env, 'SYNC_PAGE_SIZE', 500, 1, 5000),
+    pageSize: integer(env, 'SYNC_PAGE_SIZE', 5000, 1, 5000),
     opportunityFields: logicalNames(env, 'SYNC_OPPORTUNITY_FIELDS'),
     filterAttribute: filter[0],
     readAhead: flag(env, 'SYNC_READ_AHEAD', true),

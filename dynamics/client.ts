@@ -159,10 +159,11 @@ export class DynamicsClient {
 
   /**
    * Like getPage, for a caller that wants only the links (a change-tracking baseline): `records` come back
-   * empty and the rows are not parsed, which makes reading a large table for its delta link cheap.
+   * empty and the rows are not parsed, which makes reading a large table for its delta link cheap. Always in
+   * pages of 5,000 (the most Dataverse serves), whatever SYNC_PAGE_SIZE says: fewer requests, nothing held.
    */
   getPageLinks(url: string, opts: { trackChanges?: boolean } = {}): Promise<Page> {
-    return this.readPage(url, this.pageSize, opts.trackChanges ?? false, true);
+    return this.readPage(url, MAX_PAGE_SIZE, opts.trackChanges ?? false, true);
   }
 
   /** Rows of `entitySet` whose `property` is one of `ids` (see getByIdsMany). */

@@ -32,7 +32,7 @@ describe('configuration', () => {
     expect(config.sync).toMatchObject({
       interval: '5m',
       intervalMs: 300_000,
-      pageSize: 500,
+      pageSize: 5000,
       opportunityFields: [],
       readAhead: true,
     });
