@@ -16,6 +16,7 @@ import {
 } from './change-state';
 import { activityLogger } from './context';
 import { isChangeTokenExpired } from './failures';
+import type { PagePosition } from './pages';
 import { beat, type SyncContext } from './sync-context';
 import { ACCOUNTS, CONNECTIONS, CONTACTS, type TableSpec } from './tables';
 
@@ -26,7 +27,11 @@ import { ACCOUNTS, CONNECTIONS, CONTACTS, type TableSpec } from './tables';
  */
 export const OPEN_ERRORS_RETRIED_PER_RUN = 1_000;
 
-export function beginActivities(context: SyncContext) {
+/**
+ * `readAhead` starts reading an opportunity page ahead for the page activity that will ask for it (see
+ * pages.ts).
+ */
+export function beginActivities(context: SyncContext, readAhead: (at: PagePosition) => void) {
   const { store, dynamics, logger, now, opportunities, feeds } = context;
 
   async function firstPageUrl(
@@ -46,13 +51,18 @@ export function beginActivities(context: SyncContext) {
     };
   }
 
-  /** Reads every page of a change feed (or a baseline read), handing each page to `onPage`; returns the next state. */
+  /**
+   * Reads every page of a change feed (or a baseline read), handing each page to `onPage`; returns the next
+   * state. `onFirstPage` hears when the first page has been answered: from then on the delta link that the last
+   * page will carry is fixed (it returns the changes since that initial request).
+   */
   async function readFeed(
     syncId: string,
     table: TableSpec,
     from: ChangeState | undefined,
     onPage: (records: RawRecord[], deletedIds: string[]) => Promise<void>,
     startedAt: Date,
+    onFirstPage: () => void = () => undefined,
   ): Promise<ChangeState> {
     const tracked = await context.changeTracked(syncId, table);
     let url: string;
@@ -74,6 +84,7 @@ export function beginActivities(context: SyncContext) {
           ? await dynamics.getPageLinks(next, options)
           : await dynamics.getPage(next, options);
       beat({ table: table.entitySet });
+      if (next === url) onFirstPage();
       if (from !== undefined) await onPage(page.records, page.deletedIds);
       deltaLink = page.deltaLink ?? deltaLink;
       next = page.nextLink;
@@ -198,13 +209,22 @@ export function beginActivities(context: SyncContext) {
     // opportunities' baseline here too.
     // The baselines read in parallel: Dynamics serves one table while the worker parses another.
     const tables = baselineOpportunities ? [opportunities, ...feeds] : feeds;
+    const first = await firstPageUrl(syncId, opportunities);
+    // Once every baseline's first page is answered, what changes from then on is the next run's: the first
+    // opportunity page is read ahead meanwhile, so the run's first page waits for no baseline (a backfill's
+    // pages are read by its partitions).
+    let started = 0;
+    const baselineStarted = (): void => {
+      started += 1;
+      if (started === tables.length && !baselineOpportunities)
+        readAhead({ syncId, mode: 'full', cursor: first.url, trackChanges: first.tracked });
+    };
     const states = await Promise.all(
-      tables.map((table) => readFeed(syncId, table, undefined, async () => {}, startedAt)),
+      tables.map((table) => readFeed(syncId, table, undefined, async () => {}, startedAt, baselineStarted)),
     );
     tables.forEach((table, index) => {
       next[nextKey(table.entitySet)] = encodeChangeState(states[index] as ChangeState);
     });
-    const first = await firstPageUrl(syncId, opportunities);
     if (!first.tracked && !baselineOpportunities)
       next[nextKey(opportunities.entitySet)] = encodeChangeState({
         kind: 'watermark',

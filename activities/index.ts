@@ -13,9 +13,10 @@ import { createSyncContext, type SyncActivityDependencies } from './sync-context
 /** The sync's activities over one worker's dependencies. */
 export function createSyncActivities(deps: SyncActivityDependencies) {
   const context = createSyncContext(deps);
+  const pages = pageActivities(context);
   return activityBoundary({
-    ...beginActivities(context),
-    ...pageActivities(context),
+    ...beginActivities(context, pages.readAhead),
+    ...pages.activities,
     ...pendingActivities(context),
     ...finishActivities(context),
   });

@@ -5,8 +5,7 @@ import {
   type ScheduleDescription,
 } from '@temporalio/client';
 import { parseDuration } from '../config';
-import { SCHEDULE_ID, WORKFLOW_TYPE } from '../workflows';
-import type { SyncWorkflowInput } from '../workflows';
+import { opportunitySync, SCHEDULE_ID } from '../workflows';
 
 export type ScheduleAction = 'create' | 'update' | 'describe' | 'pause' | 'unpause' | 'trigger' | 'delete';
 
@@ -22,10 +21,10 @@ function scheduleOptions(settings: ScheduleSettings) {
     spec: { intervals: [{ every }] },
     action: {
       type: 'startWorkflow' as const,
-      workflowType: WORKFLOW_TYPE,
+      workflowType: opportunitySync,
       workflowId: `${SCHEDULE_ID}-scheduled`,
       taskQueue: settings.taskQueue,
-      args: [{} satisfies SyncWorkflowInput],
+      args: [{}] as Parameters<typeof opportunitySync>,
     },
     // A sync must never run beside another: a run still going when the next is due makes that one skip.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: 60_000, pauseOnFailure: false },

@@ -1,11 +1,11 @@
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { progressQuery } from '../workflows/opportunity-sync';
-import { BACKFILL_WORKFLOW_TYPE, MANUAL_WORKFLOW_ID_PREFIX, WORKFLOW_TYPE } from '../workflows';
 import {
+  MANUAL_WORKFLOW_ID_PREFIX,
+  opportunityBackfill,
+  opportunitySync,
+  progressQuery,
   ZERO_COUNTS,
-  type BackfillWorkflowInput,
   type SyncSummary,
-  type SyncWorkflowInput,
 } from '../workflows';
 
 export interface StartSyncOptions {
@@ -28,15 +28,17 @@ export async function startSync(client: Client, options: StartSyncOptions) {
   const workflowId =
     options.workflowId ?? `${MANUAL_WORKFLOW_ID_PREFIX}${new Date().toISOString().replace(/[:.]/g, '-')}`;
   if (options.partitions !== undefined && options.partitions > 1) {
-    const input: BackfillWorkflowInput = { partitions: options.partitions };
-    return client.workflow.start(BACKFILL_WORKFLOW_TYPE, {
+    return client.workflow.start(opportunityBackfill, {
       taskQueue: options.taskQueue,
       workflowId,
-      args: [input],
+      args: [{ partitions: options.partitions }],
     });
   }
-  const input: SyncWorkflowInput = options.full === true ? { full: true } : {};
-  return client.workflow.start(WORKFLOW_TYPE, { taskQueue: options.taskQueue, workflowId, args: [input] });
+  return client.workflow.start(opportunitySync, {
+    taskQueue: options.taskQueue,
+    workflowId,
+    args: [options.full === true ? { full: true } : {}],
+  });
 }
 
 function rootCause(error: unknown): string {
@@ -51,7 +53,7 @@ export async function runSync(client: Client, options: StartSyncOptions): Promis
   const handle = await startSync(client, options);
   const watch = options.onWaiting === undefined ? undefined : watchForWaiting(handle, options.onWaiting);
   try {
-    const summary = (await handle.result()) as SyncSummary;
+    const summary: SyncSummary = await handle.result();
     return { summary };
   } catch (error) {
     if (!(error instanceof WorkflowFailedError)) throw error;

@@ -88,8 +88,8 @@ async function resolvePage(pageSize: number) {
 it('resolves a page of 100 and a page of 5,000 opportunities with the same number of requests', async () => {
   const small = await resolvePage(100);
   const large = await resolvePage(5000);
-  console.log(
-    `Web API requests to read and resolve one page: N=100 → ${small.client.requestCount}, N=5000 → ${large.client.requestCount}`,
+  process.stdout.write(
+    `Web API requests to read and resolve one page: N=100 → ${small.client.requestCount}, N=5000 → ${large.client.requestCount}\n`,
   );
   expect(small.opportunityIds).toHaveLength(100);
   expect(large.opportunityIds).toHaveLength(5000);

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { temporalCliPath } from '../config';
-import { Harness, workflowBundle } from './support/harness';
+import { Harness, installTestRuntime, workflowBundle } from './support/harness';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'histories');
 const IDS_FILE = path.join(FIXTURES, 'workflow-ids.json');
@@ -36,6 +36,7 @@ function exportHistory(h: Harness, name: string, workflowId: string): void {
  * first four anew, `RECORD_HISTORIES=marketo` the last (only after a deliberate, versioned change).
  */
 describe('workflow replay', () => {
+  beforeAll(installTestRuntime);
   if (process.env.RECORD_HISTORIES === 'marketo') {
     it('records a full sync that pushes to Marketo', async () => {
       const h = await Harness.start({ store: 'sqlite', marketo: {} });

@@ -4,9 +4,6 @@
  */
 export const DEFAULT_TASK_QUEUE = 'opportunity-sync';
 export const SCHEDULE_ID = 'opportunity-sync';
-export const WORKFLOW_TYPE = 'opportunitySync';
-/** The partitioned full sync (child workflows of type WORKFLOW_TYPE, one per key range). */
-export const BACKFILL_WORKFLOW_TYPE = 'opportunityBackfill';
 /** Manual runs get their own id prefix so they never collide with scheduled ones. */
 export const MANUAL_WORKFLOW_ID_PREFIX = 'opportunity-sync-manual-';
 

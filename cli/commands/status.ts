@@ -1,7 +1,7 @@
 import { SingleBar, Presets } from 'cli-progress';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { connectClient } from '../../temporal';
-import { WORKFLOW_TYPE } from '../../workflows';
+import { opportunitySync } from '../../workflows';
 import type { SyncProgress, SyncSummary } from '../../workflows';
 import { decodeChangeState } from '../../activities';
 import { MarketoStore } from '../../store';
@@ -137,7 +137,9 @@ export async function statusCommand(options: {
   try {
     const runs: RunStatus[] = [];
     const limit = Number(options.limit ?? 10);
-    for await (const execution of client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}'` })) {
+    for await (const execution of client.workflow.list({
+      query: `WorkflowType = '${opportunitySync.name}'`,
+    })) {
       runs.push(await runStatus(client, execution));
       if (runs.length >= limit) break;
     }

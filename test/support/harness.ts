@@ -46,6 +46,16 @@ export function emulatorApp(): { clientId: string; clientSecret: string } {
 }
 
 /**
+ * The SDK's own logs through our JSON logger, errors only: the warnings and state changes it logs for every
+ * worker, failed activity and workflow would bury a passing run (most failures are ones a test provokes).
+ * OPPSYNC_TEST_LOG_LEVEL=warn shows them when a test fails.
+ */
+export function installTestRuntime(): void {
+  const level = process.env.OPPSYNC_TEST_LOG_LEVEL ?? 'error';
+  installRuntime(createLogger(level, { test: true }), level);
+}
+
+/**
  * The real pieces of one integration test file: a Temporal dev server, the emulator over https, a store on
  * SQLite or PostgreSQL and a worker running the real workflow and activities.
  */
@@ -84,11 +94,7 @@ export class Harness {
   }
 
   static async start(options: HarnessOptions): Promise<Harness> {
-    // The SDK's own logs through our JSON logger, errors only: the warnings it logs for every failed activity and
-    // workflow would bury a passing run (most of them are failures a test provokes). OPPSYNC_TEST_LOG_LEVEL=warn
-    // shows them when a test fails.
-    const level = process.env.OPPSYNC_TEST_LOG_LEVEL ?? 'error';
-    installRuntime(createLogger(level, { test: true }), level);
+    installTestRuntime();
     const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oppsync-test-'));
     // What started before a failing step is stopped again, or its open sockets would keep jest from exiting.
     const started: (() => Promise<void>)[] = [
