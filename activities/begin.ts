@@ -2,10 +2,10 @@
  * Beginning a run: full or incremental, the change baselines of a full sync, and, for an incremental one, the
  * related tables' changes turned into queued opportunities and refreshed leads and companies.
  */
-import { isGuid, keyRangeFilter, normaliseGuid, tallyRequests, type Page, type RawRecord } from '../dynamics';
+import { isGuid, keyRangeFilter, normaliseGuid, tallyRequests, type RawRecord } from '../dynamics';
 import type { Logger } from '../logging';
 import { mapAccount, mapContact, opportunityIdsOfConnection, type CompanyRow, type LeadRow } from '../rules';
-import type { BeginSyncResult, KeyRange } from '../workflows';
+import type { BeginSyncInput, BeginSyncResult, KeyRange, SyncCounts } from '../workflows';
 import {
   committedKey,
   decodeChangeState,
@@ -14,7 +14,7 @@ import {
   watermarkBefore,
   type ChangeState,
 } from './change-state';
-import { activityLogger } from './context';
+import { activityLogger, currentContext } from './context';
 import { isChangeTokenExpired } from './failures';
 import type { PagePosition } from './pages';
 import { beat, type SyncContext } from './sync-context';
@@ -51,46 +51,64 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
     };
   }
 
-  /**
-   * Reads every page of a change feed (or a baseline read), handing each page to `onPage`; returns the next
-   * state. `onFirstPage` hears when the first page has been answered: from then on the delta link that the last
-   * page will carry is fixed (it returns the changes since that initial request).
-   */
+  /** Reads every page of a change feed (delta link or watermark), handing each page to `onPage`; the next state. */
   async function readFeed(
     syncId: string,
     table: TableSpec,
-    from: ChangeState | undefined,
+    from: ChangeState,
     onPage: (records: RawRecord[], deletedIds: string[]) => Promise<void>,
     startedAt: Date,
-    onFirstPage: () => void = () => undefined,
   ): Promise<ChangeState> {
     const tracked = await context.changeTracked(syncId, table);
-    let url: string;
-    if (from?.kind === 'delta') url = from.link;
-    else if (from?.kind === 'watermark') url = (await firstPageUrl(syncId, table, from.since)).url;
-    // The delta link keeps the $select of the read that produced it. Opportunity deltas are read as pages, so
-    // their baseline selects every column; the related tables' deltas only say which rows changed (their
-    // current rows are then fetched by id), so a key-only baseline is enough and far cheaper to read.
-    else {
-      const select = table === opportunities ? [...table.select] : [table.key];
-      url = dynamics.firstPageUrl(table.entitySet, { select, trackChanges: tracked });
-    }
+    const url = from.kind === 'delta' ? from.link : (await firstPageUrl(syncId, table, from.since)).url;
     let deltaLink: string | undefined;
     for (let next: string | undefined = url; next !== undefined;) {
-      const options = { trackChanges: tracked && from?.kind !== 'watermark' };
-      // A baseline wants only the delta link: its rows are not parsed.
-      const page: Page =
-        from === undefined
-          ? await dynamics.getPageLinks(next, options)
-          : await dynamics.getPage(next, options);
+      const page = await dynamics.getPage(next, { trackChanges: tracked && from.kind === 'delta' });
       beat({ table: table.entitySet });
-      if (next === url) onFirstPage();
-      if (from !== undefined) await onPage(page.records, page.deletedIds);
+      await onPage(page.records, page.deletedIds);
       deltaLink = page.deltaLink ?? deltaLink;
       next = page.nextLink;
     }
     if (tracked && deltaLink !== undefined) return { kind: 'delta', link: deltaLink };
     return { kind: 'watermark', since: watermarkBefore(startedAt) };
+  }
+
+  /**
+   * A change-tracking baseline's first URL. The delta link keeps the $select of the read that produced it.
+   * Opportunity deltas are read as pages, so their baseline selects every column; the related tables' deltas
+   * only say which rows changed (their current rows are then fetched by id), so a key-only baseline is enough
+   * and far cheaper to read.
+   */
+  async function baselineUrl(syncId: string, table: TableSpec): Promise<string> {
+    const select = table === opportunities ? [...table.select] : [table.key];
+    const trackChanges = await context.changeTracked(syncId, table);
+    return dynamics.firstPageUrl(table.entitySet, { select, trackChanges });
+  }
+
+  /**
+   * Walks a baseline from `url` (its links only: the rows are not parsed), at most `maxPages` pages. The table's
+   * next change state once the walk has reached its last page, or the cursor where it stopped. After the first
+   * page the delta link the last page will carry is fixed: it returns the changes since that initial request.
+   */
+  async function walkBaseline(
+    syncId: string,
+    table: TableSpec,
+    url: string,
+    startedAt: Date,
+    maxPages = Infinity,
+  ): Promise<{ state: ChangeState } | { cursor: string }> {
+    const tracked = await context.changeTracked(syncId, table);
+    let deltaLink: string | undefined;
+    let pages = 0;
+    for (let next: string | undefined = url; next !== undefined; pages++) {
+      if (pages >= maxPages) return { cursor: next };
+      const page = await dynamics.getPageLinks(next, { trackChanges: tracked });
+      deltaLink = page.deltaLink ?? deltaLink;
+      next = page.nextLink;
+      beat({ table: table.entitySet, cursor: next });
+    }
+    if (tracked && deltaLink !== undefined) return { state: { kind: 'delta', link: deltaLink } };
+    return { state: { kind: 'watermark', since: watermarkBefore(startedAt) } };
   }
 
   /** Incremental: reads what changed in connections, contacts and accounts and queues the opportunities it touches. */
@@ -102,20 +120,27 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
     for (const table of feeds) {
       const from = decodeChangeState(await store.getState(committedKey(table.entitySet)));
       try {
-        const state = await readFeed(
-          syncId,
-          table,
-          from,
-          async (changed, deletedIds) => {
-            const { records, vanishedIds } = await currentRows(table, changed);
-            const gone = [...deletedIds, ...vanishedIds];
-            if (table === CONNECTIONS) await queueConnectionChanges(records, gone);
-            else if (table === CONTACTS) await refreshContacts(records, gone);
-            else await refreshAccounts(records);
-          },
-          startedAt,
-        );
-        next[nextKey(table.entitySet)] = encodeChangeState(state);
+        // A table with no saved state (none was ever taken) gets its baseline now; its changes so far are lost
+        // to this run, as they would be to a first full sync.
+        const state =
+          from === undefined
+            ? await walkBaseline(syncId, table, await baselineUrl(syncId, table), startedAt).then((walk) =>
+                'state' in walk ? walk.state : undefined,
+              )
+            : await readFeed(
+                syncId,
+                table,
+                from,
+                async (changed, deletedIds) => {
+                  const { records, vanishedIds } = await currentRows(table, changed);
+                  const gone = [...deletedIds, ...vanishedIds];
+                  if (table === CONNECTIONS) await queueConnectionChanges(records, gone);
+                  else if (table === CONTACTS) await refreshContacts(records, gone);
+                  else await refreshAccounts(records);
+                },
+                startedAt,
+              );
+        if (state !== undefined) next[nextKey(table.entitySet)] = encodeChangeState(state);
       } catch (error) {
         if (isChangeTokenExpired(error)) return 'expired';
         throw error;
@@ -197,33 +222,44 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
     await store.setState(entries);
   }
 
+  /**
+   * A full sync begins with the change baselines of the related tables (and, for a backfill, of the
+   * opportunities, since its key-filtered pages cannot track changes): whatever changes in them while the full
+   * read runs is seen by the next run. The baselines are walked side by side; once each has had its first page
+   * answered the first opportunity page is read ahead. With `apart`, beginSync stops there and returns where each
+   * unfinished baseline goes on (the workflow walks them beside the pages, see takeBaseline).
+   */
   async function beginFull(
     syncId: string,
     startedAt: Date,
     baselineOpportunities: boolean,
+    apart: boolean,
   ): Promise<BeginSyncResult> {
     await store.clearPending();
-    const next: Record<string, string> = {};
-    // Baselines first: whatever changes in these tables while the full read runs is seen by the next run.
-    // Partitioned reads filter by key, which change tracking does not allow, so a backfill takes the
-    // opportunities' baseline here too.
-    // The baselines read in parallel: Dynamics serves one table while the worker parses another.
     const tables = baselineOpportunities ? [opportunities, ...feeds] : feeds;
     const first = await firstPageUrl(syncId, opportunities);
-    // Once every baseline's first page is answered, what changes from then on is the next run's: the first
-    // opportunity page is read ahead meanwhile, so the run's first page waits for no baseline (a backfill's
-    // pages are read by its partitions).
-    let started = 0;
-    const baselineStarted = (): void => {
-      started += 1;
-      if (started === tables.length && !baselineOpportunities)
-        readAhead({ syncId, mode: 'full', cursor: first.url, trackChanges: first.tracked });
-    };
-    const states = await Promise.all(
-      tables.map((table) => readFeed(syncId, table, undefined, async () => {}, startedAt, baselineStarted)),
+    const firstPages = await Promise.all(
+      tables.map(async (table) =>
+        walkBaseline(syncId, table, await baselineUrl(syncId, table), startedAt, 1),
+      ),
     );
-    tables.forEach((table, index) => {
-      next[nextKey(table.entitySet)] = encodeChangeState(states[index] as ChangeState);
+    if (!baselineOpportunities)
+      readAhead({ syncId, mode: 'full', cursor: first.url, trackChanges: first.tracked });
+    const walked = apart
+      ? firstPages
+      : await Promise.all(
+          firstPages.map((walk, index) =>
+            'cursor' in walk
+              ? walkBaseline(syncId, tables[index] as TableSpec, walk.cursor, startedAt)
+              : Promise.resolve(walk),
+          ),
+        );
+    const next: Record<string, string> = {};
+    const baselines: NonNullable<BeginSyncResult['baselines']> = [];
+    walked.forEach((walk, index) => {
+      const { entitySet } = tables[index] as TableSpec;
+      if ('state' in walk) next[nextKey(entitySet)] = encodeChangeState(walk.state);
+      else baselines.push({ entitySet, cursor: walk.cursor, startedAt: startedAt.toISOString() });
     });
     if (!first.tracked && !baselineOpportunities)
       next[nextKey(opportunities.entitySet)] = encodeChangeState({
@@ -231,27 +267,28 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
         since: watermarkBefore(startedAt),
       });
     await store.setState(next);
-    return { mode: 'full', cursor: first.url, counts: {} };
+    return { mode: 'full', cursor: first.url, counts: {}, ...(baselines.length > 0 ? { baselines } : {}) };
   }
 
   /** Full or incremental: takes the change baselines or reads the related tables' changes, and says where to start. */
   async function chooseAndBegin(
-    input: { syncId: string; full: boolean; baselineOpportunities?: boolean },
+    input: BeginSyncInput,
     startedAt: Date,
     log: Logger,
   ): Promise<BeginSyncResult> {
     const { syncId } = input;
     const baselineOpportunities = input.baselineOpportunities === true;
+    const apart = input.baselinesApart === true;
     await clearNextState();
     const saved = decodeChangeState(await store.getState(committedKey(opportunities.entitySet)));
     // Change state saved against another organisation (DYNAMICS_URL changed) says nothing about this one.
     const foreign = saved?.kind === 'delta' && !dynamics.servesLink(saved.link);
     if (input.full || saved === undefined || foreign)
-      return beginFull(syncId, startedAt, baselineOpportunities);
+      return beginFull(syncId, startedAt, baselineOpportunities, apart);
     const related = await collectRelatedChanges(syncId, startedAt);
     if (related === 'expired') {
       log.warn({ syncId }, 'change-tracking token expired; falling back to a full sync');
-      return beginFull(syncId, startedAt, baselineOpportunities);
+      return beginFull(syncId, startedAt, baselineOpportunities, apart);
     }
     let cursor: string;
     if (saved.kind === 'delta') cursor = saved.link;
@@ -270,11 +307,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
 
   return {
     /** Chooses full or incremental, takes change baselines and queues opportunities touched by related changes. */
-    async beginSync(input: {
-      syncId: string;
-      full: boolean;
-      baselineOpportunities?: boolean;
-    }): Promise<BeginSyncResult> {
+    async beginSync(input: BeginSyncInput): Promise<BeginSyncResult> {
       const log = activityLogger(logger);
       await context.backoff.adopt();
       const startedAt = now();
@@ -286,6 +319,32 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
       const { value: result, requests } = await tallyRequests(() => chooseAndBegin(input, startedAt, log));
       log.info({ syncId: input.syncId, mode: result.mode }, 'sync begun');
       return { ...result, counts: { ...result.counts, dynamicsRequests: requests } };
+    },
+
+    /**
+     * The rest of one table's change baseline, walked beside the opportunity pages (beginSync with
+     * `baselinesApart`); a retry goes on from the cursor its last heartbeat recorded. Writes the table's next
+     * change state, which finishSync promotes once every baseline and page is done.
+     */
+    async takeBaseline(input: {
+      syncId: string;
+      entitySet: string;
+      cursor: string;
+      startedAt: string;
+    }): Promise<{ counts: Partial<SyncCounts> }> {
+      await context.backoff.adopt();
+      await context.holdRunLock(input.syncId);
+      const table = [opportunities, ...feeds].find((spec) => spec.entitySet === input.entitySet);
+      if (table === undefined) throw new Error(`no baseline is taken of ${input.entitySet}`);
+      const resumed = (currentContext()?.info.heartbeatDetails as { cursor?: unknown } | undefined)?.cursor;
+      const cursor = typeof resumed === 'string' ? resumed : input.cursor;
+      const { value: walk, requests } = await tallyRequests(() =>
+        walkBaseline(input.syncId, table, cursor, new Date(input.startedAt)),
+      );
+      if ('state' in walk)
+        await store.setState({ [nextKey(table.entitySet)]: encodeChangeState(walk.state) });
+      activityLogger(logger).info({ syncId: input.syncId, table: table.entitySet }, 'change baseline taken');
+      return { counts: { dynamicsRequests: requests } };
     },
 
     /** The first page of one key range of a partitioned backfill (a plain read: no change tracking with filters). */

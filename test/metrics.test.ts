@@ -132,7 +132,7 @@ describe('worker metrics at OPPSYNC_METRICS_ADDRESS', () => {
       during = s;
       return true;
     });
-    const firstRun = (await handle.result()) as SyncSummary;
+    const firstRun = await handle.result();
     const after = await scrape(address);
     expect(firstRun.status).toBe('COMPLETED');
     expect(firstRun.pages).toBeGreaterThanOrEqual(10);
@@ -202,9 +202,9 @@ describe('worker metrics at OPPSYNC_METRICS_ADDRESS', () => {
     const throttledBefore = h.emulator.stats.throttled;
     h.emulator.faults.throttle({ ratio: 0.5, retryAfterSeconds: 1 });
     h.emulator.faults.failNext(1, 503);
-    const throttledRun = (await (
+    const throttledRun = await (
       await startSync(h.client, { taskQueue: h.config.temporal.taskQueue })
-    ).result()) as SyncSummary;
+    ).result();
     h.emulator.faults.throttle(null);
     expect(throttledRun.status).toBe('COMPLETED');
     const throttled = await scrape(address);

@@ -1,6 +1,6 @@
 import { runSync, startSync } from '../client';
 import type { RuleOptions } from '../rules';
-import type { SyncProgress, SyncSummary } from '../workflows';
+import type { SyncProgress } from '../workflows';
 import { RUN_LOCK_LEASE_MS, type MarketoStore } from '../store';
 import { BACKENDS, freshStore, type Backend } from './store-backends';
 import { ExpectedStore, readOrganisation, sortSnapshot } from './support/expected';
@@ -111,8 +111,8 @@ describe('a manual run while another run is writing', () => {
       onWaiting: (holder) => notices.push(holder),
     });
 
-    const firstSummary = (await first.result()) as SyncSummary;
-    const secondSummary = (await second.result()) as SyncSummary;
+    const firstSummary = await first.result();
+    const secondSummary = await second.result();
     const thirdOutcome = await third;
     expect(thirdOutcome.summary.status).toBe('COMPLETED');
     expect(notices).toEqual([firstSyncId]);
@@ -137,7 +137,7 @@ describe('a manual run while another run is writing', () => {
     expect(failed.summary.status).toBe('FAILED');
     h.emulator.faults.rejectCredentials(false);
     const next = await startSync(h.client, { taskQueue: h.config.temporal.taskQueue });
-    const summary = (await next.result()) as SyncSummary;
+    const summary = await next.result();
     expect(summary.status).toBe('COMPLETED');
     const timers = (await next.fetchHistory()).events?.filter((event) => event.timerStartedEventAttributes);
     expect(timers).toEqual([]);

@@ -6,7 +6,7 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import { startSync } from '../client';
 import type { RuleOptions } from '../rules';
 import { temporalCliPath } from '../config';
-import type { SyncProgress, SyncSummary } from '../workflows';
+import type { SyncProgress } from '../workflows';
 import type { MarketoStore } from '../store';
 import { ExpectedStore, expectExactStore } from './support/expected';
 import { waitFor } from './support/faults';
@@ -110,7 +110,7 @@ describe('worker versioning: deploying changed workflow code while a sync runs',
     expect((await inFlight.describe()).status.name).toBe('RUNNING');
     h.emulator.faults.latencyMs = LATENCY_MS;
 
-    const first = (await inFlight.result()) as SyncSummary;
+    const first = await inFlight.result();
     expect(first.status).toBe('COMPLETED');
     expect(first.opportunitiesUpserted).toBe(300);
     await expectExactStore(h, marketo, expected, OPTIONS);
@@ -136,7 +136,7 @@ describe('worker versioning: deploying changed workflow code while a sync runs',
     const ids = h.emulator.data.list('opportunity').map((row) => String(row.opportunityid));
     for (const id of ids.slice(0, 25)) h.emulator.data.update('opportunity', id, { name: `renamed ${id}` });
     const next = await startSync(h.client, { taskQueue });
-    const second = (await next.result()) as SyncSummary;
+    const second = await next.result();
     expect(second.status).toBe('COMPLETED');
     expect(second.mode).toBe('incremental');
     await expectExactStore(h, marketo, expected, OPTIONS);

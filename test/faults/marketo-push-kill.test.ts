@@ -1,6 +1,5 @@
 import { startSync } from '../../client';
 import type { RuleOptions } from '../../rules';
-import type { SyncSummary } from '../../workflows';
 import type { MarketoStore } from '../../store';
 import { ExpectedStore, expectExactStore, sortSnapshot } from '../support/expected';
 import { rawHistories, secretsFound, spawnWorker, waitFor, type ChildWorker } from '../support/faults';
@@ -69,7 +68,7 @@ describe('a Marketo push whose workers are killed with SIGKILL', () => {
     }
     const last = spawnWorker(h);
     workers.push(last);
-    const summary = (await handle.result()) as SyncSummary;
+    const summary = await handle.result();
     await last.kill('SIGTERM');
     process.stdout.write(
       `${marks.join('; ')}; done at ${Math.round((Date.now() - started) / 1000)} s, ${h.marketo!.stats.calls} Marketo calls\n`,

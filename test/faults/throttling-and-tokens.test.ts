@@ -1,7 +1,6 @@
 import type { RuleOptions } from '../../rules';
 import type { MarketoStore } from '../../store';
 import { startSync } from '../../client';
-import type { SyncSummary } from '../../workflows';
 import { ExpectedStore, expectExactStore } from '../support/expected';
 import { rawHistories, secretsFound, waitFor } from '../support/faults';
 import { Harness } from '../support/harness';
@@ -64,7 +63,7 @@ describe('a sync under throttling and token expiry', () => {
     h.emulator.faults.expireAllTokens();
     await waitFor('two more pages read', () => opportunityPageReads() >= readsBefore + 4);
     h.emulator.faults.revokeAllTokens();
-    const summary = (await handle.result()) as SyncSummary;
+    const summary = await handle.result();
     h.emulator.faults.latencyMs = 0;
     expect(summary.status).toBe('COMPLETED');
     expect(summary.opportunitiesUpserted).toBe(OPPORTUNITIES);

@@ -68,7 +68,7 @@ describe('a sync whose workers are killed with SIGKILL', () => {
     }
     const last = spawnWorker(h);
     workers.push(last);
-    const summary = (await handle.result()) as SyncSummary;
+    const summary = await handle.result();
     await last.kill('SIGTERM');
     return summary;
   }
