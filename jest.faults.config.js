@@ -2,6 +2,7 @@
 module.exports = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['@swc/jest'] },
+  moduleNameMapper: { '^@oppsync/(.*)$': '<rootDir>/packages/$1/src' },
   testMatch: ['<rootDir>/test/faults/**/*.test.ts'],
   testTimeout: 600000,
 };

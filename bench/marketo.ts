@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { startMarketoEmulator, type MarketoEmulator, type MarketoLogEntry } from '../marketo-emulator';
+import { startMarketoEmulator, type MarketoEmulator, type MarketoLogEntry } from '@oppsync/marketo-emulator';
 import { PUSH_STEPS, type MarketoPushSummary, type PushStep } from '../workflows';
 import type { ChangeCounts } from './organisation';
 

@@ -1,5 +1,5 @@
 /** The changes between the full and the incremental run, made through the emulator's data hooks. */
-import type { EmulatorData } from '../emulator';
+import type { EmulatorData } from '@oppsync/dataverse-emulator';
 
 export interface ChangeCounts {
   opportunities: number;

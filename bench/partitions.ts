@@ -8,7 +8,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { runSync } from '../client';
-import type { Emulator } from '../emulator';
+import type { Emulator } from '@oppsync/dataverse-emulator';
 import { MarketoStore } from '../store';
 import { historyStats, type HistoryStats } from './history';
 import type { PartitionRunFigures, WorkerFigures } from './partition-report';

@@ -12,7 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { opportunityTable } from '../activities';
 import { runSync } from '../client';
 import type { DynamicsAuthConfig } from '../dynamics';
-import { startEmulator, type Emulator } from '../emulator';
+import { startEmulator, type Emulator } from '@oppsync/dataverse-emulator';
 import type { SyncSummary } from '../workflows';
 import { startDevServer } from '../temporal';
 import { historyStats } from './history';

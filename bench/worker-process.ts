@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Emulator } from '../emulator';
+import type { Emulator } from '@oppsync/dataverse-emulator';
 
 export interface WorkerProcess {
   readonly pid: number;

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { runSync, type SyncOutcome } from '../client';
 import { loadConfig, type AppConfig } from '../config';
 import type { DynamicsAuthConfig } from '../dynamics';
-import { DEMO, EMULATOR_DEFAULTS, type Lookup } from '../emulator';
+import { DEMO, EMULATOR_DEFAULTS, type Lookup } from '@oppsync/dataverse-emulator';
 import type { RuleOptions } from '../rules';
 import type { MarketoStore } from '../store';
 import { createSyncWorker, type SyncWorker } from '../worker';

@@ -7,7 +7,7 @@ import { runSync } from '../client';
 import { dataConverter } from '../temporal';
 import { loadConfig } from '../config';
 import { startCodecServer, type CodecServer } from '../temporal';
-import { DEMO } from '../emulator';
+import { DEMO } from '@oppsync/dataverse-emulator';
 import { AesGcmPayloadCodec } from '../temporal';
 import type { SyncSummary } from '../workflows';
 import { Harness } from './support/harness';

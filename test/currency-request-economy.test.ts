@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { createSyncActivities } from '../activities';
-import type { RequestLogEntry } from '../emulator';
+import type { RequestLogEntry } from '@oppsync/dataverse-emulator';
 import type { RuleOptions } from '../rules';
 import { ExpectedStore, readOrganisation, sortSnapshot } from './support/expected';
 import { freshSqliteStore, fullSyncInOrder, generatedOrganisation } from './support/activities';

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { Client } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { ensureSchedule } from '../client';
-import { EMULATOR_DEFAULTS, startEmulator } from '../emulator';
+import { EMULATOR_DEFAULTS, startEmulator } from '@oppsync/dataverse-emulator';
 import { SCHEDULE_ID } from '../workflows';
 import { emulatorApp, Harness } from './support/harness';
 

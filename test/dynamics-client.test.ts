@@ -11,7 +11,7 @@ import {
   type DynamicsClientOptions,
   type RawRecord,
 } from '../dynamics';
-import { startEmulator } from '../emulator';
+import { startEmulator } from '@oppsync/dataverse-emulator';
 
 type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 

@@ -3,7 +3,7 @@
  * accounts, the stakeholders' contacts) costs the same number of Web API requests for 100 as for 5,000.
  */
 import { DynamicsClient, lookupOf, type RawRecord } from '../dynamics';
-import { startEmulator } from '../emulator';
+import { startEmulator } from '@oppsync/dataverse-emulator';
 
 type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 

@@ -1,5 +1,5 @@
 import { ConfidentialClientApplication, PublicClientApplication } from '@azure/msal-node';
-import { EMULATOR_DEFAULTS, startEmulator, type Emulator } from '../emulator';
+import { EMULATOR_DEFAULTS, startEmulator, type Emulator } from '@oppsync/dataverse-emulator';
 import {
   clientToken,
   emulatorNetworkClient,

@@ -1,5 +1,4 @@
-import { countEarlyRetries } from '../emulator/stats';
-import { DEMO, startEmulator, type Emulator } from '../emulator';
+import { countEarlyRetries, DEMO, startEmulator, type Emulator } from '@oppsync/dataverse-emulator';
 import { clientToken, httpRequest, webGet, type ODataErrorBody } from './emulator-http';
 
 function batchBody(boundary: string, urls: string[], prefer?: string): string {

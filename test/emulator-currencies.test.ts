@@ -2,7 +2,7 @@
  * The emulator's money as Dataverse keeps it: transactioncurrencies, the organisation's base currency, and each
  * opportunity's exchangerate and _base values, recomputed whenever the opportunity is saved.
  */
-import { CURRENCIES, DEMO, startEmulator, type Emulator } from '../emulator';
+import { CURRENCIES, DEMO, startEmulator, type Emulator } from '@oppsync/dataverse-emulator';
 import { clientToken, readAllPages, webGet } from './emulator-http';
 
 const MONEY =

@@ -1,7 +1,7 @@
 /** Helpers for the emulator tests: a tiny HTTPS client that trusts the emulator's CA, and an msal network client. */
 import { request } from 'node:https';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
-import { EMULATOR_DEFAULTS, type Emulator } from '../emulator';
+import { EMULATOR_DEFAULTS, type Emulator } from '@oppsync/dataverse-emulator';
 
 export interface HttpReply {
   status: number;

@@ -1,4 +1,4 @@
-import { DEMO, startEmulator, type Emulator } from '../emulator';
+import { DEMO, startEmulator, type Emulator } from '@oppsync/dataverse-emulator';
 import { clientToken, readAllPages, webGet, type ODataErrorBody } from './emulator-http';
 
 const ANNOTATIONS = 'odata.include-annotations="*"';

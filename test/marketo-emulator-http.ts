@@ -1,7 +1,7 @@
 /** Helpers for the Marketo emulator tests: axios over HTTPS trusting the emulator's CA, a token, REST calls. */
 import { Agent } from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import type { MarketoEmulator } from '../marketo-emulator';
+import type { MarketoEmulator } from '@oppsync/marketo-emulator';
 
 export interface MarketoEnvelope<T = Record<string, unknown>> {
   requestId: string;

@@ -7,7 +7,7 @@ import {
   type MarketoEmulator,
   type MarketoLogEntry,
   type MarketoRecord,
-} from '../marketo-emulator';
+} from '@oppsync/marketo-emulator';
 import {
   marketoClient,
   type MarketoEnvelope,

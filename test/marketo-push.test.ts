@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { DEMO, type Lookup } from '../emulator';
+import { DEMO, type Lookup } from '@oppsync/dataverse-emulator';
 import type { RuleOptions } from '../rules';
 import type { MarketoStore, StoreSnapshot } from '../store';
 import { ExpectedStore, syncAndExpectExactStore } from './support/expected';

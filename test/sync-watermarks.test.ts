@@ -1,4 +1,4 @@
-import { DEMO, type Lookup } from '../emulator';
+import { DEMO, type Lookup } from '@oppsync/dataverse-emulator';
 import type { MarketoStore } from '../store';
 import { ExpectedStore, syncAndExpectExactStore } from './support/expected';
 import { Harness } from './support/harness';

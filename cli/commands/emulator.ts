@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { runEmulatorForever } from '../../emulator';
+import { runEmulatorForever } from '@oppsync/dataverse-emulator';
 import { untilSignal } from '../context';
 
 /**

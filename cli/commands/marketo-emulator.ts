@@ -1,4 +1,4 @@
-import { runMarketoEmulatorForever } from '../../marketo-emulator';
+import { runMarketoEmulatorForever } from '@oppsync/marketo-emulator';
 import { untilSignal } from '../context';
 
 /**

@@ -1,5 +1,5 @@
 import { startSync } from '../../client';
-import { EMULATOR_DEFAULTS } from '../../emulator';
+import { EMULATOR_DEFAULTS } from '@oppsync/dataverse-emulator';
 import type { RuleOptions } from '../../rules';
 import type { MarketoStore } from '../../store';
 import type { SyncSummary } from '../../workflows';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { SyncActivities } from '../../activities';
 import { loadConfig, type AppConfig } from '../../config';
 import { DynamicsClient } from '../../dynamics';
-import { startEmulator, type Emulator } from '../../emulator';
+import { startEmulator, type Emulator } from '@oppsync/dataverse-emulator';
 import { MarketoStore } from '../../store';
 import { emulatorApp } from './harness';
 

@@ -7,12 +7,12 @@ import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap 
 import { runSync, type SyncOutcome } from '../../client';
 import { loadConfig, type AppConfig } from '../../config';
 import { DynamicsClient, type DynamicsAuthConfig } from '../../dynamics';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator';
+import { startEmulator, type Emulator, type EmulatorOptions } from '@oppsync/dataverse-emulator';
 import {
   startMarketoEmulator,
   type MarketoEmulator,
   type MarketoEmulatorOptions,
-} from '../../marketo-emulator';
+} from '@oppsync/marketo-emulator';
 import type { MarketoConnection } from '../../marketo';
 import { createLogger } from '../../logging';
 import { startDevServer, type DevServer } from '../../temporal';

@@ -3,7 +3,7 @@
  * the Marketo emulator does hold, both in one comparable form: records without Marketo's own ids, roles
  * naming their lead by its lookup value. Written apart from the product's push, so each checks the other.
  */
-import type { MarketoEmulator } from '../../marketo-emulator';
+import type { MarketoEmulator } from '@oppsync/marketo-emulator';
 import type { MarketoStore, StoreSnapshot } from '../../store';
 
 type Row = Record<string, unknown>;

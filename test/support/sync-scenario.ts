@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { CURRENCIES, DEMO } from '../../emulator';
-import type { Lookup } from '../../emulator';
+import { CURRENCIES, DEMO } from '@oppsync/dataverse-emulator';
+import type { Lookup } from '@oppsync/dataverse-emulator';
 import type { RuleOptions } from '../../rules';
 import type { MarketoStore, StoreSnapshot } from '../../store';
 import { ExpectedStore, sortSnapshot, syncAndExpectExactStore } from './expected';

@@ -7,7 +7,7 @@
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { rm } from 'node:fs/promises';
-import { loadOrCreateCertificate } from '../emulator/certificate';
+import { loadOrCreateCertificate } from '@oppsync/dataverse-emulator';
 import { createControlHandler } from './control';
 import { createFaults, createFaultState } from './faults';
 import { Limits } from './limits';

@@ -34,6 +34,9 @@ export type {
 } from './types';
 export { DEMO } from './demo-dataset';
 export { CONNECTION_ROLES, CURRENCIES, SYSTEM_USERS } from './reference-data';
+export { countEarlyRetries } from './stats';
+// The Marketo emulator serves its own certificate from the same helper.
+export { loadOrCreateCertificate, type EmulatorCertificate } from './certificate';
 
 /** Credentials the emulator accepts when the options name none (the demo uses them). */
 export const EMULATOR_DEFAULTS = {

@@ -1,4 +1,4 @@
-/** Public types of the bundled Marketo REST API emulator (see marketo-emulator/index.ts for the door). */
+/** Public types of the bundled Marketo REST API emulator (index.ts is the door). */
 
 export type MarketoObject = 'company' | 'lead' | 'opportunity' | 'role';
 

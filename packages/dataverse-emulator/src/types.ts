@@ -1,4 +1,4 @@
-/** Public types of the bundled Dataverse + Entra ID emulator (see emulator/index.ts for the door). */
+/** Public types of the bundled Dataverse + Entra ID emulator (index.ts is the door). */
 
 export type EntityName =
   | 'opportunity'
