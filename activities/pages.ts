@@ -7,7 +7,7 @@ import { tallyRequests } from '../dynamics';
 import { activityLogger, outsideActivity } from './context';
 import { encodeChangeState, nextKey } from './change-state';
 import { isChangeTokenExpired } from './failures';
-import type { ReadAheadPage, ResolvedPage } from './run-state';
+import type { PreparedPage, ReadAheadPage } from './run-state';
 import { beat, toCounts, type SyncContext } from './sync-context';
 import type { PageResult, SyncMode } from '../workflows';
 
@@ -32,7 +32,7 @@ export function pageActivities(context: SyncContext) {
   async function loadPage(
     at: PagePosition,
     onNextLink: (link: string) => void = () => undefined,
-  ): Promise<ResolvedPage> {
+  ): Promise<PreparedPage> {
     const page = await dynamics.getPage(at.cursor, { trackChanges: at.trackChanges });
     beat();
     if (page.nextLink !== undefined) onNextLink(page.nextLink);
@@ -65,7 +65,7 @@ export function pageActivities(context: SyncContext) {
   /** The page at a position: read ahead by the previous page's activity on this worker, or read now. */
   async function pageAt(
     at: PagePosition,
-  ): Promise<{ page: ResolvedPage; readAheadRequests: number; wasReadAhead: boolean }> {
+  ): Promise<{ page: PreparedPage; readAheadRequests: number; wasReadAhead: boolean }> {
     const ahead = await runs
       .of(at.syncId)
       .readAhead?.take(readAheadKey(at))
@@ -84,7 +84,7 @@ export function pageActivities(context: SyncContext) {
     syncId: string;
     mode: SyncMode;
     cursor: string;
-  }): Promise<'changeTokenExpired' | (ResolvedPage & { wasReadAhead: boolean; requests: number })> {
+  }): Promise<'changeTokenExpired' | (PreparedPage & { wasReadAhead: boolean; requests: number })> {
     const { value, requests } = await tallyRequests(async () => {
       const tracked = await context.changeTracked(input.syncId, opportunities);
       // Filtered reads (watermarks, backfill partitions) cannot track changes.

@@ -27,7 +27,7 @@ export interface PageWrites {
  * One opportunity page read and resolved by the rules. The rows read from Dynamics are gone by now: a page
  * read ahead waits for its activity as the rows it will write, not as the (larger) rows it was read as.
  */
-export interface ResolvedPage {
+export interface PreparedPage {
   /** What to write; handed over to the store by the write, which lets go of it here. */
   input: WritePageInput | undefined;
   /** The contacts and accounts the page writes, for later pages of its run once it is committed. */
@@ -41,7 +41,7 @@ export interface ResolvedPage {
 
 /** A page read ahead and resolved, with the requests reading it took (counted for the activity that uses it). */
 export interface ReadAheadPage {
-  value: ResolvedPage;
+  value: PreparedPage;
   requests: number;
 }
 
