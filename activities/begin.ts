@@ -118,7 +118,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
   ): Promise<Record<string, string> | 'expired'> {
     const next: Record<string, string> = {};
     for (const table of feeds) {
-      const from = decodeChangeState(await store.getState(committedKey(table.entitySet)));
+      const from = decodeChangeState(await store.state.get(committedKey(table.entitySet)));
       try {
         // A table with no saved state (none was ever taken) gets its baseline now; its changes so far are lost
         // to this run, as they would be to a first full sync.
@@ -171,14 +171,14 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
   async function queueConnectionChanges(records: RawRecord[], deletedIds: string[]): Promise<void> {
     const touched = records.flatMap((record) => opportunityIdsOfConnection(record));
     const traced = await store.opportunityIdsOfConnections(deletedIds.map((id) => id.toLowerCase()));
-    await store.addPending([...new Set([...touched, ...traced])], 'connection changed');
+    await store.pending.add([...new Set([...touched, ...traced])], 'connection changed');
   }
 
   async function refreshContacts(records: RawRecord[], deletedIds: string[]): Promise<void> {
     const contactIds = records.map((r) => r.contactid).filter((id): id is string => typeof id === 'string');
     const changedIds = [...contactIds, ...deletedIds].map((id) => id.toLowerCase());
     // A contact's new parent account changes the company of every opportunity it is the customer of.
-    await store.addPending(
+    await store.pending.add(
       await store.opportunityIdsWithCustomerContacts(changedIds),
       'customer contact changed',
     );
@@ -219,7 +219,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
   async function clearNextState(): Promise<void> {
     const entries: Record<string, null> = {};
     for (const table of [opportunities, ...feeds]) entries[nextKey(table.entitySet)] = null;
-    await store.setState(entries);
+    await store.state.set(entries);
   }
 
   /**
@@ -235,7 +235,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
     baselineOpportunities: boolean,
     apart: boolean,
   ): Promise<BeginSyncResult> {
-    await store.clearPending();
+    await store.pending.clear();
     const tables = baselineOpportunities ? [opportunities, ...feeds] : feeds;
     const first = await firstPageUrl(syncId, opportunities);
     const firstPages = await Promise.all(
@@ -266,7 +266,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
         kind: 'watermark',
         since: watermarkBefore(startedAt),
       });
-    await store.setState(next);
+    await store.state.set(next);
     return { mode: 'full', cursor: first.url, counts: {}, ...(baselines.length > 0 ? { baselines } : {}) };
   }
 
@@ -280,7 +280,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
     const baselineOpportunities = input.baselineOpportunities === true;
     const apart = input.baselinesApart === true;
     await clearNextState();
-    const saved = decodeChangeState(await store.getState(committedKey(opportunities.entitySet)));
+    const saved = decodeChangeState(await store.state.get(committedKey(opportunities.entitySet)));
     // Change state saved against another organisation (DYNAMICS_URL changed) says nothing about this one.
     const foreign = saved?.kind === 'delta' && !dynamics.servesLink(saved.link);
     if (input.full || saved === undefined || foreign)
@@ -299,9 +299,9 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
         since: watermarkBefore(startedAt),
       });
     }
-    await store.setState(related);
+    await store.state.set(related);
     const errored = (await store.erroredOpportunityIds(OPEN_ERRORS_RETRIED_PER_RUN)).filter(isGuid);
-    await store.addPending(errored.map(normaliseGuid), 'open sync error');
+    await store.pending.add(errored.map(normaliseGuid), 'open sync error');
     return { mode: 'incremental', cursor, counts: {} };
   }
 
@@ -311,7 +311,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
       const log = activityLogger(logger);
       await context.backoff.adopt();
       const startedAt = now();
-      const holder = await store.claimRunLock(input.syncId);
+      const holder = await store.state.claimRunLock(input.syncId);
       if (holder !== input.syncId) {
         log.info({ syncId: input.syncId, waitingFor: holder }, 'another run is writing: this one waits');
         return { mode: input.full ? 'full' : 'incremental', cursor: '', counts: {}, waitingFor: holder };
@@ -342,7 +342,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
         walkBaseline(input.syncId, table, cursor, new Date(input.startedAt)),
       );
       if ('state' in walk)
-        await store.setState({ [nextKey(table.entitySet)]: encodeChangeState(walk.state) });
+        await store.state.set({ [nextKey(table.entitySet)]: encodeChangeState(walk.state) });
       activityLogger(logger).info({ syncId: input.syncId, table: table.entitySet }, 'change baseline taken');
       return { counts: { dynamicsRequests: requests } };
     },

@@ -28,7 +28,7 @@ export function finishActivities(context: SyncContext) {
       }
       const promote: Record<string, string | null> = {};
       for (const table of [opportunities, ...feeds]) {
-        const value = await store.getState(nextKey(table.entitySet));
+        const value = await store.state.get(nextKey(table.entitySet));
         if (value !== undefined) promote[committedKey(table.entitySet)] = value;
         promote[nextKey(table.entitySet)] = null;
       }
@@ -40,8 +40,8 @@ export function finishActivities(context: SyncContext) {
         mode: input.mode,
         ...(startedAt !== undefined ? { startedAt } : {}),
       });
-      await store.setState(promote);
-      await store.releaseRunLock(input.syncId);
+      await store.state.set(promote);
+      await store.state.releaseRunLock(input.syncId);
       runs.end(input.syncId);
       if (startedAt !== undefined)
         metrics?.recordRun(input.mode, (finishedAt.getTime() - startedAt.getTime()) / 1000);
@@ -52,7 +52,7 @@ export function finishActivities(context: SyncContext) {
     /** A run that failed gives the run lock up at once, so the next run need not wait out its lease. */
     async releaseRunLock(input: { syncId: string }): Promise<void> {
       runs.end(input.syncId);
-      await store.releaseRunLock(input.syncId);
+      await store.state.releaseRunLock(input.syncId);
     },
   };
 }

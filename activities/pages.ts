@@ -121,7 +121,7 @@ export function pageActivities(context: SyncContext) {
         const written = await context.writeAndRemember(input.syncId, read);
         if (read.nextLink === undefined && read.deltaLink !== undefined) {
           // The change state moves only once the page it ends is written.
-          await store.setState({
+          await store.state.set({
             [nextKey(opportunities.entitySet)]: encodeChangeState({ kind: 'delta', link: read.deltaLink }),
           });
         }

@@ -15,7 +15,7 @@ export function pendingActivities(context: SyncContext) {
       const log = activityLogger(logger);
       await context.backoff.adopt();
       await context.holdRunLock(input.syncId);
-      const ids = await store.takePending(sync.pageSize);
+      const ids = await store.pending.take(sync.pageSize);
       if (ids.length === 0) return { remaining: 0, counts: {} };
       const { value: read, requests } = await tallyRequests(async () => {
         const records = await context.rowsByIds(opportunities, ids);
@@ -26,8 +26,8 @@ export function pendingActivities(context: SyncContext) {
         return { records: records.length, vanished: vanished.length, resolved };
       });
       const written = await context.writeAndRemember(input.syncId, read.resolved);
-      await store.removePending(ids);
-      const remaining = await store.pendingCount();
+      await store.pending.remove(ids);
+      const remaining = await store.pending.count();
       log.info(
         { syncId: input.syncId, records: read.records, vanished: read.vanished, remaining },
         'queued opportunities written',

@@ -32,7 +32,7 @@ export function createMarketoActivities({
       const idle = { step: input.step, sent: 0, accepted: 0, skipped: 0, calls: 0, paused: false };
       if (destination === undefined) return { enabled: false, ...idle };
       const log = activityLogger(logger);
-      const holder = await store.claimRunLock(input.syncId);
+      const holder = await store.state.claimRunLock(input.syncId);
       if (holder !== input.syncId) {
         // The mirror changed under another run since this one finished: that run's push sends it all.
         log.info({ syncId: input.syncId, holder }, 'another run pushes to Marketo');
@@ -43,7 +43,7 @@ export function createMarketoActivities({
         heartbeatIfInActivity({ sent: done.sent, calls: done.calls });
         if (Date.now() - renewedAt > RENEW_LOCK_MS) {
           renewedAt = Date.now();
-          void store.claimRunLock(input.syncId).catch(() => undefined);
+          void store.state.claimRunLock(input.syncId).catch(() => undefined);
         }
       };
       const info = currentContext()?.info;
@@ -57,9 +57,10 @@ export function createMarketoActivities({
       metrics?.recordPush(result);
       if (result.paused) await destination.quotaReached(true);
       else if (result.calls > 0) await destination.quotaReached(false);
-      if (result.paused || input.step === 'opportunityDeletes') await store.releaseRunLock(input.syncId);
+      if (result.paused || input.step === 'opportunityDeletes')
+        await store.state.releaseRunLock(input.syncId);
       // What `oppsync status` shows of the last push, per step.
-      await store.setState({
+      await store.state.set({
         [`marketo-push:${input.step}`]: JSON.stringify({ at: new Date().toISOString(), ...result }),
       });
       log.info({ syncId: input.syncId, ...result }, `pushed ${input.step} to Marketo`);

@@ -18,13 +18,13 @@ export function shareBackoff(
   dynamics.onThrottle((openAt) => {
     if (openAt <= published) return;
     published = openAt;
-    store.setState({ [BACKOFF_KEY]: new Date(openAt).toISOString() }).catch((error: unknown) => {
+    store.state.set({ [BACKOFF_KEY]: new Date(openAt).toISOString() }).catch((error: unknown) => {
       logger.warn({ error: String(error) }, 'could not publish the Dataverse back-off');
     });
   });
   return {
     async adopt() {
-      const until = Date.parse((await store.getState(BACKOFF_KEY)) ?? '');
+      const until = Date.parse((await store.state.get(BACKOFF_KEY)) ?? '');
       if (!Number.isNaN(until) && until > Date.now()) dynamics.holdUntil(until);
     },
   };

@@ -227,7 +227,7 @@ export function createSyncContext(deps: SyncActivityDependencies) {
 
   /** Renews this run's lock before it writes; a run that lost it to another stops rather than write beside it. */
   async function holdRunLock(syncId: string): Promise<void> {
-    const holder = await store.claimRunLock(syncId);
+    const holder = await store.state.claimRunLock(syncId);
     if (holder !== syncId)
       throw ApplicationFailure.nonRetryable(
         `another run (${holder.split('/')[0]}) took the run lock after this run had not renewed it for ` +

@@ -51,7 +51,7 @@ export function createMarketoDestination(options: {
 
   async function describe(object: DescribedObject): Promise<Describe> {
     const key = `marketo-describe:${object}`;
-    const cached = await store.getState(key);
+    const cached = await store.state.get(key);
     if (cached !== undefined) {
       const parsed = JSON.parse(cached) as { at: number; fields: [string, FieldSpec][] };
       if (now() - parsed.at < DESCRIBE_TTL_MS) return new Map(parsed.fields);
@@ -63,7 +63,7 @@ export function createMarketoDestination(options: {
     } finally {
       await budget.release(slot, false);
     }
-    await store.setState({ [key]: JSON.stringify({ at: now(), fields: [...fields] }) });
+    await store.state.set({ [key]: JSON.stringify({ at: now(), fields: [...fields] }) });
     return fields;
   }
 

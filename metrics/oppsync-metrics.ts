@@ -13,12 +13,12 @@ export interface StoreReadings {
 }
 
 export async function readStoreGauges(
-  store: Pick<MarketoStore, 'openErrorCount' | 'lastSuccess'>,
+  store: Pick<MarketoStore, 'openErrorCount' | 'state'>,
   quota?: () => Promise<QuotaUsage>,
 ): Promise<StoreReadings> {
   const [openSyncErrors, lastSuccess, marketoQuota] = await Promise.all([
     store.openErrorCount(),
-    store.lastSuccess(),
+    store.state.lastSuccess(),
     quota?.(),
   ]);
   return {

@@ -1,5 +1,6 @@
-/** The Marketo store (SPEC section 2): schema, page writer and the sync's bookkeeping, on knex. */
+/** The Marketo store (SPEC section 2) on knex: schema, the one page write path, the push's ledger, and the sync's bookkeeping apart (sync-state.ts). */
 export { MarketoStore, type StoreOptions, type SyncErrorListing } from './marketo-store';
+export type { PendingQueue, SyncState } from './sync-state';
 export { parseStoreUrl } from './url';
 export { RUN_LOCK_LEASE_MS } from './run-lock';
 export { encodeLastSuccess, LAST_SUCCESS_KEY, type LastSuccess } from './last-success';

@@ -1,14 +1,13 @@
 import knexFactory, { type Knex } from 'knex';
 import type { CompanyRow, LeadRow, SyncErrorRow } from '../rules';
 import { StoreError } from './errors';
-import { decodeLastSuccess, LAST_SUCCESS_KEY, type LastSuccess } from './last-success';
 import { migrationSource } from './migration-source';
 import { upsertCompanies, upsertErrors, upsertLeads, writePageInTransaction } from './page-writer';
 import { PageWriterThread } from './page-writer-thread';
 import { readSnapshot } from './snapshot';
 import { cachePreparedStatements, type PreparingConnection } from './statement-cache';
-import { deleteIn, insertIgnoring, selectIn, updateIn, upsertRows } from './sql';
-import { claimRunLock, releaseRunLock } from './run-lock';
+import { deleteIn, selectIn, updateIn } from './sql';
+import { PendingQueue, SyncState } from './sync-state';
 import type { StoreSnapshot, WriteCounts, WritePageInput } from './types';
 import { parseStoreUrl } from './url';
 
@@ -36,7 +35,6 @@ async function ensureSchema(knex: Knex, schema: string): Promise<void> {
   }
 }
 
-/** The Marketo store (SPEC section 2) on knex: SQLite or PostgreSQL. */
 export interface StoreOptions {
   /**
    * SQLite file stores: write pages on a thread of their own (see page-writer-thread.ts), so the caller's
@@ -54,11 +52,23 @@ export interface SyncErrorListing {
   last_seen_at: string;
 }
 
+/**
+ * The Marketo store (SPEC section 2) on knex, SQLite or PostgreSQL: the mirror's tables and sync errors, with the
+ * sync's bookkeeping beside them (`state`, `pending`).
+ */
 export class MarketoStore {
+  /** The sync's bookkeeping: change state, last success, run lock. */
+  readonly state: SyncState;
+  /** The opportunities queued for re-resolving. */
+  readonly pending: PendingQueue;
+
   private constructor(
     readonly knex: Knex,
     private readonly writerThread?: PageWriterThread,
-  ) {}
+  ) {
+    this.state = new SyncState(knex);
+    this.pending = new PendingQueue(knex);
+  }
 
   /** Connects (SQLite: WAL, foreign keys, busy timeout). Does not migrate. */
   static async open(url: string, options: StoreOptions = {}): Promise<MarketoStore> {
@@ -215,69 +225,6 @@ export class MarketoStore {
     return this.knownIn(this.knex, 'companies', 'external_company_id', accountIds);
   }
 
-  /** Queues opportunities for the next re-resolve; one already queued keeps its place. */
-  async addPending(ids: string[], reason: string): Promise<void> {
-    const addedAt = new Date().toISOString();
-    const rows = [...new Set(ids)].map((id) => ({ external_opportunity_id: id, reason, added_at: addedAt }));
-    await insertIgnoring(this.knex, 'sync_pending', rows, ['external_opportunity_id']);
-  }
-
-  /** Oldest first; not removed (writePage removes what it wrote, so a crash loses nothing). */
-  async takePending(limit: number): Promise<string[]> {
-    const rows = (await this.knex('sync_pending')
-      .select('external_opportunity_id')
-      .orderBy([{ column: 'added_at' }, { column: 'external_opportunity_id' }])
-      .limit(limit)) as { external_opportunity_id: string }[];
-    return rows.map((r) => r.external_opportunity_id);
-  }
-
-  async pendingCount(): Promise<number> {
-    return this.count('sync_pending');
-  }
-
-  async clearPending(): Promise<void> {
-    await this.knex('sync_pending').delete();
-  }
-
-  /** Drops queued ids that were handled without a write (filtered out, unmappable) so the queue always drains. */
-  async removePending(ids: string[]): Promise<void> {
-    await deleteIn(this.knex, 'sync_pending', 'external_opportunity_id', ids);
-  }
-
-  /** Every saved state entry (change tokens, watermarks), for `oppsync status`. */
-  async changeState(): Promise<Record<string, { value: string; updatedAt: string }>> {
-    const rows = (await this.knex('sync_state').select('key', 'value', 'updated_at').orderBy('key')) as {
-      key: string;
-      value: string;
-      updated_at: string;
-    }[];
-    return Object.fromEntries(rows.map((row) => [row.key, { value: row.value, updatedAt: row.updated_at }]));
-  }
-
-  async getState(key: string): Promise<string | undefined> {
-    const row = (await this.knex('sync_state').select('value').where({ key }).first()) as
-      { value: string | null } | undefined;
-    return row?.value ?? undefined;
-  }
-
-  /** The last run that finished (finishSync's record), undefined before the first. */
-  async lastSuccess(): Promise<LastSuccess | undefined> {
-    return decodeLastSuccess(await this.getState(LAST_SUCCESS_KEY));
-  }
-
-  /** Sets several keys at once (one transaction); null deletes a key. */
-  async setState(entries: Record<string, string | null>): Promise<void> {
-    const updatedAt = new Date().toISOString();
-    const set = Object.entries(entries).flatMap(([key, value]) =>
-      value === null ? [] : [{ key, value, updated_at: updatedAt }],
-    );
-    const removed = Object.keys(entries).filter((key) => entries[key] === null);
-    await this.knex.transaction(async (trx) => {
-      await upsertRows(trx, 'sync_state', set, ['key']);
-      await deleteIn(trx, 'sync_state', 'key', removed);
-    });
-  }
-
   /** End of a full sync: opportunities that sync did not see are gone from Dynamics. */
   markUnseenDeleted(
     seenSyncId: string,
@@ -309,15 +256,6 @@ export class MarketoStore {
 
   openErrorCount(): Promise<number> {
     return this.count('sync_errors');
-  }
-
-  /** Takes or renews the run lock for this sync; answers the sync that holds it now (see run-lock.ts). */
-  claimRunLock(syncId: string, now = new Date()): Promise<string> {
-    return claimRunLock(this.knex, syncId, now);
-  }
-
-  releaseRunLock(syncId: string): Promise<void> {
-    return releaseRunLock(this.knex, syncId);
   }
 
   /** Open sync errors, oldest first (`oppsync errors`). */

@@ -222,7 +222,7 @@ describe('the oppsync command', () => {
     const store = await MarketoStore.open(h.config.storeUrl);
     try {
       const before = await store.snapshot();
-      const state = await store.changeState();
+      const state = await store.state.all();
       const dry = await oppsync(['sync', '--dry-run', '--json'], withDynamics);
       expect(dry.code).toBe(0);
       const report = JSON.parse(dry.stdout) as DryRunReport;
@@ -230,7 +230,7 @@ describe('the oppsync command', () => {
       expect(report.changes.opportunities).toEqual({ created: [], updated: [id], deleted: [] });
       expect(report.dynamicsRequests).toBeGreaterThan(0);
       expect(await store.snapshot()).toEqual(before);
-      expect(await store.changeState()).toEqual(state);
+      expect(await store.state.all()).toEqual(state);
 
       const real = await oppsync(['sync', '--json'], env);
       expect(JSON.parse(real.stdout)).toMatchObject({ status: 'COMPLETED', opportunitiesUpserted: 1 });

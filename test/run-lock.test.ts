@@ -22,25 +22,25 @@ describe.each(BACKENDS)('the run lock on $name', (backend: Backend) => {
   it('one run holds it; another is told who has it; it passes on only when released or its lease ran out', async () => {
     const t0 = new Date('2026-12-01T10:00:00.000Z');
     const at = (ms: number): Date => new Date(t0.getTime() + ms);
-    expect(await store.claimRunLock('run-a', t0)).toBe('run-a');
-    expect(await store.claimRunLock('run-b', at(1_000))).toBe('run-a');
+    expect(await store.state.claimRunLock('run-a', t0)).toBe('run-a');
+    expect(await store.state.claimRunLock('run-b', at(1_000))).toBe('run-a');
     // Renewed by its holder, the lease starts again.
-    expect(await store.claimRunLock('run-a', at(RUN_LOCK_LEASE_MS - 1_000))).toBe('run-a');
-    expect(await store.claimRunLock('run-b', at(RUN_LOCK_LEASE_MS + 1_000))).toBe('run-a');
+    expect(await store.state.claimRunLock('run-a', at(RUN_LOCK_LEASE_MS - 1_000))).toBe('run-a');
+    expect(await store.state.claimRunLock('run-b', at(RUN_LOCK_LEASE_MS + 1_000))).toBe('run-a');
     // Not renewed for a whole lease: the next run takes it, and the old holder is told so.
-    expect(await store.claimRunLock('run-b', at(2 * RUN_LOCK_LEASE_MS))).toBe('run-b');
-    expect(await store.claimRunLock('run-a', at(2 * RUN_LOCK_LEASE_MS + 1))).toBe('run-b');
+    expect(await store.state.claimRunLock('run-b', at(2 * RUN_LOCK_LEASE_MS))).toBe('run-b');
+    expect(await store.state.claimRunLock('run-a', at(2 * RUN_LOCK_LEASE_MS + 1))).toBe('run-b');
     // Only the holder can give it up.
-    await store.releaseRunLock('run-a');
-    expect(await store.claimRunLock('run-c', at(2 * RUN_LOCK_LEASE_MS + 2))).toBe('run-b');
-    await store.releaseRunLock('run-b');
-    expect(await store.claimRunLock('run-c', at(2 * RUN_LOCK_LEASE_MS + 3))).toBe('run-c');
+    await store.state.releaseRunLock('run-a');
+    expect(await store.state.claimRunLock('run-c', at(2 * RUN_LOCK_LEASE_MS + 2))).toBe('run-b');
+    await store.state.releaseRunLock('run-b');
+    expect(await store.state.claimRunLock('run-c', at(2 * RUN_LOCK_LEASE_MS + 3))).toBe('run-c');
   });
 
   it('two runs claiming at the same moment: exactly one gets it', async () => {
     const now = new Date();
     const holders = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => store.claimRunLock(`racer-${i}`, now)),
+      Array.from({ length: 8 }, (_, i) => store.state.claimRunLock(`racer-${i}`, now)),
     );
     const winners = holders.filter((holder, i) => holder === `racer-${i}`);
     expect(winners).toHaveLength(1);

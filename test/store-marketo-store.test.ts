@@ -459,7 +459,7 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
         })),
         seenSyncId: 'full-1',
       });
-      await store.addPending(
+      await store.pending.add(
         big.opportunities.map((o) => o.external_opportunity_id),
         'test',
       );
@@ -472,7 +472,7 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
       expect(again).toMatchObject({ rolesUpserted: 2 * n, rolesDeleted: n });
       const snap = await store.snapshot();
       expect([snap.opportunities.length, snap.roles.length, snap.leads.length]).toEqual([n, 2 * n, n]);
-      expect(await store.pendingCount()).toBe(0);
+      expect(await store.pending.count()).toBe(0);
     });
 
     it('insertRows writes plain rows over several statements, a missing value as null', async () => {
@@ -593,24 +593,24 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
 
   describe('incremental bookkeeping', () => {
     it('pending opportunities come out oldest first, stay until written, and keep their place when re-added', async () => {
-      await store.addPending([oppId(3), oppId(1)], 'connection changed');
+      await store.pending.add([oppId(3), oppId(1)], 'connection changed');
       await new Promise((resolve) => setTimeout(resolve, 5));
-      await store.addPending([oppId(2), oppId(3)], 'contact changed');
-      expect(await store.takePending(10)).toEqual([oppId(1), oppId(3), oppId(2)]);
-      expect(await store.takePending(2)).toEqual([oppId(1), oppId(3)]);
-      expect(await store.pendingCount()).toBe(3);
+      await store.pending.add([oppId(2), oppId(3)], 'contact changed');
+      expect(await store.pending.take(10)).toEqual([oppId(1), oppId(3), oppId(2)]);
+      expect(await store.pending.take(2)).toEqual([oppId(1), oppId(3)]);
+      expect(await store.pending.count()).toBe(3);
       await store.writePage(page({ opportunities: [opp(1)], skippedIds: [oppId(3)] }), T1);
-      expect(await store.takePending(10)).toEqual([oppId(2)]);
-      await store.clearPending();
-      expect(await store.pendingCount()).toBe(0);
+      expect(await store.pending.take(10)).toEqual([oppId(2)]);
+      await store.pending.clear();
+      expect(await store.pending.count()).toBe(0);
     });
 
     it('state keys are set, read, overwritten and removed', async () => {
-      expect(await store.getState('deltaLink:opportunities')).toBeUndefined();
-      await store.setState({ 'deltaLink:opportunities': 'https://x/?$deltatoken=1', watermark: '2024' });
-      await store.setState({ 'deltaLink:opportunities': 'https://x/?$deltatoken=2', watermark: null });
-      expect(await store.getState('deltaLink:opportunities')).toBe('https://x/?$deltatoken=2');
-      expect(await store.getState('watermark')).toBeUndefined();
+      expect(await store.state.get('deltaLink:opportunities')).toBeUndefined();
+      await store.state.set({ 'deltaLink:opportunities': 'https://x/?$deltatoken=1', watermark: '2024' });
+      await store.state.set({ 'deltaLink:opportunities': 'https://x/?$deltatoken=2', watermark: null });
+      expect(await store.state.get('deltaLink:opportunities')).toBe('https://x/?$deltatoken=2');
+      expect(await store.state.get('watermark')).toBeUndefined();
     });
 
     it('finds opportunities by customer contact (primary roles only) and by stakeholder connection', async () => {

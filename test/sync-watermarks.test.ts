@@ -32,7 +32,7 @@ describe('the sync without change tracking', () => {
 
   it('reads everything first, then creates, updates, new stakeholders and new parent accounts by watermark', async () => {
     await syncAndCompare(true);
-    const state = await marketo.changeState();
+    const state = await marketo.state.all();
     expect(state['changes:opportunities']?.value).toMatch(/^watermark /);
 
     h.emulator.data.update('opportunity', o.litwareAudit, {

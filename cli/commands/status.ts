@@ -113,7 +113,7 @@ async function pushStatus(config: ReturnType<typeof commandContext>['config'], s
     Record<(typeof PUSH_STEPS)[number], { at: string; sent: number; skipped: number }>
   > = {};
   for (const step of PUSH_STEPS) {
-    const saved = await store.getState(`marketo-push:${step}`);
+    const saved = await store.state.get(`marketo-push:${step}`);
     if (saved !== undefined)
       lastPush[step] = JSON.parse(saved) as { at: string; sent: number; skipped: number };
   }
@@ -144,7 +144,7 @@ export async function statusCommand(options: {
       if (runs.length >= limit) break;
     }
     await store.migrate();
-    const changeState = await store.changeState();
+    const changeState = await store.state.all();
     const openSyncErrors = await store.openErrorCount();
     const marketo = await pushStatus(config, store);
     const status = { runs, changeState, openSyncErrors, ...(marketo !== undefined ? { marketo } : {}) };

@@ -14,8 +14,8 @@ export async function dryRunThenSync<R>(
   sync: () => Promise<R>,
 ): Promise<{ result: R; report: DryRunReport }> {
   const before = await marketo.snapshot();
-  const state = await marketo.changeState();
-  const pending = await marketo.pendingCount();
+  const state = await marketo.state.all();
+  const pending = await marketo.pending.count();
   const marketoWrites = (): number =>
     h.marketo?.stats.log.filter((call) => call.method === 'POST').length ?? 0;
   const writesBefore = marketoWrites();
@@ -27,8 +27,8 @@ export async function dryRunThenSync<R>(
     full,
   });
   expect(await marketo.snapshot()).toEqual(before);
-  expect(await marketo.changeState()).toEqual(state);
-  expect(await marketo.pendingCount()).toBe(pending);
+  expect(await marketo.state.all()).toEqual(state);
+  expect(await marketo.pending.count()).toBe(pending);
   expect(marketoWrites()).toBe(writesBefore);
   const result = await sync();
   const after: StoreSnapshot = await marketo.snapshot();
@@ -37,7 +37,7 @@ export async function dryRunThenSync<R>(
   if (report.marketo !== undefined) {
     // Each step sent what the dry run foretold; roles of leads Marketo did not hold yet it cannot count.
     for (const [step, foretold] of Object.entries(report.marketo)) {
-      const pushed = JSON.parse((await marketo.getState(`marketo-push:${step}`)) ?? '{}') as {
+      const pushed = JSON.parse((await marketo.state.get(`marketo-push:${step}`)) ?? '{}') as {
         sent?: number;
       };
       const count = foretold.create + foretold.update + foretold.delete;
