@@ -1,4 +1,7 @@
-/** The Marketo store (SPEC section 2) on knex: schema, the one page write path, the push's ledger, and the sync's bookkeeping apart (sync-state.ts). */
+/**
+ * The Marketo store (SPEC section 2) on knex: schema, the one page write path, the push's ledger, and the sync's
+ * bookkeeping apart (sync-state.ts).
+ */
 export { MarketoStore, type StoreOptions, type SyncErrorListing } from './marketo-store';
 export type { PendingQueue, SyncState } from './sync-state';
 export { parseStoreUrl } from './url';
