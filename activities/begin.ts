@@ -34,12 +34,8 @@ export const OPEN_ERRORS_RETRIED_PER_RUN = 1_000;
 export function beginActivities(context: SyncContext, readAhead: (at: PagePosition) => void) {
   const { store, dynamics, logger, now, opportunities, feeds } = context;
 
-  async function firstPageUrl(
-    syncId: string,
-    table: TableSpec,
-    since?: string,
-  ): Promise<{ url: string; tracked: boolean }> {
-    const tracked = since === undefined && (await context.changeTracked(syncId, table));
+  async function firstPageUrl(table: TableSpec, since?: string): Promise<{ url: string; tracked: boolean }> {
+    const tracked = since === undefined && (await context.changeTracked(table));
     const filter = since === undefined ? undefined : `modifiedon ge ${since}`;
     return {
       url: dynamics.firstPageUrl(table.entitySet, {
@@ -53,14 +49,13 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
 
   /** Reads every page of a change feed (delta link or watermark), handing each page to `onPage`; the next state. */
   async function readFeed(
-    syncId: string,
     table: TableSpec,
     from: ChangeState,
     onPage: (records: RawRecord[], deletedIds: string[]) => Promise<void>,
     startedAt: Date,
   ): Promise<ChangeState> {
-    const tracked = await context.changeTracked(syncId, table);
-    const url = from.kind === 'delta' ? from.link : (await firstPageUrl(syncId, table, from.since)).url;
+    const tracked = await context.changeTracked(table);
+    const url = from.kind === 'delta' ? from.link : (await firstPageUrl(table, from.since)).url;
     let deltaLink: string | undefined;
     for (let next: string | undefined = url; next !== undefined;) {
       const page = await dynamics.getPage(next, { trackChanges: tracked && from.kind === 'delta' });
@@ -79,9 +74,9 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
    * only say which rows changed (their current rows are then fetched by id), so a key-only baseline is enough
    * and far cheaper to read.
    */
-  async function baselineUrl(syncId: string, table: TableSpec): Promise<string> {
+  async function baselineUrl(table: TableSpec): Promise<string> {
     const select = table === opportunities ? [...table.select] : [table.key];
-    const trackChanges = await context.changeTracked(syncId, table);
+    const trackChanges = await context.changeTracked(table);
     return dynamics.firstPageUrl(table.entitySet, { select, trackChanges });
   }
 
@@ -91,13 +86,12 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
    * page the delta link the last page will carry is fixed: it returns the changes since that initial request.
    */
   async function walkBaseline(
-    syncId: string,
     table: TableSpec,
     url: string,
     startedAt: Date,
     maxPages = Infinity,
   ): Promise<{ state: ChangeState } | { cursor: string }> {
-    const tracked = await context.changeTracked(syncId, table);
+    const tracked = await context.changeTracked(table);
     let deltaLink: string | undefined;
     let pages = 0;
     for (let next: string | undefined = url; next !== undefined; pages++) {
@@ -112,10 +106,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
   }
 
   /** Incremental: reads what changed in connections, contacts and accounts and queues the opportunities it touches. */
-  async function collectRelatedChanges(
-    syncId: string,
-    startedAt: Date,
-  ): Promise<Record<string, string> | 'expired'> {
+  async function collectRelatedChanges(startedAt: Date): Promise<Record<string, string> | 'expired'> {
     const next: Record<string, string> = {};
     for (const table of feeds) {
       const from = decodeChangeState(await store.state.get(committedKey(table.entitySet)));
@@ -124,11 +115,10 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
         // to this run, as they would be to a first full sync.
         const state =
           from === undefined
-            ? await walkBaseline(syncId, table, await baselineUrl(syncId, table), startedAt).then((walk) =>
+            ? await walkBaseline(table, await baselineUrl(table), startedAt).then((walk) =>
                 'state' in walk ? walk.state : undefined,
               )
             : await readFeed(
-                syncId,
                 table,
                 from,
                 async (changed, deletedIds) => {
@@ -237,11 +227,9 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
   ): Promise<BeginSyncResult> {
     await store.pending.clear();
     const tables = baselineOpportunities ? [opportunities, ...feeds] : feeds;
-    const first = await firstPageUrl(syncId, opportunities);
+    const first = await firstPageUrl(opportunities);
     const firstPages = await Promise.all(
-      tables.map(async (table) =>
-        walkBaseline(syncId, table, await baselineUrl(syncId, table), startedAt, 1),
-      ),
+      tables.map(async (table) => walkBaseline(table, await baselineUrl(table), startedAt, 1)),
     );
     if (!baselineOpportunities)
       readAhead({ syncId, mode: 'full', cursor: first.url, trackChanges: first.tracked });
@@ -250,7 +238,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
       : await Promise.all(
           firstPages.map((walk, index) =>
             'cursor' in walk
-              ? walkBaseline(syncId, tables[index] as TableSpec, walk.cursor, startedAt)
+              ? walkBaseline(tables[index] as TableSpec, walk.cursor, startedAt)
               : Promise.resolve(walk),
           ),
         );
@@ -285,7 +273,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
     const foreign = saved?.kind === 'delta' && !dynamics.servesLink(saved.link);
     if (input.full || saved === undefined || foreign)
       return beginFull(syncId, startedAt, baselineOpportunities, apart);
-    const related = await collectRelatedChanges(syncId, startedAt);
+    const related = await collectRelatedChanges(startedAt);
     if (related === 'expired') {
       log.warn({ syncId }, 'change-tracking token expired; falling back to a full sync');
       return beginFull(syncId, startedAt, baselineOpportunities, apart);
@@ -293,7 +281,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
     let cursor: string;
     if (saved.kind === 'delta') cursor = saved.link;
     else {
-      cursor = (await firstPageUrl(syncId, opportunities, saved.since)).url;
+      cursor = (await firstPageUrl(opportunities, saved.since)).url;
       related[nextKey(opportunities.entitySet)] = encodeChangeState({
         kind: 'watermark',
         since: watermarkBefore(startedAt),
@@ -339,7 +327,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
       const resumed = (currentContext()?.info.heartbeatDetails as { cursor?: unknown } | undefined)?.cursor;
       const cursor = typeof resumed === 'string' ? resumed : input.cursor;
       const { value: walk, requests } = await tallyRequests(() =>
-        walkBaseline(input.syncId, table, cursor, new Date(input.startedAt)),
+        walkBaseline(table, cursor, new Date(input.startedAt)),
       );
       if ('state' in walk)
         await store.state.set({ [nextKey(table.entitySet)]: encodeChangeState(walk.state) });

@@ -86,7 +86,7 @@ export function pageActivities(context: SyncContext) {
     cursor: string;
   }): Promise<'changeTokenExpired' | (PreparedPage & { wasReadAhead: boolean; requests: number })> {
     const { value, requests } = await tallyRequests(async () => {
-      const tracked = await context.changeTracked(input.syncId, opportunities);
+      const tracked = await context.changeTracked(opportunities);
       // Filtered reads (watermarks, backfill partitions) cannot track changes.
       const trackChanges = tracked && !/[?&]\$filter=/.test(input.cursor);
       try {

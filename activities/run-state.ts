@@ -1,6 +1,6 @@
 /**
  * What a sync run keeps between its activities on one worker, and nothing else: the run's reference rows, the
- * contacts and accounts it has written, which tables track changes, and its pages read ahead. Each run has its
+ * contacts and accounts it has written, and its pages read ahead. Each run has its
  * own; finishSync (or a failed run's releaseRunLock) ends it, and only the newest few runs are kept, so a run
  * whose activities moved to another worker leaves nothing behind for long. Nothing here is needed for
  * correctness: an activity that finds nothing (another worker, a retry, a restart) reads what it needs itself.
@@ -94,22 +94,10 @@ export class RunState {
   readonly written: RunWrites;
   /** Pages read ahead (SYNC_READ_AHEAD); undefined when off. */
   readonly readAhead: PagePrefetch<ReadAheadPage> | undefined;
-  private readonly tracking = new Map<string, Promise<boolean>>();
 
   constructor(maxIds: number, readAhead: PagePrefetch<ReadAheadPage> | undefined) {
     this.written = new RunWrites(maxIds);
     this.readAhead = readAhead;
-  }
-
-  /** Whether `table` tracks changes, asked once a run; a failed answer is asked again. */
-  changeTracked(table: string, ask: () => Promise<boolean>): Promise<boolean> {
-    let flag = this.tracking.get(table);
-    if (flag === undefined) {
-      flag = ask();
-      flag.catch(() => this.tracking.delete(table));
-      this.tracking.set(table, flag);
-    }
-    return flag;
   }
 }
 

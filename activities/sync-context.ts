@@ -50,6 +50,9 @@ export type SyncContext = ReturnType<typeof createSyncContext>;
 
 export const beat = heartbeatIfInActivity;
 
+/** How long a table's change-tracking setting is taken as known. */
+const TRACKING_FRESH_MS = 15 * 60_000;
+
 export function toCounts(write: WriteCounts, requests: number, skipped: number): Partial<SyncCounts> {
   return { ...write, dynamicsRequests: requests, skipped, pages: 1 };
 }
@@ -73,10 +76,18 @@ export function createSyncContext(deps: SyncActivityDependencies) {
     return result;
   }
 
-  function changeTracked(syncId: string, table: TableSpec): Promise<boolean> {
-    return runs
-      .of(syncId)
-      .changeTracked(table.logicalName, () => dynamics.isChangeTrackingEnabled(table.logicalName));
+  /**
+   * Whether `table` tracks changes: the organisation's setting, not a run's, so a worker asks at most once every
+   * 15 minutes (otherwise each run would pay a request per table); a failed answer is asked again.
+   */
+  const tracking = new Map<string, { flag: Promise<boolean>; askedAt: number }>();
+  function changeTracked(table: TableSpec): Promise<boolean> {
+    const known = tracking.get(table.logicalName);
+    if (known !== undefined && Date.now() - known.askedAt < TRACKING_FRESH_MS) return known.flag;
+    const flag = dynamics.isChangeTrackingEnabled(table.logicalName);
+    flag.catch(() => tracking.delete(table.logicalName));
+    tracking.set(table.logicalName, { flag, askedAt: Date.now() });
+    return flag;
   }
 
   /** Keeps a run's reference rows for its later pages; a failed read is forgotten, so a retry reads again. */
