@@ -5,7 +5,7 @@
 import { isGuid, keyRangeFilter, normaliseGuid, tallyRequests, type RawRecord } from '../dynamics';
 import type { Logger } from '../logging';
 import { mapAccount, mapContact, opportunityIdsOfConnection, type CompanyRow, type LeadRow } from '../rules';
-import type { BeginSyncInput, BeginSyncResult, KeyRange, SyncCounts } from '../workflows';
+import type { BeginSyncInput, BeginSyncResult, KeyRange } from '../workflows';
 import {
   committedKey,
   decodeChangeState,
@@ -14,7 +14,7 @@ import {
   watermarkBefore,
   type ChangeState,
 } from './change-state';
-import { activityLogger, currentContext } from './context';
+import { activityLogger } from './context';
 import { isChangeTokenExpired } from './failures';
 import type { PagePosition } from './pages';
 import { beat, type SyncContext } from './sync-context';
@@ -216,14 +216,12 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
    * A full sync begins with the change baselines of the related tables (and, for a backfill, of the
    * opportunities, since its key-filtered pages cannot track changes): whatever changes in them while the full
    * read runs is seen by the next run. The baselines are walked side by side; once each has had its first page
-   * answered the first opportunity page is read ahead. With `apart`, beginSync stops there and returns where each
-   * unfinished baseline goes on (the workflow walks them beside the pages, see takeBaseline).
+   * answered (which fixes its delta link) the first opportunity page is read ahead while they go on.
    */
   async function beginFull(
     syncId: string,
     startedAt: Date,
     baselineOpportunities: boolean,
-    apart: boolean,
   ): Promise<BeginSyncResult> {
     await store.pending.clear();
     const tables = baselineOpportunities ? [opportunities, ...feeds] : feeds;
@@ -233,21 +231,15 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
     );
     if (!baselineOpportunities)
       readAhead({ syncId, mode: 'full', cursor: first.url, trackChanges: first.tracked });
-    const walked = apart
-      ? firstPages
-      : await Promise.all(
-          firstPages.map((walk, index) =>
-            'cursor' in walk
-              ? walkBaseline(tables[index] as TableSpec, walk.cursor, startedAt)
-              : Promise.resolve(walk),
-          ),
-        );
+    const states = await Promise.all(
+      firstPages.map(async (walk, index) =>
+        'state' in walk ? walk : walkBaseline(tables[index] as TableSpec, walk.cursor, startedAt),
+      ),
+    );
     const next: Record<string, string> = {};
-    const baselines: NonNullable<BeginSyncResult['baselines']> = [];
-    walked.forEach((walk, index) => {
-      const { entitySet } = tables[index] as TableSpec;
-      if ('state' in walk) next[nextKey(entitySet)] = encodeChangeState(walk.state);
-      else baselines.push({ entitySet, cursor: walk.cursor, startedAt: startedAt.toISOString() });
+    states.forEach((walk, index) => {
+      if ('state' in walk)
+        next[nextKey((tables[index] as TableSpec).entitySet)] = encodeChangeState(walk.state);
     });
     if (!first.tracked && !baselineOpportunities)
       next[nextKey(opportunities.entitySet)] = encodeChangeState({
@@ -255,7 +247,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
         since: watermarkBefore(startedAt),
       });
     await store.state.set(next);
-    return { mode: 'full', cursor: first.url, counts: {}, ...(baselines.length > 0 ? { baselines } : {}) };
+    return { mode: 'full', cursor: first.url, counts: {} };
   }
 
   /** Full or incremental: takes the change baselines or reads the related tables' changes, and says where to start. */
@@ -266,17 +258,16 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
   ): Promise<BeginSyncResult> {
     const { syncId } = input;
     const baselineOpportunities = input.baselineOpportunities === true;
-    const apart = input.baselinesApart === true;
     await clearNextState();
     const saved = decodeChangeState(await store.state.get(committedKey(opportunities.entitySet)));
     // Change state saved against another organisation (DYNAMICS_URL changed) says nothing about this one.
     const foreign = saved?.kind === 'delta' && !dynamics.servesLink(saved.link);
     if (input.full || saved === undefined || foreign)
-      return beginFull(syncId, startedAt, baselineOpportunities, apart);
+      return beginFull(syncId, startedAt, baselineOpportunities);
     const related = await collectRelatedChanges(startedAt);
     if (related === 'expired') {
       log.warn({ syncId }, 'change-tracking token expired; falling back to a full sync');
-      return beginFull(syncId, startedAt, baselineOpportunities, apart);
+      return beginFull(syncId, startedAt, baselineOpportunities);
     }
     let cursor: string;
     if (saved.kind === 'delta') cursor = saved.link;
@@ -307,32 +298,6 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
       const { value: result, requests } = await tallyRequests(() => chooseAndBegin(input, startedAt, log));
       log.info({ syncId: input.syncId, mode: result.mode }, 'sync begun');
       return { ...result, counts: { ...result.counts, dynamicsRequests: requests } };
-    },
-
-    /**
-     * The rest of one table's change baseline, walked beside the opportunity pages (beginSync with
-     * `baselinesApart`); a retry goes on from the cursor its last heartbeat recorded. Writes the table's next
-     * change state, which finishSync promotes once every baseline and page is done.
-     */
-    async takeBaseline(input: {
-      syncId: string;
-      entitySet: string;
-      cursor: string;
-      startedAt: string;
-    }): Promise<{ counts: Partial<SyncCounts> }> {
-      await context.backoff.adopt();
-      await context.holdRunLock(input.syncId);
-      const table = [opportunities, ...feeds].find((spec) => spec.entitySet === input.entitySet);
-      if (table === undefined) throw new Error(`no baseline is taken of ${input.entitySet}`);
-      const resumed = (currentContext()?.info.heartbeatDetails as { cursor?: unknown } | undefined)?.cursor;
-      const cursor = typeof resumed === 'string' ? resumed : input.cursor;
-      const { value: walk, requests } = await tallyRequests(() =>
-        walkBaseline(table, cursor, new Date(input.startedAt)),
-      );
-      if ('state' in walk)
-        await store.state.set({ [nextKey(table.entitySet)]: encodeChangeState(walk.state) });
-      activityLogger(logger).info({ syncId: input.syncId, table: table.entitySet }, 'change baseline taken');
-      return { counts: { dynamicsRequests: requests } };
     },
 
     /** The first page of one key range of a partitioned backfill (a plain read: no change tracking with filters). */

@@ -90,15 +90,6 @@ export interface BeginSyncInput {
   full: boolean;
   /** A backfill's parent: the opportunities' change baseline too (its partitions' filtered reads cannot track). */
   baselineOpportunities?: boolean;
-  /** Return unfinished change baselines (`baselines`) for the workflow to walk beside the pages. */
-  baselinesApart?: boolean;
-}
-
-/** Where a change baseline that beginSync began goes on (its next link), and when its run began. */
-export interface BaselineCursor {
-  entitySet: string;
-  cursor: string;
-  startedAt: string;
 }
 
 export interface BeginSyncResult {
@@ -108,8 +99,6 @@ export interface BeginSyncResult {
   counts: Partial<SyncCounts>;
   /** Set when another run holds the run lock (its sync id): nothing was begun, the run waits and asks again. */
   waitingFor?: string;
-  /** With `baselinesApart`: the change baselines still to walk (takeBaseline), beside the pages. */
-  baselines?: BaselineCursor[];
 }
 
 export interface PageResult {

@@ -3,7 +3,6 @@ import {
   ContinueAsNew,
   continueAsNew,
   defineQuery,
-  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -17,7 +16,6 @@ import { SEARCH_ATTRIBUTES } from './contract';
 import {
   addCounts,
   ZERO_COUNTS,
-  type BaselineCursor,
   type BeginSyncInput,
   type BeginSyncResult,
   type SyncCounts,
@@ -90,15 +88,6 @@ export async function releasingRunLockOnFailure<T>(syncId: string, run: () => Pr
   }
 }
 
-/** The rest of one change baseline (see beginSync), walked beside the pages; the requests it took. */
-async function takeBaseline(syncId: string, baseline: BaselineCursor): Promise<Partial<SyncCounts>> {
-  const taken = await activities.takeBaseline.executeWithOptions(
-    withSummary(`change baseline of ${baseline.entitySet}`),
-    [{ syncId, ...baseline }],
-  );
-  return taken.counts;
-}
-
 /** A partition's run: its parent holds the run lock and gives it up. */
 const asIs = <T>(_syncId: string, run: () => Promise<T>): Promise<T> => run();
 
@@ -135,21 +124,13 @@ export async function opportunitySync(input: SyncWorkflowInput = {}): Promise<Sy
   }));
   const sync = partition === undefined ? releasingRunLockOnFailure : asIs;
   return sync(state.syncId, async () => {
-    /** The change baselines still being walked beside the pages (none once they are all taken). */
-    let baselines: Promise<void> | undefined;
     if (input.resume === undefined) {
-      // Workflows begun before the baselines were walked beside the pages took them all in beginSync.
-      const apart = partition === undefined && patched('baselines-beside-pages');
       const begun =
         partition === undefined
           ? // Until beginSync has looked at the saved change state, only a requested full sync knows its mode.
             await beginWhenFree(
               state.mode === 'full' ? 'begin full sync' : 'begin sync',
-              {
-                syncId: state.syncId,
-                full: state.mode === 'full',
-                ...(apart ? { baselinesApart: true } : {}),
-              },
+              { syncId: state.syncId, full: state.mode === 'full' },
               (holder) => {
                 waitingFor = holder;
                 phase = holder === undefined ? 'starting' : 'waiting';
@@ -166,18 +147,6 @@ export async function opportunitySync(input: SyncWorkflowInput = {}): Promise<Sy
         counts: addCounts(state.counts, begun.counts),
       };
       upsertSearchAttributes({ [SEARCH_ATTRIBUTES.mode]: [state.mode] });
-      if (begun.baselines !== undefined)
-        baselines = Promise.all(
-          begun.baselines.map((baseline) =>
-            takeBaseline(state.syncId, baseline).then((counts) => {
-              state = { ...state, counts: addCounts(state.counts, counts) };
-            }),
-          ),
-        ).then(() => {
-          baselines = undefined;
-        });
-      // A failed baseline fails the run when it is awaited, after the pages (not as an unhandled rejection).
-      baselines?.catch(() => undefined);
     }
 
     while (state.phase === 'opportunities') {
@@ -206,11 +175,9 @@ export async function opportunitySync(input: SyncWorkflowInput = {}): Promise<Sy
         continue;
       }
       state = { ...state, cursor: page.nextCursor, counts: addCounts(state.counts, page.counts) };
-      // A baseline still walking would be lost to a new run: it goes on first.
-      if (workflowInfo().continueAsNewSuggested && baselines === undefined)
+      if (workflowInfo().continueAsNewSuggested)
         await continueAsNew<typeof opportunitySync>({ resume: state });
     }
-    await baselines;
 
     while (state.phase === 'pending') {
       phase = 'pending';
