@@ -16,7 +16,6 @@ import {
 } from './change-state';
 import { activityLogger } from './context';
 import { isChangeTokenExpired } from './failures';
-import type { PagePosition } from './pages';
 import { beat, type SyncContext } from './sync-context';
 import { ACCOUNTS, CONNECTIONS, CONTACTS, type TableSpec } from './tables';
 
@@ -27,11 +26,7 @@ import { ACCOUNTS, CONNECTIONS, CONTACTS, type TableSpec } from './tables';
  */
 export const OPEN_ERRORS_RETRIED_PER_RUN = 1_000;
 
-/**
- * `readAhead` starts reading an opportunity page ahead for the page activity that will ask for it (see
- * pages.ts).
- */
-export function beginActivities(context: SyncContext, readAhead: (at: PagePosition) => void) {
+export function beginActivities(context: SyncContext) {
   const { store, dynamics, logger, now, opportunities, feeds } = context;
 
   async function firstPageUrl(table: TableSpec, since?: string): Promise<{ url: string; tracked: boolean }> {
@@ -80,29 +75,18 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
     return dynamics.firstPageUrl(table.entitySet, { select, trackChanges });
   }
 
-  /**
-   * Walks a baseline from `url` (its links only: the rows are not parsed), at most `maxPages` pages. The table's
-   * next change state once the walk has reached its last page, or the cursor where it stopped. After the first
-   * page the delta link the last page will carry is fixed: it returns the changes since that initial request.
-   */
-  async function walkBaseline(
-    table: TableSpec,
-    url: string,
-    startedAt: Date,
-    maxPages = Infinity,
-  ): Promise<{ state: ChangeState } | { cursor: string }> {
+  /** Walks a baseline from `url` to its last page (its links only: the rows are not parsed); the next state. */
+  async function walkBaseline(table: TableSpec, url: string, startedAt: Date): Promise<ChangeState> {
     const tracked = await context.changeTracked(table);
     let deltaLink: string | undefined;
-    let pages = 0;
-    for (let next: string | undefined = url; next !== undefined; pages++) {
-      if (pages >= maxPages) return { cursor: next };
+    for (let next: string | undefined = url; next !== undefined;) {
       const page = await dynamics.getPageLinks(next, { trackChanges: tracked });
+      beat({ table: table.entitySet });
       deltaLink = page.deltaLink ?? deltaLink;
       next = page.nextLink;
-      beat({ table: table.entitySet, cursor: next });
     }
-    if (tracked && deltaLink !== undefined) return { state: { kind: 'delta', link: deltaLink } };
-    return { state: { kind: 'watermark', since: watermarkBefore(startedAt) } };
+    if (tracked && deltaLink !== undefined) return { kind: 'delta', link: deltaLink };
+    return { kind: 'watermark', since: watermarkBefore(startedAt) };
   }
 
   /** Incremental: reads what changed in connections, contacts and accounts and queues the opportunities it touches. */
@@ -115,9 +99,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
         // to this run, as they would be to a first full sync.
         const state =
           from === undefined
-            ? await walkBaseline(table, await baselineUrl(table), startedAt).then((walk) =>
-                'state' in walk ? walk.state : undefined,
-              )
+            ? await walkBaseline(table, await baselineUrl(table), startedAt)
             : await readFeed(
                 table,
                 from,
@@ -130,7 +112,7 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
                 },
                 startedAt,
               );
-        if (state !== undefined) next[nextKey(table.entitySet)] = encodeChangeState(state);
+        next[nextKey(table.entitySet)] = encodeChangeState(state);
       } catch (error) {
         if (isChangeTokenExpired(error)) return 'expired';
         throw error;
@@ -214,33 +196,20 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
 
   /**
    * A full sync begins with the change baselines of the related tables (and, for a backfill, of the
-   * opportunities, since its key-filtered pages cannot track changes): whatever changes in them while the full
-   * read runs is seen by the next run. The baselines are walked side by side; once each has had its first page
-   * answered (which fixes its delta link) the first opportunity page is read ahead while they go on.
+   * opportunities, since its key-filtered pages cannot track changes), walked side by side: whatever changes in
+   * them while the full read runs is seen by the next run.
    */
-  async function beginFull(
-    syncId: string,
-    startedAt: Date,
-    baselineOpportunities: boolean,
-  ): Promise<BeginSyncResult> {
+  async function beginFull(startedAt: Date, baselineOpportunities: boolean): Promise<BeginSyncResult> {
     await store.pending.clear();
     const tables = baselineOpportunities ? [opportunities, ...feeds] : feeds;
-    const first = await firstPageUrl(opportunities);
-    const firstPages = await Promise.all(
-      tables.map(async (table) => walkBaseline(table, await baselineUrl(table), startedAt, 1)),
-    );
-    if (!baselineOpportunities)
-      readAhead({ syncId, mode: 'full', cursor: first.url, trackChanges: first.tracked });
     const states = await Promise.all(
-      firstPages.map(async (walk, index) =>
-        'state' in walk ? walk : walkBaseline(tables[index] as TableSpec, walk.cursor, startedAt),
-      ),
+      tables.map(async (table) => walkBaseline(table, await baselineUrl(table), startedAt)),
     );
     const next: Record<string, string> = {};
-    states.forEach((walk, index) => {
-      if ('state' in walk)
-        next[nextKey((tables[index] as TableSpec).entitySet)] = encodeChangeState(walk.state);
+    states.forEach((state, index) => {
+      next[nextKey((tables[index] as TableSpec).entitySet)] = encodeChangeState(state);
     });
+    const first = await firstPageUrl(opportunities);
     if (!first.tracked && !baselineOpportunities)
       next[nextKey(opportunities.entitySet)] = encodeChangeState({
         kind: 'watermark',
@@ -262,12 +231,11 @@ export function beginActivities(context: SyncContext, readAhead: (at: PagePositi
     const saved = decodeChangeState(await store.state.get(committedKey(opportunities.entitySet)));
     // Change state saved against another organisation (DYNAMICS_URL changed) says nothing about this one.
     const foreign = saved?.kind === 'delta' && !dynamics.servesLink(saved.link);
-    if (input.full || saved === undefined || foreign)
-      return beginFull(syncId, startedAt, baselineOpportunities);
+    if (input.full || saved === undefined || foreign) return beginFull(startedAt, baselineOpportunities);
     const related = await collectRelatedChanges(startedAt);
     if (related === 'expired') {
       log.warn({ syncId }, 'change-tracking token expired; falling back to a full sync');
-      return beginFull(syncId, startedAt, baselineOpportunities);
+      return beginFull(startedAt, baselineOpportunities);
     }
     let cursor: string;
     if (saved.kind === 'delta') cursor = saved.link;

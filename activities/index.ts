@@ -13,10 +13,9 @@ import { createSyncContext, type SyncActivityDependencies } from './sync-context
 /** The sync's activities over one worker's dependencies. */
 export function createSyncActivities(deps: SyncActivityDependencies) {
   const context = createSyncContext(deps);
-  const pages = pageActivities(context);
   return activityBoundary({
-    ...beginActivities(context, pages.readAhead),
-    ...pages.activities,
+    ...beginActivities(context),
+    ...pageActivities(context),
     ...pendingActivities(context),
     ...finishActivities(context),
   });

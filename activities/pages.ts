@@ -12,7 +12,7 @@ import { beat, toCounts, type SyncContext } from './sync-context';
 import type { PageResult, SyncMode } from '../workflows';
 
 /** Where a page is: its sync, how it is read and its cursor (first page, next link or delta link). */
-export interface PagePosition {
+interface PagePosition {
   syncId: string;
   mode: SyncMode;
   cursor: string;
@@ -104,42 +104,38 @@ export function pageActivities(context: SyncContext) {
   }
 
   return {
-    /** Starts reading the page at `at` ahead (beginSync asks for a full sync's first page). */
-    readAhead: (at: PagePosition): void => startReadAhead(at),
-    activities: {
-      /** Reads one opportunity page (first page, next link or delta link), resolves it and writes it. */
-      async syncOpportunityPage(input: {
-        syncId: string;
-        mode: SyncMode;
-        cursor: string;
-      }): Promise<PageResult> {
-        const log = activityLogger(logger);
-        await context.backoff.adopt();
-        await context.holdRunLock(input.syncId);
-        const read = await readAndResolvePage(input);
-        if (read === 'changeTokenExpired') return { changeTokenExpired: true, counts: {} };
-        const written = await context.writeAndRemember(input.syncId, read);
-        if (read.nextLink === undefined && read.deltaLink !== undefined) {
-          // The change state moves only once the page it ends is written.
-          await store.state.set({
-            [nextKey(opportunities.entitySet)]: encodeChangeState({ kind: 'delta', link: read.deltaLink }),
-          });
-        }
-        log.info(
-          {
-            syncId: input.syncId,
-            records: read.records,
-            deleted: read.deleted,
-            last: read.nextLink === undefined,
-            readAhead: read.wasReadAhead,
-          },
-          'opportunity page written',
-        );
-        return context.counted({
-          nextCursor: read.nextLink,
-          counts: toCounts(written, read.requests, read.skipped),
+    /** Reads one opportunity page (first page, next link or delta link), resolves it and writes it. */
+    async syncOpportunityPage(input: {
+      syncId: string;
+      mode: SyncMode;
+      cursor: string;
+    }): Promise<PageResult> {
+      const log = activityLogger(logger);
+      await context.backoff.adopt();
+      await context.holdRunLock(input.syncId);
+      const read = await readAndResolvePage(input);
+      if (read === 'changeTokenExpired') return { changeTokenExpired: true, counts: {} };
+      const written = await context.writeAndRemember(input.syncId, read);
+      if (read.nextLink === undefined && read.deltaLink !== undefined) {
+        // The change state moves only once the page it ends is written.
+        await store.state.set({
+          [nextKey(opportunities.entitySet)]: encodeChangeState({ kind: 'delta', link: read.deltaLink }),
         });
-      },
+      }
+      log.info(
+        {
+          syncId: input.syncId,
+          records: read.records,
+          deleted: read.deleted,
+          last: read.nextLink === undefined,
+          readAhead: read.wasReadAhead,
+        },
+        'opportunity page written',
+      );
+      return context.counted({
+        nextCursor: read.nextLink,
+        counts: toCounts(written, read.requests, read.skipped),
+      });
     },
   };
 }

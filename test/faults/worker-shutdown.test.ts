@@ -75,7 +75,6 @@ describe('a worker stopped with SIGTERM', () => {
   async function stoppedMidPage(
     grace: string,
     signals: number,
-    env: Record<string, string> = {},
   ): Promise<{
     handle: WorkflowHandle;
     worker: ChildWorker;
@@ -83,7 +82,7 @@ describe('a worker stopped with SIGTERM', () => {
     scheduledEventId: number;
   }> {
     const handle = await startSync(h.client, { taskQueue: h.config.temporal.taskQueue, full: true });
-    const worker = spawnWorker(h, { OPPSYNC_SHUTDOWN_GRACE: grace, ...env });
+    const worker = spawnWorker(h, { OPPSYNC_SHUTDOWN_GRACE: grace });
     workers.push(worker);
     let activityId: number | undefined;
     await waitFor('a page activity running on the worker', async () => {
@@ -127,9 +126,7 @@ describe('a worker stopped with SIGTERM', () => {
 
   it('past the grace time the page is cancelled (its requests aborted), the worker exits 0, and the next one completes the run exactly', async () => {
     h.emulator.faults.latencyMs = 2_000;
-    // Without read-ahead the page reads its own rows when it runs (a page read ahead by beginSync could have
-    // them already and finish inside the grace time).
-    const { handle, code, scheduledEventId } = await stoppedMidPage('1s', 1, { SYNC_READ_AHEAD: 'false' });
+    const { handle, code, scheduledEventId } = await stoppedMidPage('1s', 1);
     expect(code).toBe(0);
     expect(await outcomeOf(handle, scheduledEventId)).toBeUndefined();
     const summary = await finishWithNewWorker(handle);
