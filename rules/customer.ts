@@ -3,7 +3,7 @@
  * whose customer is a contact gets that contact as its primary role ('Potential Customer') and the contact's
  * parent account as its company. The related records a page read are made leads and companies here, once each.
  */
-import { syncError } from './fields';
+import { readKey, readLookupSafe, syncError } from './fields';
 import { mapAccount, mapContact, type OpportunityCore } from './mapping';
 import type {
   CompanyRow,
@@ -15,7 +15,6 @@ import type {
   SyncErrorRow,
   WrittenThisRun,
 } from './types';
-import { readKey } from './fields';
 
 export const CUSTOMER_ROLE = 'Potential Customer';
 
@@ -33,7 +32,7 @@ export class ErrorList {
   }
 }
 
-export function compare(a: string, b: string): number {
+function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -53,11 +52,8 @@ function indexRows<T>(
     }
     errors.add(mapped.error);
     // A row that is present but unmappable counts as "not available" for the records that point to it.
-    try {
-      byId.set(readKey(raw, keyColumn), undefined);
-    } catch {
-      // No readable key: nothing can point to it.
-    }
+    const id = readLookupSafe(() => readKey(raw, keyColumn));
+    if (id) byId.set(id, undefined);
   }
   return byId;
 }

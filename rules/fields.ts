@@ -143,3 +143,12 @@ export function syncError(
     payload: payloadOf(payload),
   };
 }
+
+/** What `read` returns, or undefined when the field it reads is unreadable. */
+export function readLookupSafe<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}

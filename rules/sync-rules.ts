@@ -4,7 +4,7 @@
  * stakeholders (rule 5, stakeholders.ts). Pure: no I/O, no clock.
  */
 import { customerOf, ErrorList, RelatedRecords } from './customer';
-import { readKey, readLookup } from './fields';
+import { readKey, readLookup, readLookupSafe } from './fields';
 import { isFilteredOut, mapOpportunityCore } from './mapping';
 import { stakeholderLink, stakeholderRoles } from './stakeholders';
 import type {
@@ -25,14 +25,6 @@ function syncedOpportunityIds(opportunities: RawRecord[], options: ResolvePageIn
     if (id && !isFilteredOut(raw, options)) ids.add(id);
   }
   return ids;
-}
-
-function readLookupSafe<T>(read: () => T): T | undefined {
-  try {
-    return read();
-  } catch {
-    return undefined;
-  }
 }
 
 /** Stage 1: the contacts and accounts a page needs: customers by type, stakeholder contacts. */
