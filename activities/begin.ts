@@ -2,9 +2,26 @@
  * Beginning a run: full or incremental, the change baselines of a full sync, and, for an incremental one, the
  * related tables' changes turned into queued opportunities and refreshed leads and companies.
  */
-import { isGuid, keyRangeFilter, normaliseGuid, tallyRequests, type RawRecord } from '../dynamics';
+import {
+  ACCOUNTS,
+  CONNECTIONS,
+  CONTACTS,
+  isGuid,
+  keyRangeFilter,
+  normaliseGuid,
+  tallyRequests,
+  type RawRecord,
+  type TableSpec,
+} from '../dynamics';
 import type { Logger } from '../logging';
-import { mapAccount, mapContact, opportunityIdsOfConnection, type CompanyRow, type LeadRow } from '../rules';
+import {
+  mapAccount,
+  mapContact,
+  opportunityIdsOfConnection,
+  vanishedIds,
+  type CompanyRow,
+  type LeadRow,
+} from '../rules';
 import type { BeginSyncInput, BeginSyncResult, KeyRange } from '../workflows';
 import {
   committedKey,
@@ -17,7 +34,6 @@ import {
 import { activityLogger } from './context';
 import { isChangeTokenExpired } from './failures';
 import { beat, type SyncContext } from './sync-context';
-import { ACCOUNTS, CONNECTIONS, CONTACTS, type TableSpec } from './tables';
 
 /**
  * Opportunities with an open sync error that an incremental run reads again (those tried longest ago first),
@@ -136,8 +152,7 @@ export function beginActivities(context: SyncContext) {
     ];
     if (ids.length === 0) return { records: [], vanishedIds: [] };
     const records = await context.rowsByIds(table, ids);
-    const found = new Set(records.map((row) => String(row[table.key]).toLowerCase()));
-    return { records, vanishedIds: ids.filter((id) => !found.has(id)) };
+    return { records, vanishedIds: vanishedIds(ids, records, table.key) };
   }
 
   async function queueConnectionChanges(records: RawRecord[], deletedIds: string[]): Promise<void> {

@@ -33,5 +33,4 @@ export type { MarketoActivityDependencies } from './push';
 export { RunStates, type ReadAheadPage } from './run-state';
 export { PagePrefetch } from './page-prefetch';
 export { decodeChangeState } from './change-state';
-export { ACCOUNTS, CONNECTIONS, CONTACTS, opportunityTable } from './tables';
 export { activityCancellation, activityLogger, heartbeatIfInActivity } from './context';

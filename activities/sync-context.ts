@@ -4,10 +4,23 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { SyncConfig } from '../config';
-import { isGuid, normaliseGuid, type DynamicsClient, type RawRecord } from '../dynamics';
+import {
+  ACCOUNTS,
+  CONNECTION_ROLE_COLUMNS,
+  CONNECTIONS,
+  CONTACTS,
+  CURRENCY_COLUMNS,
+  isGuid,
+  normaliseGuid,
+  opportunityTable,
+  type DynamicsClient,
+  type RawRecord,
+  type TableSpec,
+} from '../dynamics';
 import type { Logger } from '../logging';
 import type { OppsyncMetrics } from '../metrics';
 import {
+  deletedOpportunityIds,
   hasUnknownCurrency,
   parentAccountIds,
   parseConnectionRoles,
@@ -24,15 +37,6 @@ import { PagePrefetch } from './page-prefetch';
 import type { PageWrites, ReadAheadPage, RunReference } from './run-state';
 import { RunStates } from './run-state';
 import { shareBackoff } from './shared-backoff';
-import {
-  ACCOUNTS,
-  CONNECTION_ROLE_COLUMNS,
-  CONNECTIONS,
-  CONTACTS,
-  CURRENCY_COLUMNS,
-  opportunityTable,
-  type TableSpec,
-} from './tables';
 
 export interface SyncActivityDependencies {
   store: MarketoStore;
@@ -201,7 +205,7 @@ export function createSyncContext(deps: SyncActivityDependencies) {
     // resolved.stakeholderConnections: the connections that gave a role, so a later delete (the delta says only
     // its id) can be traced back to its opportunity.
     return {
-      input: { ...resolved, deletedOpportunityIds: deletedIds, seenSyncId },
+      input: { ...resolved, deletedOpportunityIds: deletedOpportunityIds(deletedIds), seenSyncId },
       writes: writtenByPage(resolved, contacts),
       skipped: resolved.skippedIds.length,
     };

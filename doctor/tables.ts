@@ -1,5 +1,11 @@
-import { ACCOUNTS, CONNECTIONS, CONTACTS, opportunityTable } from '../activities';
-import { isDynamicsError, type DynamicsClient } from '../dynamics';
+import {
+  ACCOUNTS,
+  CONNECTIONS,
+  CONTACTS,
+  isDynamicsError,
+  opportunityTable,
+  type DynamicsClient,
+} from '../dynamics';
 import { fail, pass, reason, type Check } from './check';
 
 interface ReadTable {

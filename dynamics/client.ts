@@ -1,4 +1,4 @@
-import type { RawRecord } from './annotations';
+import { ALL_ANNOTATIONS, type Annotation, type RawRecord } from './record';
 import { TokenProvider, type DynamicsAuthConfig } from './auth';
 import {
   buildBatch,
@@ -23,7 +23,6 @@ import {
   parsePageLinks,
   preferHeader,
   queryString,
-  RULE_ANNOTATIONS,
   type Page,
 } from './odata';
 import { describeRequest, errorForResponse } from './response-errors';
@@ -49,8 +48,8 @@ export interface IdQuery {
   ids: string[];
   select: string[];
   extraFilter?: string;
-  /** odata.include-annotations for the query's rows (default RULE_ANNOTATIONS; [] for none). */
-  annotations?: readonly string[];
+  /** odata.include-annotations for the query's rows (default ALL_ANNOTATIONS; [] for none). */
+  annotations?: readonly Annotation[];
 }
 
 /** Options of an id query besides its table, property, ids and columns. */
@@ -61,7 +60,7 @@ interface PendingGet {
   query: number;
   url: string;
   throttled: number;
-  annotations: readonly string[];
+  annotations: readonly Annotation[];
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -187,7 +186,7 @@ export class DynamicsClient {
   async getByIdsMany(queries: IdQuery[]): Promise<RawRecord[][]> {
     const pending: PendingGet[] = [];
     queries.forEach((query, index) => {
-      const annotations = query.annotations ?? RULE_ANNOTATIONS;
+      const annotations = query.annotations ?? ALL_ANNOTATIONS;
       for (const url of this.idQueryUrls(query))
         pending.push({ query: index, url, throttled: 0, annotations });
     });
@@ -199,13 +198,13 @@ export class DynamicsClient {
    * together cost one round trip. Results are in the order of the tables.
    */
   async getAllMany(
-    tables: { entitySet: string; select: string[]; annotations?: readonly string[] }[],
+    tables: { entitySet: string; select: string[]; annotations?: readonly Annotation[] }[],
   ): Promise<RawRecord[][]> {
     const pending = tables.map((table, index): PendingGet => ({
       query: index,
       url: this.firstPageUrl(table.entitySet, { select: table.select }),
       throttled: 0,
-      annotations: table.annotations ?? RULE_ANNOTATIONS,
+      annotations: table.annotations ?? ALL_ANNOTATIONS,
     }));
     const results = await this.runGets(pending, tables.length);
     return results;
@@ -229,7 +228,7 @@ export class DynamicsClient {
   async getAll(
     entitySet: string,
     select: string[],
-    options: { filter?: string; annotations?: readonly string[] } = {},
+    options: { filter?: string; annotations?: readonly Annotation[] } = {},
   ): Promise<RawRecord[]> {
     const rows: RawRecord[] = [];
     let url: string | undefined = this.firstPageUrl(entitySet, {
@@ -293,7 +292,7 @@ export class DynamicsClient {
     pageSize: number,
     trackChanges: boolean,
     linksOnly = false,
-    annotations: readonly string[] = RULE_ANNOTATIONS,
+    annotations: readonly Annotation[] = ALL_ANNOTATIONS,
   ): Promise<Page> {
     const target = this.ownUrl(url);
     if (target.length > MAX_GET_URL_CHARS) {
@@ -359,7 +358,7 @@ export class DynamicsClient {
     return inFilterChunks(prefix, query.property, ids, query.extraFilter, MAX_BATCH_URL_CHARS);
   }
 
-  private batchPart(url: string, annotations: readonly string[]): BatchGet {
+  private batchPart(url: string, annotations: readonly Annotation[]): BatchGet {
     return {
       url,
       headers: { Accept: 'application/json', Prefer: preferHeader(MAX_PAGE_SIZE, false, annotations) },

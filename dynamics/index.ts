@@ -1,14 +1,27 @@
 /** The Dataverse Web API client (read-only) and its Entra ID authentication. */
 export { DynamicsClient, type DynamicsClientOptions, type IdQuery, type IdQueryOptions } from './client';
 export type { DynamicsAuthConfig } from './auth';
+export { keyRangeFilter, type Page } from './odata';
 export {
-  FORMATTED_VALUE_ANNOTATION,
-  keyRangeFilter,
-  LOOKUP_TYPE_ANNOTATION,
-  RULE_ANNOTATIONS,
-  type Page,
-} from './odata';
-export { lookupOf, formattedValue, type RawRecord } from './annotations';
-export { isGuid, normaliseGuid } from './guid';
+  ALL_ANNOTATIONS,
+  annotationProperty,
+  formattedValue,
+  lookupLogicalName,
+  lookupOf,
+  lookupProperty,
+  type Annotation,
+  type RawRecord,
+} from './record';
+export {
+  ACCOUNTS,
+  CONNECTION_ROLE_COLUMNS,
+  CONNECTIONS,
+  CONTACTS,
+  CURRENCY_COLUMNS,
+  OPPORTUNITY_COLUMNS,
+  opportunityTable,
+  type TableSpec,
+} from './tables';
+export { isGuid, normaliseGuid, toGuid } from './guid';
 export { DynamicsError, isDynamicsError, toSafeMessage, type DynamicsErrorCode } from './errors';
 export { tallyRequests, type TransportObserver } from './transport';

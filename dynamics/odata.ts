@@ -1,5 +1,5 @@
 import { DynamicsError } from './errors';
-import type { RawRecord } from './annotations';
+import { ALL_ANNOTATIONS, annotationNames, type Annotation, type RawRecord } from './record';
 import { isGuid, normaliseGuid } from './guid';
 import { parseJsonBody } from './json-body';
 
@@ -35,24 +35,16 @@ export function queryString(options: [string, string | undefined][]): string {
   return parts.length > 0 ? `?${parts.join('&')}` : '';
 }
 
-export const FORMATTED_VALUE_ANNOTATION = 'OData.Community.Display.V1.FormattedValue';
-export const LOOKUP_TYPE_ANNOTATION = 'Microsoft.Dynamics.CRM.lookuplogicalname';
-
-/**
- * The annotations the rules read: option-set and lookup labels, and the target table of polymorphic lookups.
- * Not "*": the navigation-property annotation on every lookup would only make each page larger. A read that
- * needs less asks for less (see TableSpec.annotations).
- */
-export const RULE_ANNOTATIONS: readonly string[] = [FORMATTED_VALUE_ANNOTATION, LOOKUP_TYPE_ANNOTATION];
-
 /** The `Prefer` header of a read. */
 export function preferHeader(
   pageSize: number,
   trackChanges: boolean,
-  annotations: readonly string[] = RULE_ANNOTATIONS,
+  annotations: readonly Annotation[] = ALL_ANNOTATIONS,
 ): string {
   const values = [`odata.maxpagesize=${pageSize}`];
-  if (annotations.length > 0) values.unshift(`odata.include-annotations="${annotations.join(',')}"`);
+  // Not "*": the navigation-property annotation on every lookup would only make each page larger.
+  if (annotations.length > 0)
+    values.unshift(`odata.include-annotations="${annotationNames(annotations).join(',')}"`);
   if (trackChanges) values.push('odata.track-changes');
   return values.join(',');
 }

@@ -1,14 +1,14 @@
 /** SPEC section 3, `currency`: an opportunity's transaction currency as its ISO code. */
-import { BadFieldError, lookupKeysOf, readLookup } from './fields';
-import { normalizeGuid } from './guid';
+import { lookupProperty, toGuid, type RawRecord } from '../dynamics';
+import { BadFieldError, readLookup } from './fields';
 import { TEXT_LIMITS, truncate } from './text';
-import type { Currencies, RawRecord } from './types';
+import type { Currencies } from './types';
 
 /** transactioncurrencies rows → id → ISO code; a row without a readable id or code names no currency. */
 export function parseCurrencies(rows: RawRecord[]): Map<string, string> {
   const currencies = new Map<string, string>();
   for (const row of rows) {
-    const id = normalizeGuid(row.transactioncurrencyid);
+    const id = toGuid(row.transactioncurrencyid);
     const code = row.isocurrencycode;
     if (!id || typeof code !== 'string' || code.trim() === '') continue;
     currencies.set(id, truncate(code.trim(), TEXT_LIMITS.short));
@@ -28,7 +28,7 @@ export function readCurrency(raw: RawRecord, currencies: Currencies): string | n
   const code = currencies.get(lookup.id);
   if (code === undefined) {
     throw new BadFieldError(
-      `${lookupKeysOf(CURRENCY_LOOKUP).value} ${lookup.id} is not a currency of transactioncurrencies`,
+      `${lookupProperty(CURRENCY_LOOKUP)} ${lookup.id} is not a currency of transactioncurrencies`,
     );
   }
   return code;
@@ -36,9 +36,9 @@ export function readCurrency(raw: RawRecord, currencies: Currencies): string | n
 
 /** Whether some opportunity points to a currency that `currencies` does not name (a currency added since). */
 export function hasUnknownCurrency(opportunities: RawRecord[], currencies: Currencies): boolean {
-  const key = lookupKeysOf(CURRENCY_LOOKUP).value;
+  const key = lookupProperty(CURRENCY_LOOKUP);
   return opportunities.some((raw) => {
-    const id = normalizeGuid(raw[key]);
+    const id = toGuid(raw[key]);
     return id !== undefined && !currencies.has(id);
   });
 }

@@ -1,9 +1,8 @@
-import { normalizeGuid } from './guid';
-import type { RawRecord, SyncErrorEntity, SyncErrorRow } from './types';
+import { lookupLogicalName, lookupProperty, toGuid, type RawRecord } from '../dynamics';
+import type { SyncErrorEntity, SyncErrorRow } from './types';
 import { TEXT_LIMITS, truncate } from './text';
 
-export const FORMATTED = '@OData.Community.Display.V1.FormattedValue';
-export const LOOKUP_TYPE = '@Microsoft.Dynamics.CRM.lookuplogicalname';
+export { formattedValue } from '../dynamics';
 
 /** Thrown inside the mappers only; the public functions turn it into a SyncErrorRow. */
 export class BadFieldError extends Error {
@@ -84,30 +83,19 @@ export function readTimestamp(raw: RawRecord, key: string): string | null {
 export function readKey(raw: RawRecord, key: string): string {
   const value = raw[key];
   if (isAbsent(value) || value === '') throw new BadFieldError(`${key} is missing`);
-  const id = normalizeGuid(value);
+  const id = toGuid(value);
   if (!id) throw new BadFieldError(`${key} is not a GUID`);
   return id;
 }
 
-/** The properties a lookup column `name` is read from: `_name_value` and its lookuplogicalname annotation. */
-export function lookupKeysOf(name: string): { value: string; type: string } {
-  return { value: `_${name}_value`, type: `_${name}_value${LOOKUP_TYPE}` };
-}
-
-/** A lookup column `name` read from `_name_value` and its lookuplogicalname annotation. */
+/** A lookup column `name` read from `_name_value` and the table it points to. */
 export function readLookup(raw: RawRecord, name: string): Lookup | null {
-  const keys = lookupKeysOf(name);
-  const value = raw[keys.value];
+  const property = lookupProperty(name);
+  const value = raw[property];
   if (isAbsent(value)) return null;
-  const id = normalizeGuid(value);
-  if (!id) throw new BadFieldError(`${keys.value} is not a GUID`);
-  const type = raw[keys.type];
-  return { id, type: typeof type === 'string' ? type : undefined };
-}
-
-export function formattedValue(raw: RawRecord, key: string): string | undefined {
-  const value = raw[key + FORMATTED];
-  return typeof value === 'string' ? value : undefined;
+  const id = toGuid(value);
+  if (!id) throw new BadFieldError(`${property} is not a GUID`);
+  return { id, type: lookupLogicalName(raw, property) };
 }
 
 function payloadOf(value: unknown): string {
@@ -125,8 +113,7 @@ export function errorRecordId(raw: RawRecord, key: string): string {
   const value = raw[key];
   if (isAbsent(value) || value === '') return '(missing)';
   return (
-    normalizeGuid(value) ??
-    truncate(typeof value === 'string' ? value : JSON.stringify(value), TEXT_LIMITS.short)
+    toGuid(value) ?? truncate(typeof value === 'string' ? value : JSON.stringify(value), TEXT_LIMITS.short)
   );
 }
 

@@ -16,7 +16,6 @@ export type {
   SyncErrorRow,
   WrittenThisRun,
 } from './types';
-export { normalizeGuid } from './guid';
 export { TEXT_LIMITS } from './text';
 export { SALES_STAGE_LABELS, STAGE_LABELS, STATUS_LABELS } from './labels';
 export { mapAccount, mapContact } from './mapping';
@@ -29,6 +28,7 @@ export {
   stakeholderRoles,
 } from './stakeholders';
 export { CUSTOMER_ROLE, customerOf } from './customer';
+export { deletedOpportunityIds, vanishedIds } from './deletions';
 export { parentAccountIds, referencedIds, resolvePage, writtenByPage } from './sync-rules';
 export {
   companyRecord,

@@ -3,7 +3,6 @@ import {
   BadFieldError,
   errorRecordId,
   formattedValue,
-  lookupKeysOf,
   readCode,
   readDate,
   readKey,
@@ -14,6 +13,7 @@ import {
   syncError,
   type Lookup,
 } from './fields';
+import { lookupProperty } from '../dynamics';
 import { readCurrency } from './currencies';
 import { SALES_STAGE_LABELS, STAGE_LABELS, STATUS_LABELS, optionLabel } from './labels';
 import { TEXT_LIMITS, truncate } from './text';
@@ -78,7 +78,7 @@ function customColumns(columns: string[]): CustomColumn[] {
   const names = [...new Set(columns.map((c) => c.trim()).filter((c) => c !== ''))].sort();
   return names.map((name) => {
     const lookupName = /^_(.+)_value$/.exec(name)?.[1] ?? name;
-    return { name, lookupName, lookupKey: lookupKeysOf(lookupName).value };
+    return { name, lookupName, lookupKey: lookupProperty(lookupName) };
   });
 }
 

@@ -1,14 +1,6 @@
 /** Rule 5: which connection rows make stakeholder roles. */
-import { normalizeGuid } from './guid';
-import {
-  BadFieldError,
-  LOOKUP_TYPE,
-  errorRecordId,
-  readCode,
-  readKey,
-  readLookup,
-  syncError,
-} from './fields';
+import { lookupLogicalName, toGuid } from '../dynamics';
+import { BadFieldError, errorRecordId, readCode, readKey, readLookup, syncError } from './fields';
 import { truncate, TEXT_LIMITS } from './text';
 import type { ErrorList, RelatedRecords } from './customer';
 import type { ConnectionRole, RawRecord, RoleRow, StakeholderConnection, SyncErrorRow } from './types';
@@ -19,7 +11,7 @@ const OBJECT_TYPE = { account: 1, contact: 2, opportunity: 3, systemuser: 8 } as
 export function parseConnectionRoles(rows: RawRecord[]): Map<string, ConnectionRole> {
   const roles = new Map<string, ConnectionRole>();
   for (const row of rows) {
-    const id = normalizeGuid(row.connectionroleid);
+    const id = toGuid(row.connectionroleid);
     const category = typeof row.category === 'number' ? row.category : Number(row.category);
     if (!id || typeof row.name !== 'string' || !Number.isInteger(category)) continue;
     roles.set(id, { id, name: truncate(row.name, TEXT_LIMITS.short), category });
@@ -27,16 +19,15 @@ export function parseConnectionRoles(rows: RawRecord[]): Map<string, ConnectionR
   return roles;
 }
 
-// Each side's property names, built once (sideIs runs several times for every connection row of a page).
 const SIDE_KEYS = {
-  1: { annotation: `_record1id_value${LOOKUP_TYPE}`, code: 'record1objecttypecode' },
-  2: { annotation: `_record2id_value${LOOKUP_TYPE}`, code: 'record2objecttypecode' },
+  1: { lookup: '_record1id_value', code: 'record1objecttypecode' },
+  2: { lookup: '_record2id_value', code: 'record2objecttypecode' },
 } as const;
 
-/** The annotation decides when present; otherwise the record<n>objecttypecode column. */
+/** The lookup's table decides when Dataverse named it; otherwise the record<n>objecttypecode column. */
 function sideIs(raw: RawRecord, side: 1 | 2, type: keyof typeof OBJECT_TYPE): boolean {
-  const annotation = raw[SIDE_KEYS[side].annotation];
-  if (typeof annotation === 'string') return annotation === type;
+  const table = lookupLogicalName(raw, SIDE_KEYS[side].lookup);
+  if (table !== undefined) return table === type;
   const code = raw[SIDE_KEYS[side].code];
   return code === OBJECT_TYPE[type] || code === String(OBJECT_TYPE[type]) || code === type;
 }
@@ -45,7 +36,7 @@ function sideIs(raw: RawRecord, side: 1 | 2, type: keyof typeof OBJECT_TYPE): bo
 export function opportunityIdsOfConnection(raw: RawRecord): string[] {
   const ids = new Set<string>();
   for (const side of [1, 2] as const) {
-    const id = normalizeGuid(raw[`_record${side}id_value`]);
+    const id = toGuid(raw[`_record${side}id_value`]);
     if (id && sideIs(raw, side, 'opportunity')) ids.add(id);
   }
   return [...ids];
@@ -53,8 +44,8 @@ export function opportunityIdsOfConnection(raw: RawRecord): string[] {
 
 /** The opportunity a connection row counts for: its record1, when record1 is an opportunity. */
 export function connectionOpportunityId(raw: RawRecord): string | undefined {
-  const id = normalizeGuid(raw._record1id_value);
-  const record1Typed = SIDE_KEYS[1].annotation in raw || SIDE_KEYS[1].code in raw;
+  const id = toGuid(raw._record1id_value);
+  const record1Typed = lookupLogicalName(raw, SIDE_KEYS[1].lookup) !== undefined || SIDE_KEYS[1].code in raw;
   return id && (!record1Typed || sideIs(raw, 1, 'opportunity')) ? id : undefined;
 }
 

@@ -1,5 +1,6 @@
-/** Rows exactly as the Dataverse Web API returns them (with annotations). */
-export type RawRecord = Record<string, unknown>;
+import type { RawRecord } from '../dynamics';
+
+export type { RawRecord };
 
 export interface RuleOptions {
   /** SYNC_OPPORTUNITY_FIELDS: extra opportunity columns copied into custom_fields. */

@@ -1,6 +1,6 @@
 /** writePage: one resolved page into the store, in one transaction, in Marketo's order. */
 import type { Knex } from 'knex';
-import { normalizeGuid, type CompanyRow, type LeadRow, type SyncErrorRow } from '../rules';
+import type { CompanyRow, LeadRow, SyncErrorRow } from '../rules';
 import { chunk } from './chunks';
 import { StoreError } from './errors';
 import { countIn, deleteIn, selectIn, updateIn, upsertRows } from './sql';
@@ -18,10 +18,9 @@ export async function writePageInTransaction(
   now: string,
 ): Promise<WriteCounts> {
   const opportunityIds = page.opportunities.map((o) => o.external_opportunity_id);
-  // Opportunities that failed mapping still exist in Dynamics: a full sync must not mark them deleted.
-  const erroredOpportunityIds = page.errors
-    .filter((e) => e.entity === 'opportunity')
-    .flatMap((e) => normalizeGuid(e.record_id) ?? []);
+  // Opportunities that failed mapping still exist in Dynamics: a full sync must not mark them deleted. An error's
+  // record id is the opportunity's stored id when it was readable (and then matches no row otherwise).
+  const erroredOpportunityIds = page.errors.filter((e) => e.entity === 'opportunity').map((e) => e.record_id);
 
   await upsertCompanies(trx, page.companies, now);
   await upsertLeads(trx, page.leads, now);

@@ -3,9 +3,8 @@
  * emulator's Entra ID endpoints, in both auth flows.
  */
 import {
+  annotationProperty,
   DynamicsClient,
-  FORMATTED_VALUE_ANNOTATION,
-  LOOKUP_TYPE_ANNOTATION,
   lookupOf,
   formattedValue,
   type DynamicsClientOptions,
@@ -153,11 +152,11 @@ describe('reads by id', () => {
     const keysOf = (rows: RawRecord[]) => new Set(rows.flatMap((row) => Object.keys(row)));
     const everything = keysOf(await client.getByIds('contacts', 'contactid', ids, select));
     const lookupsOnly = keysOf(
-      await client.getByIds('contacts', 'contactid', ids, select, { annotations: [LOOKUP_TYPE_ANNOTATION] }),
+      await client.getByIds('contacts', 'contactid', ids, select, { annotations: ['lookupLogicalName'] }),
     );
     const none = keysOf(await client.getByIds('contacts', 'contactid', ids, select, { annotations: [] }));
-    const lookupType = `_parentcustomerid_value@${LOOKUP_TYPE_ANNOTATION}`;
-    const formatted = `modifiedon@${FORMATTED_VALUE_ANNOTATION}`;
+    const lookupType = annotationProperty('_parentcustomerid_value', 'lookupLogicalName');
+    const formatted = annotationProperty('modifiedon', 'formattedValue');
     expect([everything.has(lookupType), everything.has(formatted)]).toEqual([true, true]);
     expect([lookupsOnly.has(lookupType), lookupsOnly.has(formatted)]).toEqual([true, false]);
     expect([none.has(lookupType), none.has(formatted)]).toEqual([false, false]);

@@ -1,4 +1,12 @@
-import { formattedValue, isGuid, lookupOf, normaliseGuid, toSafeMessage, DynamicsError } from '../dynamics';
+import {
+  formattedValue,
+  isGuid,
+  lookupOf,
+  normaliseGuid,
+  toGuid,
+  toSafeMessage,
+  DynamicsError,
+} from '../dynamics';
 import { buildBatch, parseBatchResponse } from '../dynamics/batch';
 import { bodyText } from '../dynamics/http-agent';
 import { parsePage, inFilterChunks, encodeQueryValue } from '../dynamics/odata';
@@ -21,6 +29,12 @@ describe('GUIDs', () => {
     expect(isGuid(GUID)).toBe(true);
     expect(isGuid(`{${GUID}}`)).toBe(true);
     expect(normaliseGuid(`{${GUID}}`)).toBe(GUID.toLowerCase());
+  });
+
+  it('gives the one stored form, blanks around it ignored, or undefined', () => {
+    expect(toGuid(` {${GUID}} `)).toBe(GUID.toLowerCase());
+    expect(toGuid(GUID.toLowerCase())).toBe(GUID.toLowerCase());
+    expect([toGuid(`{${GUID}`), toGuid(''), toGuid(7)]).toEqual([undefined, undefined, undefined]);
   });
 
   it('rejects unbalanced braces, wrong grouping and non-strings', () => {

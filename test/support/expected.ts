@@ -1,13 +1,14 @@
 import {
   ACCOUNTS,
+  ALL_ANNOTATIONS,
   CONNECTIONS,
   CONNECTION_ROLE_COLUMNS,
   CONTACTS,
   CURRENCY_COLUMNS,
   opportunityTable,
+  type DynamicsClient,
   type TableSpec,
-} from '../../activities/tables';
-import { RULE_ANNOTATIONS, type DynamicsClient } from '../../dynamics';
+} from '../../dynamics';
 import { mapAccount, mapContact, type RoleRow, type RuleOptions } from '../../rules';
 import type { StoreSnapshot } from '../../store';
 import { duplicateKeys } from './faults';
@@ -26,7 +27,7 @@ export async function readOrganisation(
   const opportunities = opportunityTable(options.customFields, options.filterAttribute);
   const read = (table: TableSpec) =>
     client.getAll(table.entitySet, [...table.select], {
-      annotations: everyRuleAnnotation ? RULE_ANNOTATIONS : table.annotations,
+      annotations: everyRuleAnnotation ? ALL_ANNOTATIONS : table.annotations,
     });
   return {
     opportunities: await read(opportunities),

@@ -2,9 +2,9 @@
  * Test oracle: what the store must hold after a complete sync of a whole organisation, computed by
  * the same rules over every record at once (SPEC rule 7).
  */
+import { toGuid } from '../../dynamics';
 import {
   connectionOpportunityId,
-  normalizeGuid,
   parseConnectionRoles,
   parseCurrencies,
   resolvePage,
@@ -38,7 +38,7 @@ export interface ExpectedStore {
 }
 
 export function expectedStore(all: OrganisationData, options: RuleOptions): ExpectedStore {
-  const opportunityIds = new Set(all.opportunities.map((o) => normalizeGuid(o.opportunityid)));
+  const opportunityIds = new Set(all.opportunities.map((o) => toGuid(o.opportunityid)));
   const connections = all.connections.filter((c) => {
     const id = connectionOpportunityId(c);
     return id !== undefined && opportunityIds.has(id);

@@ -1,6 +1,6 @@
-import { FORMATTED_VALUE_ANNOTATION, LOOKUP_TYPE_ANNOTATION, RULE_ANNOTATIONS } from '../dynamics';
+import { ALL_ANNOTATIONS, type Annotation } from './record';
 
-/** The Dataverse tables the sync reads, with the columns it needs from each. */
+/** The Dataverse tables the sync reads, with the columns and annotations it needs from each: the one schema. */
 export interface TableSpec {
   readonly logicalName: 'opportunity' | 'connection' | 'contact' | 'account';
   readonly entitySet: string;
@@ -10,7 +10,7 @@ export interface TableSpec {
    * The annotations the rules read from this table's rows. Each one asked for adds a property to every
    * row of every page; FormattedValue alone is a third of a connection row and is never read there.
    */
-  readonly annotations: readonly string[];
+  readonly annotations: readonly Annotation[];
 }
 
 export const OPPORTUNITY_COLUMNS = [
@@ -64,7 +64,7 @@ export const CONTACTS: TableSpec = {
   // The lead's columns and its parent: modifiedon is never read (a changed contact is found by its delta).
   select: ['contactid', 'firstname', 'lastname', 'emailaddress1', '_parentcustomerid_value'],
   // Whether the parent customer is an account or a contact.
-  annotations: [LOOKUP_TYPE_ANNOTATION],
+  annotations: ['lookupLogicalName'],
 };
 
 export const ACCOUNTS: TableSpec = {
@@ -74,7 +74,7 @@ export const ACCOUNTS: TableSpec = {
   // The company's columns; modifiedon (and its formatted value) is never read.
   select: ['accountid', 'name', 'websiteurl', 'industrycode'],
   // The industry's label.
-  annotations: [FORMATTED_VALUE_ANNOTATION],
+  annotations: ['formattedValue'],
 };
 
 export const CONNECTION_ROLE_COLUMNS = ['connectionroleid', 'name', 'category'];
@@ -94,6 +94,6 @@ export function opportunityTable(
     key: 'opportunityid',
     select: [...new Set<string>([...OPPORTUNITY_COLUMNS, ...extra])],
     // Labels of option sets outside SPEC's tables, and whether the customer is an account or a contact.
-    annotations: RULE_ANNOTATIONS,
+    annotations: ALL_ANNOTATIONS,
   };
 }
