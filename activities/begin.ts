@@ -278,7 +278,14 @@ export function beginActivities(context: SyncContext) {
         log.info({ syncId: input.syncId, waitingFor: holder }, 'another run is writing: this one waits');
         return { mode: input.full ? 'full' : 'incremental', cursor: '', counts: {}, waitingFor: holder };
       }
-      const { value: result, requests } = await tallyRequests(() => chooseAndBegin(input, startedAt, log));
+      const { value: result, requests } = await tallyRequests(async () => {
+        // The run's reference rows, read beside the baselines: its first page then need not wait for them (on
+        // this worker; a page on another reads them itself).
+        const reference = context.referenceFor(input.syncId, []);
+        const begun = await chooseAndBegin(input, startedAt, log);
+        await reference;
+        return begun;
+      });
       log.info({ syncId: input.syncId, mode: result.mode }, 'sync begun');
       return { ...result, counts: { ...result.counts, dynamicsRequests: requests } };
     },

@@ -31,6 +31,7 @@ export type MarketoActivities = ReturnType<typeof createMarketoActivities>;
 export type { SyncActivityDependencies } from './sync-context';
 export type { MarketoActivityDependencies } from './push';
 export { RunStates, type ReadAheadPage } from './run-state';
+export { firstPageSize } from './pages';
 export { PagePrefetch } from './page-prefetch';
 export { decodeChangeState } from './change-state';
 export { activityCancellation, activityLogger, heartbeatIfInActivity } from './context';

@@ -3,7 +3,7 @@
  * related rows and writes it in one transaction. The next two pages are read ahead meanwhile (SYNC_READ_AHEAD),
  * so Dynamics serves one page while the worker writes another.
  */
-import { tallyRequests } from '../dynamics';
+import { isFirstPageUrl, tallyRequests } from '../dynamics';
 import { activityLogger, outsideActivity } from './context';
 import { encodeChangeState, nextKey } from './change-state';
 import { isChangeTokenExpired } from './failures';
@@ -21,24 +21,42 @@ interface PagePosition {
 
 const readAheadKey = (at: PagePosition): string => JSON.stringify([at.mode, at.trackChanges, at.cursor]);
 
+/**
+ * The rows the first page of a table read asks for: a twentieth of the page size (250 at the defaults). That
+ * page cannot be read ahead (no page comes before it), so it is read, resolved and written alone while later
+ * pages overlap; small, it is written within about a later page's time, and the next page is being read
+ * meanwhile. It costs one page more a full sync (a few requests). A delta link's first page is whole: an
+ * incremental run's changes mostly fit in one page.
+ */
+export function firstPageSize(pageSize: number): number {
+  return Math.max(1, Math.ceil(pageSize / 20));
+}
+
 export function pageActivities(context: SyncContext) {
-  const { store, dynamics, logger, runs, opportunities } = context;
+  const { store, dynamics, logger, runs, opportunities, sync } = context;
 
   /**
    * Reads one opportunity page and its related rows and resolves them. `onNextLink` hears the next page's link
-   * as soon as the page itself has arrived, so reading ahead can start while this page's related rows are
-   * still being read. The rows read are let go of once resolved.
+   * as soon as the page itself has arrived (`announce: 'read'`: a page read ahead, so that the one after it
+   * starts early), or once its related rows are read too (`'resolved'`: the page an activity waits for, which
+   * then does not share Dynamics with the pages after it). The rows read are let go of once resolved.
    */
   async function loadPage(
     at: PagePosition,
-    onNextLink: (link: string) => void = () => undefined,
+    onNextLink: (link: string) => void,
+    announce: 'read' | 'resolved',
   ): Promise<PreparedPage> {
-    const page = await dynamics.getPage(at.cursor, { trackChanges: at.trackChanges });
+    const page = await dynamics.getPage(at.cursor, {
+      trackChanges: at.trackChanges,
+      ...(isFirstPageUrl(at.cursor) ? { pageSize: firstPageSize(sync.pageSize) } : {}),
+    });
     beat();
-    if (page.nextLink !== undefined) onNextLink(page.nextLink);
+    if (page.nextLink !== undefined && announce === 'read') onNextLink(page.nextLink);
     const seenSyncId = at.mode === 'full' ? at.syncId : undefined;
+    const resolved = await context.resolveWithRelated(at.syncId, page.records, page.deletedIds, seenSyncId);
+    if (page.nextLink !== undefined && announce === 'resolved') onNextLink(page.nextLink);
     return {
-      ...(await context.resolveWithRelated(at.syncId, page.records, page.deletedIds, seenSyncId)),
+      ...resolved,
       ...(page.nextLink !== undefined ? { nextLink: page.nextLink } : {}),
       ...(page.deltaLink !== undefined ? { deltaLink: page.deltaLink } : {}),
       records: page.records.length,
@@ -56,7 +74,7 @@ export function pageActivities(context: SyncContext) {
     if (readAhead === undefined) return;
     const load = (): Promise<ReadAheadPage> =>
       outsideActivity(() =>
-        tallyRequests(() => loadPage(at, (next) => startReadAhead({ ...at, cursor: next }, true))),
+        tallyRequests(() => loadPage(at, (next) => startReadAhead({ ...at, cursor: next }, true), 'read')),
       );
     if (whenRoom) readAhead.startWhenRoom(readAheadKey(at), load);
     else readAhead.start(readAheadKey(at), load);
@@ -75,7 +93,7 @@ export function pageActivities(context: SyncContext) {
       if (next !== undefined) startReadAhead({ ...at, cursor: next });
       return { page: ahead.value, readAheadRequests: ahead.requests, wasReadAhead: true };
     }
-    const page = await loadPage(at, (next) => startReadAhead({ ...at, cursor: next }));
+    const page = await loadPage(at, (next) => startReadAhead({ ...at, cursor: next }), 'resolved');
     return { page, readAheadRequests: 0, wasReadAhead: false };
   }
 

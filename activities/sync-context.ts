@@ -264,6 +264,7 @@ export function createSyncContext(deps: SyncActivityDependencies) {
     feeds: [CONNECTIONS, CONTACTS, ACCOUNTS] as TableSpec[],
     counted,
     changeTracked,
+    referenceFor,
     rowsByIds,
     resolveWithRelated,
     writeAndRemember,

@@ -13,7 +13,12 @@ import { MarketoStore } from '../store';
 import { historyStats, type HistoryStats } from './history';
 import type { PartitionRunFigures, WorkerFigures } from './partition-report';
 import { createTargetStore } from './target-store';
-import { benchWorkerEnv, startWorkerProcess, type WorkerProcess } from './worker-process';
+import {
+  benchWorkerEnv,
+  startWorkerProcess,
+  untilRoutedToCurrent,
+  type WorkerProcess,
+} from './worker-process';
 
 const MIB = 2 ** 20;
 
@@ -56,6 +61,7 @@ export async function measurePartitionedFull(
       workers.push(await startWorkerProcess(env, log));
       context.say(`  worker ${i} (pid ${workers[i - 1]?.pid}) ready, log ${log}`);
     }
+    await untilRoutedToCurrent(context.client);
     const idlePeaks = workers.map((worker) => worker.peakRssBytes());
     const cpuBefore = workers.map((worker) => worker.cpuSeconds());
 

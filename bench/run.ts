@@ -40,6 +40,7 @@ import { createTargetStore } from './target-store';
 import {
   benchWorkerEnv,
   startWorkerProcess,
+  untilRoutedToCurrent,
   workerProcessSettings,
   type WorkerProcess,
 } from './worker-process';
@@ -199,6 +200,7 @@ async function measureFullAgainstLimit(setup: MeasureSetup, repetition: number):
       workerLog,
     );
     held.unshift(() => worker.stop());
+    await untilRoutedToCurrent(client);
     const workerIdlePeakMiB = worker.peakRssBytes() / MIB;
     say(
       `worker ${worker.pid} ready, peak RSS ${workerIdlePeakMiB.toFixed(0)} MiB (log: ${workerLog}); full sync`,

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { Emulator } from '@oppsync/dataverse-emulator';
 
 export interface WorkerProcess {
@@ -153,4 +155,30 @@ function cpuSeconds(child: ChildProcess): number {
   // Fields after the command name (which may hold spaces) start at the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Waits until the deployment has a current version whose routing has reached the task queues. A worker makes
+ * its build current only once it polls, and the server then takes a moment to route new runs to it; a run started
+ * meanwhile waits for both, which a scheduled run on a deployed worker never does, so the benchmark does not
+ * measure it.
+ */
+export async function untilRoutedToCurrent(client: Client, deploymentName = 'oppsync'): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const { ROUTING_CONFIG_UPDATE_STATE_IN_PROGRESS } = temporal.api.enums.v1.RoutingConfigUpdateState;
+  while (Date.now() < deadline) {
+    const described = await client.workflowService
+      .describeWorkerDeployment({ namespace: client.options.namespace, deploymentName })
+      .catch(() => undefined);
+    const info = described?.workerDeploymentInfo;
+    if (
+      info?.routingConfig?.currentDeploymentVersion?.buildId &&
+      info.routingConfigUpdateState !== ROUTING_CONFIG_UPDATE_STATE_IN_PROGRESS
+    )
+      return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(
+    `no current version of the worker deployment ${deploymentName} within ${READY_TIMEOUT_MS} ms`,
+  );
 }

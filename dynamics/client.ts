@@ -151,9 +151,11 @@ export class DynamicsClient {
   /**
    * GET one page: a first-page URL, an @odata.nextLink or an @odata.deltaLink, followed unchanged.
    * With `trackChanges`, deleted rows come back in `deletedIds` and the last page carries `deltaLink`.
+   * `pageSize` (default the client's) is asked for this request only: Dataverse takes odata.maxpagesize from each
+   * request, and its links only say where to go on.
    */
-  getPage(url: string, opts: { trackChanges?: boolean } = {}): Promise<Page> {
-    return this.readPage(url, this.pageSize, opts.trackChanges ?? false);
+  getPage(url: string, opts: { trackChanges?: boolean; pageSize?: number } = {}): Promise<Page> {
+    return this.readPage(url, opts.pageSize ?? this.pageSize, opts.trackChanges ?? false);
   }
 
   /**

@@ -35,6 +35,11 @@ export function queryString(options: [string, string | undefined][]): string {
   return parts.length > 0 ? `?${parts.join('&')}` : '';
 }
 
+/** Whether `url` starts a read of a table (neither an @odata.nextLink nor an @odata.deltaLink). */
+export function isFirstPageUrl(url: string): boolean {
+  return !/[?&]\$(skiptoken|deltatoken)=/i.test(url);
+}
+
 /** The `Prefer` header of a read. */
 export function preferHeader(
   pageSize: number,

@@ -5,7 +5,13 @@
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { createSyncActivities, PagePrefetch, RunStates, type ReadAheadPage } from '../activities';
+import {
+  createSyncActivities,
+  firstPageSize,
+  PagePrefetch,
+  RunStates,
+  type ReadAheadPage,
+} from '../activities';
 import type { RuleOptions } from '../rules';
 import { ExpectedStore, readOrganisation, sortSnapshot } from './support/expected';
 import { freshSqliteStore, fullSyncInOrder, generatedOrganisation } from './support/activities';
@@ -13,7 +19,18 @@ import { freshSqliteStore, fullSyncInOrder, generatedOrganisation } from './supp
 const OPTIONS: RuleOptions = { customFields: [], filterAttribute: undefined };
 const PAGE_SIZE = 10;
 
-const org = generatedOrganisation({ opportunities: 45, seed: 11, pageSize: PAGE_SIZE });
+const OPPORTUNITIES = 45;
+const org = generatedOrganisation({ opportunities: OPPORTUNITIES, seed: 11, pageSize: PAGE_SIZE });
+
+/** The rows of each page of a full read: a small first page, then whole pages (1, 10, 10, 10, 10, 4). */
+const FIRST = firstPageSize(PAGE_SIZE);
+const PAGE_ROWS = [
+  FIRST,
+  ...Array.from({ length: Math.ceil((OPPORTUNITIES - FIRST) / PAGE_SIZE) }, (_, index) =>
+    Math.min(PAGE_SIZE, OPPORTUNITIES - FIRST - index * PAGE_SIZE),
+  ),
+];
+const LATER_PAGES = PAGE_ROWS.length - 1;
 
 /** A fresh store and the activities over it; `lines` receives every log line. */
 async function setUp(readAhead?: PagePrefetch<ReadAheadPage>) {
@@ -48,8 +65,8 @@ it('pages after the first come from the read-ahead; the store is exact and every
     const reported = await fullSyncInOrder(activities, 'read-ahead-1');
     expect(reported).toBe(org.emulator.stats.requests - before);
     const pages = pageLines(lines);
-    expect(pages).toHaveLength(5);
-    expect(pages.map((line) => line.readAhead)).toEqual([false, true, true, true, true]);
+    expect(pages.map((line) => line.records)).toEqual(PAGE_ROWS);
+    expect(pages.map((line) => line.readAhead)).toEqual([false, ...Array<boolean>(LATER_PAGES).fill(true)]);
     const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
     expect(sortSnapshot(await store.snapshot())).toEqual(expected);
   } finally {
@@ -73,8 +90,10 @@ it('a read-ahead that fails costs nothing but its requests: each page is read by
   const { store, activities, lines, close } = await setUp(failing);
   try {
     await fullSyncInOrder(activities, 'read-ahead-2');
-    expect(failing.started).toBe(4);
-    expect(pageLines(lines).map((line) => line.readAhead)).toEqual([false, false, false, false, false]);
+    expect(failing.started).toBe(LATER_PAGES);
+    expect(pageLines(lines).map((line) => line.readAhead)).toEqual(
+      Array<boolean>(PAGE_ROWS.length).fill(false),
+    );
     const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
     expect(sortSnapshot(await store.snapshot())).toEqual(expected);
   } finally {
@@ -104,7 +123,10 @@ it('reads two pages ahead: the page after the next is under way before its activ
     }
     await activities.finishSync({ syncId, mode: 'full' });
     expect(requests).toBe(org.emulator.stats.requests - before);
-    expect(pageLines(lines).map((line) => line.readAhead)).toEqual([false, true, true, true, true]);
+    expect(pageLines(lines).map((line) => line.readAhead)).toEqual([
+      false,
+      ...Array<boolean>(LATER_PAGES).fill(true),
+    ]);
     expect([prefetch.size, prefetch.waitingCount]).toEqual([0, 0]);
     const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
     expect(sortSnapshot(await store.snapshot())).toEqual(expected);
