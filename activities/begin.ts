@@ -280,8 +280,8 @@ export function beginActivities(context: SyncContext) {
       }
       const { value: result, requests } = await tallyRequests(async () => {
         // The run's reference rows, read beside the baselines: its first page then need not wait for them (on
-        // this worker; a page on another reads them itself).
-        const reference = context.referenceFor(input.syncId, []);
+        // this worker; a page on another, or after this read failed, reads them itself).
+        const reference = context.referenceFor(input.syncId, []).catch(() => undefined);
         const begun = await chooseAndBegin(input, startedAt, log);
         await reference;
         return begun;
