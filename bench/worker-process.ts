@@ -88,16 +88,23 @@ export function describeWorkerProcessSettings(settings: WorkerProcessSettings): 
 }
 
 /**
- * `node bin/oppsync.js worker` as its own process, so its peak memory is its own. Resolves once it logs
- * "worker started" (the workflow bundle is built and it polls the task queue).
+ * `oppsync worker` as its own process, so its peak memory is its own: the command itself, with the memory
+ * settings of its first line, as a user runs it; with OPPSYNC_BENCH_WORKER_NODE_ARGS, `node <args>
+ * bin/oppsync.js worker` instead (those args, not the command's settings). Resolves once it logs "worker started"
+ * (the workflow bundle is built and it polls the task queue).
  */
 export async function startWorkerProcess(
   env: Record<string, string>,
   logFile: string,
 ): Promise<WorkerProcess> {
-  const bin = path.resolve(__dirname, '..', '..', 'bin', 'oppsync.js');
+  // OPPSYNC_BENCH_WORKER_BIN: another build's command (an older commit built beside this one), to compare them.
+  const bin =
+    process.env.OPPSYNC_BENCH_WORKER_BIN ?? path.resolve(__dirname, '..', '..', 'bin', 'oppsync.js');
   const log = fs.createWriteStream(logFile);
-  const child = spawn(process.execPath, [...workerProcessSettings().nodeArgs, bin, 'worker'], {
+  const { nodeArgs } = workerProcessSettings();
+  const [command, args] =
+    nodeArgs.length === 0 ? [bin, ['worker']] : [process.execPath, [...nodeArgs, bin, 'worker']];
+  const child = spawn(command, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
