@@ -8,6 +8,6 @@ export type {
   MarketoConfig,
   OperationsConfig,
   PromotePolicy,
-} from './load';
+} from './types';
 export { parseDuration } from './duration';
 export { redactUrl } from './redact';

@@ -1,14 +1,6 @@
 import { ALL_ANNOTATIONS, type Annotation, type RawRecord } from './record';
 import { TokenProvider, type DynamicsAuthConfig } from './auth';
-import {
-  buildBatch,
-  batchPartSize,
-  parseBatchResponse,
-  MAX_BATCH_BODY_CHARS,
-  MAX_BATCH_PARTS,
-  type BatchGet,
-} from './batch';
-import { parseRetryAfter } from './backoff-gate';
+import { BatchReads, type PendingGet } from './batch-reads';
 import { DynamicsError } from './errors';
 import { describeValue, isGuid, normaliseGuid } from './guid';
 import { bodyText, createHttp } from './http-agent';
@@ -25,8 +17,8 @@ import {
   queryString,
   type Page,
 } from './odata';
-import { describeRequest, errorForResponse } from './response-errors';
-import { MAX_THROTTLED_REPEATS, WebApiTransport, type TransportObserver } from './transport';
+import { describeRequest } from './response-errors';
+import { WebApiTransport, type TransportObserver } from './transport';
 
 export interface DynamicsClientOptions extends DynamicsAuthConfig {
   /** odata.maxpagesize for paged reads (1..5000). */
@@ -55,16 +47,7 @@ export interface IdQuery {
 /** Options of an id query besides its table, property, ids and columns. */
 export type IdQueryOptions = Pick<IdQuery, 'extraFilter' | 'annotations'>;
 
-/** One GET of an id query still to be sent: a chunk's first page or a nextLink of it. */
-interface PendingGet {
-  query: number;
-  url: string;
-  throttled: number;
-  annotations: readonly Annotation[];
-}
-
 const DEFAULT_TIMEOUT_MS = 120_000;
-const THROTTLED_PART_RETRY_AFTER_MS = 5000;
 
 /**
  * Reads from the Dataverse Web API (never writes). Requests go through one transport that owns tokens,
@@ -75,6 +58,7 @@ export class DynamicsClient {
   private readonly transport: WebApiTransport;
   private readonly pageSize: number;
   private readonly tokens: TokenProvider;
+  private readonly batches: BatchReads;
 
   constructor(options: DynamicsClientOptions) {
     if (!Number.isInteger(options.pageSize) || options.pageSize < 1 || options.pageSize > MAX_PAGE_SIZE) {
@@ -101,6 +85,7 @@ export class DynamicsClient {
       options.signal,
       options.observer,
     );
+    this.batches = new BatchReads(this.apiBase, this.transport, (link) => this.ownUrl(link));
   }
 
   /**
@@ -192,7 +177,7 @@ export class DynamicsClient {
       for (const url of this.idQueryUrls(query))
         pending.push({ query: index, url, throttled: 0, annotations });
     });
-    return this.runGets(pending, queries.length);
+    return this.batches.run(pending, queries.length);
   }
 
   /**
@@ -208,22 +193,7 @@ export class DynamicsClient {
       throttled: 0,
       annotations: table.annotations ?? ALL_ANNOTATIONS,
     }));
-    const results = await this.runGets(pending, tables.length);
-    return results;
-  }
-
-  /** Sends the GETs in as few $batch round trips as the limits allow, following each part's nextLinks. */
-  private async runGets(pending: PendingGet[], queries: number): Promise<RawRecord[][]> {
-    const results: RawRecord[][] = Array.from({ length: queries }, () => []);
-    let round = pending;
-    while (round.length > 0) {
-      const next: PendingGet[] = [];
-      for (const batch of packBatches(round, (get) => this.batchPart(get.url, get.annotations))) {
-        next.push(...(await this.runBatch(batch, results)));
-      }
-      round = next;
-    }
-    return results;
+    return this.batches.run(pending, tables.length);
   }
 
   /** Every row of a small table, all pages (annotations: as for an id query). */
@@ -359,81 +329,4 @@ export class DynamicsClient {
     const prefix = `${this.apiBase}${query.entitySet}${select}${select === '' ? '?' : '&'}$filter=`;
     return inFilterChunks(prefix, query.property, ids, query.extraFilter, MAX_BATCH_URL_CHARS);
   }
-
-  private batchPart(url: string, annotations: readonly Annotation[]): BatchGet {
-    return {
-      url,
-      headers: { Accept: 'application/json', Prefer: preferHeader(MAX_PAGE_SIZE, false, annotations) },
-    };
-  }
-
-  /** Sends one $batch, adds each part's rows to `results`, and returns the GETs still to do (nextLinks). */
-  private async runBatch(batch: PendingGet[], results: RawRecord[][]): Promise<PendingGet[]> {
-    const { contentType, body } = buildBatch(
-      batch.map((get) => this.batchPart(this.ownUrl(get.url), get.annotations)),
-    );
-    const response = await this.transport.send({
-      method: 'POST',
-      url: `${this.apiBase}$batch`,
-      // continue-on-error: every part answers, so a failed part is reported with its own status and code.
-      headers: { 'Content-Type': contentType, Prefer: 'odata.continue-on-error' },
-      body,
-    });
-    const answers = parseBatchResponse(response.headers['content-type'], response.body);
-    const next: PendingGet[] = [];
-    batch.forEach((get, index) => {
-      const answer = answers[index];
-      const request = describeRequest('GET', get.url);
-      if (answer === undefined) {
-        const failed = answers.find((part) => part.status >= 300);
-        throw failed
-          ? errorForResponse(failed, request)
-          : new DynamicsError(
-              'INVALID_RESPONSE',
-              `$batch answered ${answers.length} of ${batch.length} requests`,
-            );
-      }
-      if (answer.status === 429) {
-        // Throttled inside the batch: hold this org for Retry-After and send the part again in the next round.
-        const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], THROTTLED_PART_RETRY_AFTER_MS);
-        this.transport.holdFor(retryAfterMs);
-        if (get.throttled >= MAX_THROTTLED_REPEATS) {
-          throw new DynamicsError(
-            'THROTTLED',
-            `Still throttled after ${MAX_THROTTLED_REPEATS} waits (${request})`,
-            {
-              status: 429,
-              retryAfterMs,
-            },
-          );
-        }
-        next.push({ ...get, throttled: get.throttled + 1 });
-        return;
-      }
-      if (answer.status < 200 || answer.status >= 300) throw errorForResponse(answer, request);
-      const page = parsePage(answer.body, request);
-      results[get.query]!.push(...page.records);
-      if (page.nextLink !== undefined) next.push({ ...get, url: page.nextLink, throttled: 0 });
-    });
-    return next;
-  }
-}
-
-/** Packs GETs into batches within the part-count and body-size limits, keeping their order. */
-function packBatches(gets: PendingGet[], partOf: (get: PendingGet) => BatchGet): PendingGet[][] {
-  const batches: PendingGet[][] = [];
-  let current: PendingGet[] = [];
-  let size = 0;
-  for (const get of gets) {
-    const partSize = batchPartSize(partOf(get));
-    if (current.length > 0 && (current.length >= MAX_BATCH_PARTS || size + partSize > MAX_BATCH_BODY_CHARS)) {
-      batches.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(get);
-    size += partSize;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
 }
