@@ -77,7 +77,7 @@ function invalid(reason: string): DynamicsError {
 
 /**
  * The bodies between the delimiters of a multipart body (preamble and epilogue dropped), as slices of it: a
- * part is megabytes of rows, and its JSON is parsed from the bytes (json-body.ts). A delimiter is
+ * part is megabytes of rows, so it is not copied. A delimiter is
  * `--boundary`, or `--boundary--` for the last, at the start of a line, with only blanks after it on its line;
  * the line break before it belongs to it.
  */

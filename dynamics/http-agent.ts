@@ -1,13 +1,13 @@
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
+import { isAscii } from 'node:buffer';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { decodeBody } from './json-body';
 
 export interface HttpResult {
   status: number;
   headers: Record<string, string>;
-  /** The body's bytes (see json-body.ts: pages are parsed from them, not from one decoded string). */
+  /** The body's bytes, decoded once (decodeBody) where it is read. */
   body: Buffer;
 }
 
@@ -76,7 +76,15 @@ export async function readBody(
   return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
 }
 
-/** A result's body as text (error messages, token answers; pages are parsed with parseJsonBody). */
+/** A body's text: Latin-1 when it is all ASCII (the same text, decoded without the UTF-8 decoder), else UTF-8. */
+export function decodeBody(body: Buffer): string {
+  if (isAscii(body)) return body.toString('latin1');
+  const text = body.toString('utf8');
+  // As axios's text responses did: a byte order mark is not part of the JSON.
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** A result's body as text (error messages, token answers). */
 export function bodyText(result: HttpResult): string {
   return decodeBody(result.body);
 }

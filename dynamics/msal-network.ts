@@ -1,7 +1,7 @@
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import type { AxiosInstance } from 'axios';
 import { plainHeaders, readBody } from './http-agent';
-import { decodeBody } from './json-body';
+import { decodeBody } from './http-agent';
 import { toSafeMessage } from './errors';
 
 /**

@@ -1,7 +1,7 @@
 import { DynamicsError } from './errors';
 import { ALL_ANNOTATIONS, annotationNames, type Annotation, type RawRecord } from './record';
 import { isGuid, normaliseGuid } from './guid';
-import { parseJsonBody } from './json-body';
+import { decodeBody } from './http-agent';
 
 /** Web API version path under the org URL. */
 export const API_PATH = '/api/data/v9.2/';
@@ -87,7 +87,7 @@ function deletedIdOf(row: RawRecord): string | undefined {
 export function parsePage(content: Buffer | string, request: string): Page {
   let body: unknown;
   try {
-    body = typeof content === 'string' ? JSON.parse(content) : parseJsonBody(content);
+    body = JSON.parse(typeof content === 'string' ? content : decodeBody(content));
   } catch {
     const size = typeof content === 'string' ? `${content.length} characters` : `${content.length} bytes`;
     throw invalid(`Response is not valid JSON (${size}; truncated?) (${request})`);

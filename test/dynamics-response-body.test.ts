@@ -8,8 +8,7 @@ import { PassThrough } from 'node:stream';
 import type { AxiosResponse } from 'axios';
 import type { TokenProvider } from '../dynamics/auth';
 import { isDynamicsError } from '../dynamics';
-import { createHttp, readBody } from '../dynamics/http-agent';
-import { decodeBody } from '../dynamics/json-body';
+import { createHttp, decodeBody, readBody } from '../dynamics/http-agent';
 import { WebApiTransport } from '../dynamics/transport';
 
 function streamed(chunks: Buffer[], end = true): AxiosResponse {
