@@ -278,12 +278,13 @@ export function beginActivities(context: SyncContext) {
         log.info({ syncId: input.syncId, waitingFor: holder }, 'another run is writing: this one waits');
         return { mode: input.full ? 'full' : 'incremental', cursor: '', counts: {}, waitingFor: holder };
       }
+      // The run's reference rows are read beside the baselines, so its first page need not wait for them (on this
+      // worker; a page on another reads them itself). A failed read fails beginSync, as any other request would.
       const { value: result, requests } = await tallyRequests(async () => {
-        // The run's reference rows, read beside the baselines: its first page then need not wait for them (on
-        // this worker; a page on another, or after this read failed, reads them itself).
-        const reference = context.referenceFor(input.syncId, []).catch(() => undefined);
-        const begun = await chooseAndBegin(input, startedAt, log);
-        await reference;
+        const [begun] = await Promise.all([
+          chooseAndBegin(input, startedAt, log),
+          context.referenceFor(input.syncId, []),
+        ]);
         return begun;
       });
       log.info({ syncId: input.syncId, mode: result.mode }, 'sync begun');
