@@ -88,10 +88,8 @@ export function describeWorkerProcessSettings(settings: WorkerProcessSettings): 
 }
 
 /**
- * `oppsync worker` as its own process, so its peak memory is its own: the command itself, with the memory
- * settings of its first line, as a user runs it; with OPPSYNC_BENCH_WORKER_NODE_ARGS, `node <args>
- * bin/oppsync.js worker` instead (those args, not the command's settings). Resolves once it logs "worker started"
- * (the workflow bundle is built and it polls the task queue).
+ * `node bin/oppsync.js worker` as its own process, so its peak memory is its own. Resolves once it logs
+ * "worker started" (the workflow bundle is built and it polls the task queue).
  */
 export async function startWorkerProcess(
   env: Record<string, string>,
@@ -101,10 +99,7 @@ export async function startWorkerProcess(
   const bin =
     process.env.OPPSYNC_BENCH_WORKER_BIN ?? path.resolve(__dirname, '..', '..', 'bin', 'oppsync.js');
   const log = fs.createWriteStream(logFile);
-  const { nodeArgs } = workerProcessSettings();
-  const [command, args] =
-    nodeArgs.length === 0 ? [bin, ['worker']] : [process.execPath, [...nodeArgs, bin, 'worker']];
-  const child = spawn(command, args, {
+  const child = spawn(process.execPath, [...workerProcessSettings().nodeArgs, bin, 'worker'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
