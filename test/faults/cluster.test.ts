@@ -1,0 +1,137 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import { startSync } from '../../client';
+import type { RuleOptions } from '../../rules';
+import type { MarketoStore } from '../../store';
+import type { SyncSummary } from '../../workflows';
+import { startCluster, type TemporalCluster } from '../support/cluster';
+import { ExpectedStore, expectExactStore } from '../support/expected';
+import { spawnWorker, waitFor, type ChildWorker } from '../support/faults';
+import { Harness, type HarnessOptions } from '../support/harness';
+
+const OPTIONS: RuleOptions = { customFields: [] };
+const PARTITIONS = 4;
+
+/** The client's long poll fails while the server is down: ask again until the run's result is there. */
+async function resultThroughOutage(handle: WorkflowHandle): Promise<SyncSummary> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await handle.result()) as SyncSummary;
+    } catch (error) {
+      if ((error as Error).name === 'WorkflowFailedError' || attempt > 120) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
+/**
+ * The fault scenarios on the Temporal server itself (scripts/temporal-cluster.sh: PostgreSQL persistence and
+ * visibility), not the dev server: worker processes of their own on one task queue, a backfill in partitions
+ * (child workflows spread over the workers) into a PostgreSQL store.
+ */
+function onTheCluster(
+  title: string,
+  options: Omit<HarnessOptions, 'store' | 'server'>,
+  body: (t: () => Setup) => void,
+) {
+  describe(title, () => {
+    const setup = {} as Setup;
+    beforeAll(async () => {
+      setup.cluster = await startCluster();
+      setup.h = await Harness.start({ ...options, store: 'postgres', server: setup.cluster });
+      setup.marketo = await setup.h.openStore();
+    }, 20 * 60_000);
+
+    afterAll(async () => {
+      for (const worker of setup.workers) await worker.kill('SIGKILL');
+      await setup.marketo?.close();
+      await setup.h?.close();
+      await setup.cluster?.stop();
+    });
+    setup.workers = [];
+    body(() => setup);
+  });
+}
+
+interface Setup {
+  cluster: TemporalCluster;
+  h: Harness;
+  marketo: MarketoStore;
+  workers: ChildWorker[];
+}
+
+onTheCluster(
+  'a partitioned backfill on two worker processes, on the Temporal server itself',
+  {
+    // Pages slow enough (four requests of 60 ms each) that the run is still going after a worker dies.
+    emulator: { dataset: { generate: { opportunities: 600, seed: 5 } }, latencyMs: 60 },
+    env: { SYNC_PAGE_SIZE: '10' },
+  },
+  (setup) => {
+    it('survives one worker killed and the server restarted mid-run: the store is exact, no row twice', async () => {
+      const { h, cluster, marketo, workers } = setup();
+      const [a, b] = [spawnWorker(h), spawnWorker(h)];
+      workers.push(a, b);
+      const handle = await startSync(h.client, {
+        taskQueue: h.config.temporal.taskQueue,
+        full: true,
+        partitions: PARTITIONS,
+      });
+      await waitFor(
+        'both workers writing pages',
+        () => a.pagesWritten() >= 1 && b.pagesWritten() >= 1,
+        180_000,
+      );
+      await a.kill('SIGKILL');
+      expect(a.child.signalCode).toBe('SIGKILL');
+      const byKilled = a.pagesWritten();
+      const beforeRestart = b.pagesWritten();
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      await cluster.restart();
+      const summary = await resultThroughOutage(handle);
+      expect(summary.status).toBe('COMPLETED');
+      // The surviving worker went on after the restart, and wrote what the killed one had been given.
+      expect(b.pagesWritten()).toBeGreaterThan(beforeRestart);
+      await expectExactStore(h, marketo, new ExpectedStore(OPTIONS), OPTIONS);
+      expect((await marketo.snapshot()).opportunities).toHaveLength(600);
+      process.stdout.write(
+        `cluster: ${PARTITIONS} partitions on 2 workers, one killed after ${byKilled} pages, the server ` +
+          `restarted after ${beforeRestart} more; ${b.pagesWritten()} pages by the survivor, store exact\n`,
+      );
+    });
+  },
+);
+
+onTheCluster(
+  'service protection shared by two worker processes, on the Temporal server itself',
+  {
+    // Dataverse's window, scaled down so that a small backfill crosses it several times.
+    emulator: {
+      dataset: { generate: { opportunities: 300, seed: 9 } },
+      latencyMs: 10,
+      limits: { requestsPerWindow: 40, windowSeconds: 3 },
+    },
+    env: { SYNC_PAGE_SIZE: '10' },
+  },
+  (setup) => {
+    it('a backfill throttled by the per-user window completes exactly, no request repeated before its Retry-After', async () => {
+      const { h, marketo, workers } = setup();
+      workers.push(spawnWorker(h), spawnWorker(h));
+      const handle = await startSync(h.client, {
+        taskQueue: h.config.temporal.taskQueue,
+        full: true,
+        partitions: PARTITIONS,
+      });
+      const summary = (await handle.result()) as SyncSummary;
+      expect(summary.status).toBe('COMPLETED');
+      const workersThatWrote = workers.filter((worker) => worker.pagesWritten() > 0).length;
+      expect(workersThatWrote).toBe(2);
+      const { throttled, log } = h.emulator.stats;
+      expect(throttled).toBeGreaterThan(0);
+      expect(h.emulator.stats.earlyRetries()).toBe(0);
+      await expectExactStore(h, marketo, new ExpectedStore(OPTIONS), OPTIONS);
+      process.stdout.write(
+        `cluster: ${throttled} 429s of ${log.length} requests from 2 workers; early retries: 0\n`,
+      );
+    });
+  },
+);
