@@ -10,4 +10,3 @@ export type {
   PromotePolicy,
 } from './types';
 export { parseDuration } from './duration';
-export { redactUrl } from './redact';

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from '../workflows';
 import { parseDuration } from './duration';
-import { redactUrl } from './redact';
+import { isGuid } from '../dynamics';
+import { redactUrl } from '../store';
 import type {
   AppConfig,
   DynamicsConfig,
@@ -26,10 +27,6 @@ export class ConfigError extends Error {
 }
 
 const LOGICAL_NAME = /^[a-z_][a-z0-9_]*$/;
-
-// Not dynamics/'s toGuid: the store's writer thread loads this file (through redactUrl), and dynamics/ would bring
-// axios and msal-node into that thread.
-const CLIENT_ID = /^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$/;
 
 type Env = Record<string, string | undefined>;
 
@@ -95,7 +92,7 @@ function dynamicsConfig(env: Env): DynamicsConfig {
     throw new ConfigError('DYNAMICS_TENANT_ID', 'is required when DYNAMICS_URL is set');
   if (clientId === undefined)
     throw new ConfigError('DYNAMICS_CLIENT_ID', 'is required when DYNAMICS_URL is set');
-  if (!CLIENT_ID.test(clientId))
+  if (!isGuid(clientId))
     throw new ConfigError('DYNAMICS_CLIENT_ID', 'must be the application (client) id, a GUID');
   if (clientSecret === undefined && username === undefined) {
     throw new ConfigError(

@@ -16,5 +16,3 @@ export class StoreError extends Error {
     super(message, options);
   }
 }
-
-export { redactUrl } from '../config';

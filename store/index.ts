@@ -15,5 +15,6 @@ export {
   type RoleMirrorRow,
 } from './marketo-ledger';
 export { readSchemaStatus, type SchemaStatus } from './schema-status';
-export { StoreError, redactUrl, type StoreErrorCode } from './errors';
+export { StoreError, type StoreErrorCode } from './errors';
+export { redactUrl } from './redact';
 export type { StoreSnapshot, WriteCounts, WritePageInput } from './types';

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { StoreError, redactUrl } from './errors';
+import { StoreError } from './errors';
+import { redactUrl } from './redact';
 
 /**
  * MARKETO_DB_URL → knex config. 'sqlite:<file>' (folder created), 'sqlite::memory:', or

@@ -121,7 +121,7 @@ onTheCluster(
         full: true,
         partitions: PARTITIONS,
       });
-      const summary = (await handle.result()) as SyncSummary;
+      const summary = await handle.result();
       expect(summary.status).toBe('COMPLETED');
       const workersThatWrote = workers.filter((worker) => worker.pagesWritten() > 0).length;
       expect(workersThatWrote).toBe(2);

@@ -134,12 +134,14 @@ export class Harness {
         marketo = await startMarketoEmulator(options.marketo);
         started.push(() => (marketo as MarketoEmulator).close());
       }
-      const devServer =
-        options.server === undefined
-          ? await startDevServer({ mode: 'test', searchAttributes: options.bareNamespace !== true })
-          : undefined;
-      if (devServer !== undefined) started.push(() => devServer.stop());
-      const server = options.server ?? (devServer as DevServer);
+      let devServer: DevServer | undefined;
+      let server: TemporalServer;
+      if (options.server !== undefined) server = options.server;
+      else {
+        const own = await startDevServer({ mode: 'test', searchAttributes: options.bareNamespace !== true });
+        started.push(() => own.stop());
+        devServer = server = own;
+      }
       let storeUrl = `sqlite:${path.join(tempDir, 'marketo.sqlite')}`;
       let drop: (() => Promise<void>) | undefined;
       if (options.store === 'postgres') {
