@@ -1,27 +1,13 @@
-import type { WorkflowHandle } from '@temporalio/client';
 import { startSync } from '../../client';
 import type { RuleOptions } from '../../rules';
 import type { MarketoStore } from '../../store';
-import type { SyncSummary } from '../../workflows';
 import { startCluster, type TemporalCluster } from '../support/cluster';
 import { ExpectedStore, expectExactStore } from '../support/expected';
-import { spawnWorker, waitFor, type ChildWorker } from '../support/faults';
+import { spawnWorker, waitFor, type ChildWorker, resultThroughOutage } from '../support/faults';
 import { Harness, type HarnessOptions } from '../support/harness';
 
 const OPTIONS: RuleOptions = { customFields: [] };
 const PARTITIONS = 4;
-
-/** The client's long poll fails while the server is down: ask again until the run's result is there. */
-async function resultThroughOutage(handle: WorkflowHandle): Promise<SyncSummary> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return (await handle.result()) as SyncSummary;
-    } catch (error) {
-      if ((error as Error).name === 'WorkflowFailedError' || attempt > 120) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-}
 
 /**
  * The fault scenarios on the Temporal server itself (scripts/temporal-cluster.sh: PostgreSQL persistence and
