@@ -3,7 +3,13 @@ import type { RuleOptions } from '../../rules';
 import type { MarketoStore } from '../../store';
 import { startCluster, type TemporalCluster } from '../support/cluster';
 import { ExpectedStore, expectExactStore } from '../support/expected';
-import { spawnWorker, waitFor, type ChildWorker, resultThroughOutage } from '../support/faults';
+import {
+  spawnWorker,
+  waitFor,
+  type ChildWorker,
+  resultThroughOutage,
+  resultWhileWorking,
+} from '../support/faults';
 import { Harness, type HarnessOptions } from '../support/harness';
 
 const OPTIONS: RuleOptions = { customFields: [] };
@@ -38,6 +44,16 @@ function onTheCluster(
   });
 }
 
+/**
+ * Two worker processes, the second started once the first has: two `oppsync worker`s starting at the same moment
+ * on a new PostgreSQL store can both give up on knex's migration lock (see the closing note of 2026-12-02).
+ */
+async function twoWorkers(h: Harness): Promise<[ChildWorker, ChildWorker]> {
+  const first = spawnWorker(h);
+  await waitFor('the first worker started', () => first.output.join('').includes('worker started'), 120_000);
+  return [first, spawnWorker(h)];
+}
+
 interface Setup {
   cluster: TemporalCluster;
   h: Harness;
@@ -55,7 +71,7 @@ onTheCluster(
   (setup) => {
     it('survives one worker killed and the server restarted mid-run: the store is exact, no row twice', async () => {
       const { h, cluster, marketo, workers } = setup();
-      const [a, b] = [spawnWorker(h), spawnWorker(h)];
+      const [a, b] = await twoWorkers(h);
       workers.push(a, b);
       const handle = await startSync(h.client, {
         taskQueue: h.config.temporal.taskQueue,
@@ -73,7 +89,7 @@ onTheCluster(
       const beforeRestart = b.pagesWritten();
       expect((await handle.describe()).status.name).toBe('RUNNING');
       await cluster.restart();
-      const summary = await resultThroughOutage(handle);
+      const summary = await resultWhileWorking(resultThroughOutage(handle), [b]);
       expect(summary.status).toBe('COMPLETED');
       // The surviving worker went on after the restart, and wrote what the killed one had been given.
       expect(b.pagesWritten()).toBeGreaterThan(beforeRestart);
@@ -82,41 +98,6 @@ onTheCluster(
       process.stdout.write(
         `cluster: ${PARTITIONS} partitions on 2 workers, one killed after ${byKilled} pages, the server ` +
           `restarted after ${beforeRestart} more; ${b.pagesWritten()} pages by the survivor, store exact\n`,
-      );
-    });
-  },
-);
-
-onTheCluster(
-  'service protection shared by two worker processes, on the Temporal server itself',
-  {
-    // Dataverse's window, scaled down so that a small backfill crosses it several times.
-    emulator: {
-      dataset: { generate: { opportunities: 300, seed: 9 } },
-      latencyMs: 10,
-      limits: { requestsPerWindow: 40, windowSeconds: 3 },
-    },
-    env: { SYNC_PAGE_SIZE: '10' },
-  },
-  (setup) => {
-    it('a backfill throttled by the per-user window completes exactly, no request repeated before its Retry-After', async () => {
-      const { h, marketo, workers } = setup();
-      workers.push(spawnWorker(h), spawnWorker(h));
-      const handle = await startSync(h.client, {
-        taskQueue: h.config.temporal.taskQueue,
-        full: true,
-        partitions: PARTITIONS,
-      });
-      const summary = await handle.result();
-      expect(summary.status).toBe('COMPLETED');
-      const workersThatWrote = workers.filter((worker) => worker.pagesWritten() > 0).length;
-      expect(workersThatWrote).toBe(2);
-      const { throttled, log } = h.emulator.stats;
-      expect(throttled).toBeGreaterThan(0);
-      expect(h.emulator.stats.earlyRetries()).toBe(0);
-      await expectExactStore(h, marketo, new ExpectedStore(OPTIONS), OPTIONS);
-      process.stdout.write(
-        `cluster: ${throttled} 429s of ${log.length} requests from 2 workers; early retries: 0\n`,
       );
     });
   },

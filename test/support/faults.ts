@@ -87,6 +87,18 @@ export async function waitFor(
 }
 
 /**
+ * A run's result, or a failure once every given worker has exited first (a run nobody works on would otherwise
+ * wait for ever): the failure carries the workers' last output.
+ */
+export function resultWhileWorking<T>(result: Promise<T>, workers: ChildWorker[]): Promise<T> {
+  const allExited = Promise.all(workers.map((worker) => worker.exited)).then((): never => {
+    const tails = workers.map((worker) => worker.output.join('').slice(-2000));
+    throw new Error(`every worker exited before the run ended:\n${tails.join('\n---\n')}`);
+  });
+  return Promise.race([result, allExited]);
+}
+
+/**
  * A run's result through a Temporal server outage: the client's long poll fails while the server is down, so
  * it asks again (every second, for up to two minutes) until the result is there.
  */
