@@ -49,8 +49,7 @@ export function spawnWorker(h: Harness, env: Record<string, string> = {}): Child
       HOME: process.env.HOME ?? '',
       ...dynamicsEnv(h),
       MARKETO_DB_URL: h.config.storeUrl,
-      TEMPORAL_ADDRESS: h.server.address,
-      TEMPORAL_NAMESPACE: h.server.namespace,
+      TEMPORAL_ADDRESS: h.devServer.address,
       TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue,
       SYNC_PAGE_SIZE: String(h.config.sync.pageSize),
       LOG_LEVEL: 'debug',
@@ -84,18 +83,6 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-/**
- * A run's result, or a failure once every given worker has exited first (a run nobody works on would otherwise
- * wait for ever): the failure carries the workers' last output.
- */
-export function resultWhileWorking<T>(result: Promise<T>, workers: ChildWorker[]): Promise<T> {
-  const allExited = Promise.all(workers.map((worker) => worker.exited)).then((): never => {
-    const tails = workers.map((worker) => worker.output.join('').slice(-2000));
-    throw new Error(`every worker exited before the run ended:\n${tails.join('\n---\n')}`);
-  });
-  return Promise.race([result, allExited]);
 }
 
 /**
