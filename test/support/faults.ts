@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { StoreSnapshot } from '../../store';
-import type { SyncSummary } from '../../workflows';
 import type { Harness } from './harness';
 
 const BIN = path.resolve(__dirname, '../../bin/oppsync.js');
@@ -82,21 +81,6 @@ export async function waitFor(
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/**
- * A run's result through a Temporal server outage: the client's long poll fails while the server is down, so
- * it asks again (every second, for up to two minutes) until the result is there.
- */
-export async function resultThroughOutage(handle: WorkflowHandle): Promise<SyncSummary> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return (await handle.result()) as SyncSummary;
-    } catch (error) {
-      if ((error as Error).name === 'WorkflowFailedError' || attempt > 120) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
   }
 }
 
