@@ -23,6 +23,28 @@ function isConcurrentMigration(error: unknown): boolean {
   );
 }
 
+// knex's migration lock: one row, `is_locked` 0 or 1 (its migrations table is named by default).
+const LOCK_TABLE = 'knex_migrations_lock';
+
+/**
+ * knex makes its lock row by reading the table and inserting when it is empty, so two workers migrating a new
+ * store at once can both insert, and with two rows knex never takes the lock again: every later start fails with
+ * "Migration table is already locked" (knex/knex#3538). The row is made here first, with a fixed key, so a second
+ * insert is a no-op; a store an earlier oppsync left with more rows keeps only its first (with two rows no one
+ * can have held the lock).
+ */
+async function ensureOneLockRow(knex: Knex): Promise<void> {
+  if (!(await knex.schema.hasTable(LOCK_TABLE))) {
+    // Two workers at once: the loser fails with "already exists", and migrate() tries again.
+    await knex.schema.createTable(LOCK_TABLE, (table) => {
+      table.increments('index').primary();
+      table.integer('is_locked');
+    });
+  }
+  await knex(LOCK_TABLE).insert({ index: 1, is_locked: 0 }).onConflict('index').ignore();
+  await knex(LOCK_TABLE).where('index', '>', knex(LOCK_TABLE).min('index')).delete();
+}
+
 /** Two workers starting together race on CREATE SCHEMA even with IF NOT EXISTS: the loser checks and goes on. */
 async function ensureSchema(knex: Knex, schema: string): Promise<void> {
   try {
@@ -119,6 +141,7 @@ export class MarketoStore {
   async migrate(): Promise<{ applied: string[] }> {
     for (let attempt = 1; ; attempt++) {
       try {
+        await ensureOneLockRow(this.knex);
         const [, applied] = (await this.knex.migrate.latest({ migrationSource })) as [number, string[]];
         return { applied };
       } catch (error) {

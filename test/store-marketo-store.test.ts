@@ -169,8 +169,31 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
         const results = await Promise.all(stores.map((s) => s.migrate()));
         expect(results.flatMap((r) => r.applied)).toEqual(MIGRATION_NAMES);
         expect(Object.keys(await stores[0]!.knex('opportunities').columnInfo())).toContain('is_deleted');
+        expect(await stores[0]!.knex('knex_migrations_lock').select('*')).toEqual([
+          { index: 1, is_locked: 0 },
+        ]);
       } finally {
         await Promise.all(stores.map((s) => s.close()));
+        await db.dispose();
+      }
+    });
+
+    it('a store left with two lock rows (two workers that raced through knex) migrates, and keeps one row', async () => {
+      const db = await backend.create();
+      const raced = await MarketoStore.open(db.url);
+      try {
+        // What knex's read-then-insert leaves when two processes create the lock table at once (knex/knex#3538):
+        // with two rows its lock can never be taken, and every start failed with "already locked".
+        await raced.knex.schema.createTable('knex_migrations_lock', (table) => {
+          table.increments('index').primary();
+          table.integer('is_locked');
+        });
+        await raced.knex('knex_migrations_lock').insert([{ is_locked: 0 }, { is_locked: 0 }]);
+        expect(await raced.migrate()).toEqual({ applied: MIGRATION_NAMES });
+        expect(await raced.knex('knex_migrations_lock').select('*')).toEqual([{ index: 1, is_locked: 0 }]);
+        expect(await raced.migrate()).toEqual({ applied: [] });
+      } finally {
+        await raced.close();
         await db.dispose();
       }
     });
