@@ -271,7 +271,6 @@ export function beginActivities(context: SyncContext) {
     /** Chooses full or incremental, takes change baselines and queues opportunities touched by related changes. */
     async beginSync(input: BeginSyncInput): Promise<BeginSyncResult> {
       const log = activityLogger(logger);
-      await context.backoff.adopt();
       const startedAt = now();
       const holder = await store.state.claimRunLock(input.syncId);
       if (holder !== input.syncId) {

@@ -129,7 +129,6 @@ export function pageActivities(context: SyncContext) {
       cursor: string;
     }): Promise<PageResult> {
       const log = activityLogger(logger);
-      await context.backoff.adopt();
       await context.holdRunLock(input.syncId);
       const read = await readAndResolvePage(input);
       if (read === 'changeTokenExpired') return { changeTokenExpired: true, counts: {} };

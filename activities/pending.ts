@@ -13,7 +13,6 @@ export function pendingActivities(context: SyncContext) {
     /** Re-resolves queued opportunities that changed only through their connections or customer contact. */
     async syncPendingBatch(input: { syncId: string; mode: SyncMode }): Promise<PendingBatchResult> {
       const log = activityLogger(logger);
-      await context.backoff.adopt();
       await context.holdRunLock(input.syncId);
       const ids = await store.pending.take(sync.pageSize);
       if (ids.length === 0) return { remaining: 0, counts: {} };

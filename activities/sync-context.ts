@@ -72,7 +72,7 @@ export function createSyncContext(deps: SyncActivityDependencies) {
   const runs =
     deps.runs ??
     new RunStates({ readAhead: () => (sync.readAhead ? new PagePrefetch<ReadAheadPage>() : undefined) });
-  const backoff = shareBackoff(dynamics, store, logger);
+  shareBackoff(dynamics, store, logger);
 
   /** An activity's counts, once they are written: counted for the metrics once per activity, never per row. */
   function counted<T extends { counts: Partial<SyncCounts> }>(result: T): T {
@@ -177,19 +177,25 @@ export function createSyncContext(deps: SyncActivityDependencies) {
     });
     beat();
     const wanted = referencedIds(records, connections, roles);
-    const written = runs.of(syncId).written;
+    // What this page takes as written is fixed as it chooses what to read: another page's failed write may make
+    // the run forget (RunWrites.forget) while this one reads, and a record neither read nor remembered would be
+    // an error ("not returned by Dynamics") instead of a row.
+    const runWrites = runs.of(syncId).written;
+    const written = { contacts: new Map<string, string | null>(), accounts: new Set<string>() };
     const unwritten: string[] = [];
-    const rememberedParents: string[] = [];
     for (const id of wanted.contactIds) {
-      const parent = written.contacts.get(id);
+      const parent = runWrites.contacts.get(id);
       if (parent === undefined) unwritten.push(id);
-      else if (parent !== null) rememberedParents.push(parent);
+      else written.contacts.set(id, parent);
     }
     const contacts = await rowsByIds(CONTACTS, unwritten);
     beat();
-    const accountIds = [
-      ...new Set([...wanted.accountIds, ...parentAccountIds(contacts), ...rememberedParents]),
-    ].filter((id) => !written.accounts.has(id));
+    const rememberedParents = [...written.contacts.values()].filter((parent) => parent !== null);
+    const accountIds: string[] = [];
+    for (const id of new Set([...wanted.accountIds, ...parentAccountIds(contacts), ...rememberedParents])) {
+      if (runWrites.accounts.has(id)) written.accounts.add(id);
+      else accountIds.push(id);
+    }
     const accounts = await rowsByIds(ACCOUNTS, accountIds);
     beat();
     const resolved = resolvePage({
@@ -259,7 +265,6 @@ export function createSyncContext(deps: SyncActivityDependencies) {
     metrics,
     now,
     runs,
-    backoff,
     opportunities,
     feeds: [CONNECTIONS, CONTACTS, ACCOUNTS] as TableSpec[],
     counted,

@@ -1,34 +1,45 @@
 /**
+ * A hold kept where every worker of the task queue sees it (the store): service protection counts per user, so
+ * one worker's 429 must hold the others too.
+ */
+export interface SharedHold {
+  /** When the latest published hold ends, in epoch ms (0 when there is none); never throws. */
+  read(): Promise<number>;
+  /** Publishes a hold this process began. */
+  publish(openAt: number): void;
+}
+
+/**
  * Holds requests until a server-given Retry-After has passed. One gate per org URL in the process: service
  * protection limits are per user per server, so a 429 seen by one request (or one client instance) must also
- * hold every other request to the same org.
+ * hold every other request to the same org, and, once shared, every other worker's.
  */
 export class BackoffGate {
   private openAt = 0;
-  private readonly listeners = new Set<(openAt: number) => void>();
+  private shared: SharedHold | undefined;
 
-  /** Keeps the gate shut for at least `ms` from now (never shortens an existing hold); tells the listeners. */
+  /** From now on, holds are published to `shared`, and every request first adopts the hold found there. */
+  share(shared: SharedHold | undefined): void {
+    this.shared = shared;
+  }
+
+  /** Keeps the gate shut for at least `ms` from now (never shortens an existing hold) and publishes it. */
   holdFor(ms: number): void {
     const openAt = Date.now() + ms;
     if (openAt <= this.openAt) return;
     this.openAt = openAt;
-    for (const listener of this.listeners) listener(openAt);
+    this.shared?.publish(openAt);
   }
 
-  /** Adopts a hold learnt elsewhere (another worker's 429), without telling the listeners again. */
-  holdUntil(epochMs: number): void {
-    this.openAt = Math.max(this.openAt, epochMs);
-  }
-
-  /** Called with the new opening time whenever a 429 extends the hold. */
-  onHold(listener: (openAt: number) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /** Resolves once the gate is open, calling `onWait` when the wait starts and every `tickMs` during it. */
+  /**
+   * Resolves once the gate is open, the shared hold included (read again after each wait: another worker may
+   * have published a longer one meanwhile), calling `onWait` when the wait starts and every `tickMs` during it.
+   */
   async waitUntilOpen(onWait: ((reason: string) => void) | undefined, tickMs = 2000): Promise<void> {
-    for (let remaining = this.openAt - Date.now(); remaining > 0; remaining = this.openAt - Date.now()) {
+    for (;;) {
+      if (this.shared !== undefined) this.openAt = Math.max(this.openAt, await this.shared.read());
+      const remaining = this.openAt - Date.now();
+      if (remaining <= 0) return;
       onWait?.(`Dataverse asked to wait (429 Retry-After); ${Math.ceil(remaining / 1000)} s left`);
       await new Promise((resolve) => setTimeout(resolve, Math.min(remaining, tickMs)));
     }

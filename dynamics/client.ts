@@ -1,5 +1,6 @@
 import { ALL_ANNOTATIONS, type Annotation, type RawRecord } from './record';
 import { TokenProvider, type DynamicsAuthConfig } from './auth';
+import type { SharedHold } from './backoff-gate';
 import { BatchReads, type PendingGet } from './batch-reads';
 import { DynamicsError } from './errors';
 import { describeValue, isGuid, normaliseGuid } from './guid';
@@ -89,15 +90,11 @@ export class DynamicsClient {
   }
 
   /**
-   * Service-protection back-off shared beyond this process: `onThrottle` hears every 429 hold (to publish it),
-   * `holdUntil` adopts a hold another worker published, so every worker on the queue waits it out.
+   * Service-protection back-off shared beyond this process: every 429 hold is published to `shared`, and every
+   * request first waits out the hold found there, so every worker on the queue honours every Retry-After.
    */
-  onThrottle(listener: (openAt: number) => void): () => void {
-    return this.transport.gate.onHold(listener);
-  }
-
-  holdUntil(epochMs: number): void {
-    this.transport.gate.holdUntil(epochMs);
+  shareBackoff(shared: SharedHold | undefined): void {
+    this.transport.gate.share(shared);
   }
 
   /** Whether a saved link (delta link, next link) belongs to this organisation's Web API. */

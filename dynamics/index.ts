@@ -25,3 +25,4 @@ export {
 export { isGuid, normaliseGuid, toGuid } from './guid';
 export { DynamicsError, isDynamicsError, toSafeMessage, type DynamicsErrorCode } from './errors';
 export { tallyRequests, type TransportObserver } from './transport';
+export type { SharedHold } from './backoff-gate';

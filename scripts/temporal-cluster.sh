@@ -133,6 +133,11 @@ start() {
   # A real server has no namespace until one is registered.
   "$tools/bin/temporal" operator namespace describe --address "$address" --namespace default >/dev/null 2>&1 ||
     "$tools/bin/temporal" operator namespace create --address "$address" --namespace default --retention 72h >/dev/null
+  # A new namespace reaches the frontend's namespace cache some seconds later: until then a start is refused.
+  for _ in $(seq 1 60); do
+    if "$tools/bin/temporal" workflow count --address "$address" --namespace default >/dev/null 2>&1; then break; fi
+    sleep 0.5
+  done
   echo "temporal cluster: serving at $address (PostgreSQL $pg_host:$pg_port, log $home/server.log)"
 }
 

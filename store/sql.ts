@@ -23,7 +23,12 @@ export interface UpsertOptions {
   constants?: Readonly<Record<string, unknown>>;
 }
 
-/** `insert … on conflict (conflict) do update`, in statements of as many rows as the parameter limits allow. */
+/**
+ * `insert … on conflict (conflict) do update`, in statements of as many rows as the parameter limits allow. The
+ * rows go in the order of their conflict key and the key is never in the update: two PostgreSQL transactions
+ * writing shared leads or companies (two partitions' pages) then lock them in the same order, and only take
+ * the lock that leaves another's foreign-key check free (updating a key column takes one that blocks it).
+ */
 export async function upsertRows(
   db: Knex | Knex.Transaction,
   table: string,
@@ -32,7 +37,7 @@ export async function upsertRows(
   options: UpsertOptions = {},
 ): Promise<void> {
   const { merge, unlessSame, constants = {} } = options;
-  for (const rows_ of rowChunks(rows)) {
+  for (const rows_ of rowChunks(inKeyOrder(rows, conflict))) {
     const statement = valuesInsert(
       db,
       table,
@@ -44,13 +49,28 @@ export async function upsertRows(
     );
     if (statement !== undefined) await runPositional(db, statement);
     else {
-      const insert = db(table)
-        .insert(rows_.map((row) => ({ ...row, ...constants })))
-        .onConflict(conflict);
-      await (merge ? insert.merge(merge) : insert.merge());
+      const complete = rows_.map((row) => ({ ...row, ...constants }));
+      const columns = [...new Set(complete.flatMap((row) => Object.keys(row)))];
+      await db(table)
+        .insert(complete)
+        .onConflict(conflict)
+        .merge(merge ?? columns.filter((column) => !conflict.includes(column)));
     }
     await yieldBetweenStatements();
   }
+}
+
+/** The rows sorted by the given columns (a copy; string or number values). */
+function inKeyOrder(rows: readonly object[], columns: readonly string[]): readonly object[] {
+  const key = (row: object, column: string) => (row as Record<string, string | number>)[column]!;
+  return [...rows].sort((a, b) => {
+    for (const column of columns) {
+      const x = key(a, column);
+      const y = key(b, column);
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+  });
 }
 
 export async function insertIgnoring(
@@ -155,7 +175,7 @@ function valuesInsert(
   const conflictList = conflict.map(id).join(', ');
   let onConflict = action === 'plain' ? '' : ` on conflict (${conflictList}) do nothing`;
   if (action !== 'ignore' && action !== 'plain') {
-    const merged = action === 'all' ? columns : action;
+    const merged = action === 'all' ? columns.filter((column) => !conflict.includes(column)) : action;
     onConflict = ` on conflict (${conflictList}) do update set ${merged.map((c) => `${id(c)} = excluded.${id(c)}`).join(', ')}`;
     if (sameIgnoring !== undefined) {
       // IS DISTINCT FROM: null-safe, in PostgreSQL and in SQLite since 3.39.

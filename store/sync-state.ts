@@ -40,6 +40,15 @@ export class SyncState {
     });
   }
 
+  /** Sets `key` to the ISO time `value` unless it holds a later one, so that two writers never move it back. */
+  async setLater(key: string, value: string): Promise<void> {
+    await this.knex('sync_state')
+      .insert({ key, value, updated_at: new Date().toISOString() })
+      .onConflict('key')
+      .merge()
+      .where('sync_state.value', '<', value);
+  }
+
   /** The last run that finished (finishSync's record), undefined before the first. */
   async lastSuccess(): Promise<LastSuccess | undefined> {
     return decodeLastSuccess(await this.get(LAST_SUCCESS_KEY));

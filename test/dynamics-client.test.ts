@@ -403,6 +403,33 @@ describe('service protection (429)', () => {
     expect(emulator.stats.earlyRetries()).toBe(0);
   });
 
+  it('shares its back-off: publishes every 429 hold, and waits out a hold another worker published', async () => {
+    const client = clientFor('client credentials');
+    await client.getAll('accounts', ['name']);
+    const published: number[] = [];
+    let othersHold = Date.now() + 1000;
+    client.shareBackoff({
+      read: () => Promise.resolve(othersHold),
+      publish: (openAt) => published.push(openAt),
+    });
+    try {
+      emulator.stats.reset();
+      // Another worker publishes a longer hold while this one waits: it waits that out too.
+      const longer = setTimeout(() => (othersHold = Date.now() + 1000), 500);
+      await client.getAll('accounts', ['name']);
+      clearTimeout(longer);
+      expect(emulator.stats.log[0]!.at).toBeGreaterThanOrEqual(othersHold);
+      othersHold = 0;
+      emulator.faults.throttle({ ratio: 0.5, retryAfterSeconds: 1 });
+      while (emulator.stats.throttled < 2) await client.getAll('accounts', ['name']);
+      const throttledAt = emulator.stats.log.filter((entry) => entry.status === 429).map((entry) => entry.at);
+      expect(published).toHaveLength(throttledAt.length);
+      published.forEach((openAt, i) => expect(openAt).toBeGreaterThanOrEqual(throttledAt[i]! + 1000));
+    } finally {
+      client.shareBackoff(undefined);
+    }
+  });
+
   it('gives up with a retryable THROTTLED after five waits, never early', async () => {
     const client = clientFor('client credentials');
     await client.getAll('accounts', ['name']);

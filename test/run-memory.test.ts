@@ -134,6 +134,37 @@ describe('a full sync reads each contact and account once', () => {
     });
   });
 
+  it('a page that was reading when the run forgot (a failed write of another page) still writes what it pointed to', async () => {
+    await withActivities(async ({ store, activities, runs }) => {
+      const syncId = 'run-4';
+      const begun = await activities.beginSync({ syncId, full: true });
+      let cursor = (await activities.syncOpportunityPage({ syncId, mode: 'full', cursor: begun.cursor }))
+        .nextCursor;
+      const getByIds = org.dynamics.getByIds.bind(org.dynamics);
+      // Each page's contacts arrive just as another page's write fails and the run forgets what it wrote.
+      const spy = jest.spyOn(org.dynamics, 'getByIds').mockImplementation(async (entitySet, ...rest) => {
+        const rows = await getByIds(entitySet, ...rest);
+        if (entitySet === 'contacts') {
+          forgotten += runs.of(syncId).written.contacts.size;
+          runs.of(syncId).written.forget();
+        }
+        return rows;
+      });
+      let forgotten = 0;
+      try {
+        while (cursor !== undefined) {
+          cursor = (await activities.syncOpportunityPage({ syncId, mode: 'full', cursor })).nextCursor;
+        }
+      } finally {
+        spy.mockRestore();
+      }
+      await activities.finishSync({ syncId, mode: 'full' });
+      expect(forgotten).toBeGreaterThan(0);
+      const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
+      expect(sortSnapshot(await store.snapshot())).toEqual(expected);
+    });
+  });
+
   it('a lead deleted from the store during a run fails one page; the run forgets and the retry writes it again', async () => {
     await withActivities(async ({ store, activities, runs }) => {
       const syncId = 'run-3';

@@ -636,6 +636,14 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
       expect(await store.state.get('watermark')).toBeUndefined();
     });
 
+    it('a time set with setLater only ever moves later', async () => {
+      await store.state.setLater('hold', '2026-12-02T10:00:05.000Z');
+      await store.state.setLater('hold', '2026-12-02T10:00:03.000Z');
+      expect(await store.state.get('hold')).toBe('2026-12-02T10:00:05.000Z');
+      await store.state.setLater('hold', '2026-12-02T10:00:07.500Z');
+      expect(await store.state.get('hold')).toBe('2026-12-02T10:00:07.500Z');
+    });
+
     it('finds opportunities by customer contact (primary roles only) and by stakeholder connection', async () => {
       await store.writePage(typicalPage(), T1);
       expect(

@@ -1,26 +1,12 @@
-import type { WorkflowHandle } from '@temporalio/client';
 import { startSync } from '../../client';
 import type { RuleOptions } from '../../rules';
 import type { MarketoStore } from '../../store';
-import type { SyncSummary } from '../../workflows';
 import { startDevServer, type DevServer } from '../../temporal';
 import { ExpectedStore, readOrganisation, sortSnapshot } from '../support/expected';
-import { duplicateKeys, waitFor } from '../support/faults';
+import { duplicateKeys, waitFor, resultThroughOutage } from '../support/faults';
 import { Harness } from '../support/harness';
 
 const OPTIONS: RuleOptions = { customFields: [] };
-
-/** The client's long poll fails while the server is down: ask again until the run's result is there. */
-async function resultThroughOutage(handle: WorkflowHandle): Promise<SyncSummary> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return (await handle.result()) as SyncSummary;
-    } catch (error) {
-      if ((error as Error).name === 'WorkflowFailedError' || attempt > 60) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-}
 
 describe('a sync across a restart of the Temporal server', () => {
   let h: Harness;

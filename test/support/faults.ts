@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { StoreSnapshot } from '../../store';
+import type { SyncSummary } from '../../workflows';
 import type { Harness } from './harness';
 
 const BIN = path.resolve(__dirname, '../../bin/oppsync.js');
@@ -48,7 +49,8 @@ export function spawnWorker(h: Harness, env: Record<string, string> = {}): Child
       HOME: process.env.HOME ?? '',
       ...dynamicsEnv(h),
       MARKETO_DB_URL: h.config.storeUrl,
-      TEMPORAL_ADDRESS: h.devServer.address,
+      TEMPORAL_ADDRESS: h.server.address,
+      TEMPORAL_NAMESPACE: h.server.namespace,
       TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue,
       SYNC_PAGE_SIZE: String(h.config.sync.pageSize),
       LOG_LEVEL: 'debug',
@@ -81,6 +83,33 @@ export async function waitFor(
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * A run's result, or a failure once every given worker has exited first (a run nobody works on would otherwise
+ * wait for ever): the failure carries the workers' last output.
+ */
+export function resultWhileWorking<T>(result: Promise<T>, workers: ChildWorker[]): Promise<T> {
+  const allExited = Promise.all(workers.map((worker) => worker.exited)).then((): never => {
+    const tails = workers.map((worker) => worker.output.join('').slice(-2000));
+    throw new Error(`every worker exited before the run ended:\n${tails.join('\n---\n')}`);
+  });
+  return Promise.race([result, allExited]);
+}
+
+/**
+ * A run's result through a Temporal server outage: the client's long poll fails while the server is down, so
+ * it asks again (every second, for up to two minutes) until the result is there.
+ */
+export async function resultThroughOutage(handle: WorkflowHandle): Promise<SyncSummary> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await handle.result()) as SyncSummary;
+    } catch (error) {
+      if ((error as Error).name === 'WorkflowFailedError' || attempt > 120) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
 }
 

@@ -38,6 +38,17 @@ export interface HarnessOptions {
   bareNamespace?: boolean;
   /** Push into a bundled Marketo emulator over https (SPEC section 7) started with these options. */
   marketo?: MarketoEmulatorOptions;
+  /**
+   * A Temporal server the test started itself (the real cluster, test/support/cluster.ts) instead of a dev
+   * server of the harness's own; the harness neither registers search attributes on it nor stops it.
+   */
+  server?: TemporalServer;
+}
+
+/** The Temporal server a harness runs against: its own dev server, or one the test started. */
+export interface TemporalServer {
+  readonly address: string;
+  readonly namespace: string;
 }
 
 /** A demo application registration for the emulator, like the one an admin creates in Entra ID. */
@@ -66,7 +77,10 @@ export class Harness {
     [];
 
   private constructor(
-    readonly devServer: DevServer,
+    /** The Temporal server the workers and the client talk to. */
+    readonly server: TemporalServer,
+    /** The harness's own dev server; undefined when the test gave it a server. */
+    private readonly ownDevServer: DevServer | undefined,
     readonly emulator: Emulator,
     readonly config: AppConfig,
     readonly dynamicsAuth: DynamicsAuthConfig,
@@ -77,6 +91,13 @@ export class Harness {
     /** The Marketo emulator the workers push into, when the harness was started with `marketo`. */
     readonly marketo?: MarketoEmulator,
   ) {}
+
+  /** The harness's own dev server (restart tests stop and start it again on its file). */
+  get devServer(): DevServer {
+    if (this.ownDevServer === undefined)
+      throw new Error('this harness runs against a server the test gave it');
+    return this.ownDevServer;
+  }
 
   /** A CA file trusting both emulators, for NODE_EXTRA_CA_CERTS of child processes. */
   caFile(): string {
@@ -113,11 +134,14 @@ export class Harness {
         marketo = await startMarketoEmulator(options.marketo);
         started.push(() => (marketo as MarketoEmulator).close());
       }
-      const devServer = await startDevServer({
-        mode: 'test',
-        searchAttributes: options.bareNamespace !== true,
-      });
-      started.push(() => devServer.stop());
+      let devServer: DevServer | undefined;
+      let server: TemporalServer;
+      if (options.server !== undefined) server = options.server;
+      else {
+        const own = await startDevServer({ mode: 'test', searchAttributes: options.bareNamespace !== true });
+        started.push(() => own.stop());
+        devServer = server = own;
+      }
       let storeUrl = `sqlite:${path.join(tempDir, 'marketo.sqlite')}`;
       let drop: (() => Promise<void>) | undefined;
       if (options.store === 'postgres') {
@@ -128,7 +152,8 @@ export class Harness {
       }
       const config = loadConfig({
         MARKETO_DB_URL: storeUrl,
-        TEMPORAL_ADDRESS: devServer.address,
+        TEMPORAL_ADDRESS: server.address,
+        TEMPORAL_NAMESPACE: server.namespace,
         TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
         SYNC_PAGE_SIZE: '7',
         LOG_LEVEL: 'warn',
@@ -148,9 +173,10 @@ export class Harness {
         ...app,
         ca: emulator.caPem,
       };
-      const connection = await Connection.connect({ address: devServer.address });
+      const connection = await Connection.connect({ address: server.address });
       const client = new Client({ connection, namespace: config.temporal.namespace });
       return new Harness(
+        server,
         devServer,
         emulator,
         config,
@@ -180,7 +206,7 @@ export class Harness {
     } = {},
   ): Promise<SyncWorker> {
     // One connection per worker: the SDK allows one worker per task queue on a connection, as in separate processes.
-    const connection = await NativeConnection.connect({ address: this.devServer.address });
+    const connection = await NativeConnection.connect({ address: this.server.address });
     const worker = await createSyncWorker({
       config: this.config,
       dynamics: this.dynamicsAuth,
@@ -222,7 +248,7 @@ export class Harness {
   async close(): Promise<void> {
     await this.stopWorker();
     await this.connection.close();
-    await this.devServer.stop();
+    await this.ownDevServer?.stop();
     await this.emulator.close();
     await this.marketo?.close();
     await this.dropDatabase?.();
