@@ -10,6 +10,10 @@ export interface BenchOptions {
   partitions?: number[];
   /** Worker processes for the partitioned runs. */
   workers: number;
+  /** A Temporal server to run on (the cluster of scripts/temporal-cluster.sh) instead of a dev server. */
+  temporalAddress?: string;
+  /** The emulator enforces Dataverse's service-protection limits (6,000 requests / 5 min, 52 concurrent). */
+  serviceProtection: boolean;
   /** SYNC_READ_AHEAD for the worker: read the next page while the current one is written. */
   readAhead: boolean;
   /** Full syncs against their limit, each with a fresh store and worker (the machine's speed drifts). */
@@ -65,6 +69,15 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       partitionList,
     )
     .option('--workers <n>', 'worker processes for the --partitions runs', integer(1, 8), 2)
+    .option(
+      '--temporal-address <host:port>',
+      'run on this Temporal server (scripts/temporal-cluster.sh start: 127.0.0.1:7333) instead of a dev server',
+    )
+    .option(
+      '--service-protection',
+      "the emulator enforces Dataverse's limits (6,000 requests / 5 min, 52 concurrent); default: unlimited",
+      false,
+    )
     .option('--no-read-ahead', 'run the worker with SYNC_READ_AHEAD=false (pages read one at a time)')
     .option(
       '--repeat <n>',

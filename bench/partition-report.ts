@@ -1,4 +1,5 @@
 /** The result of `npm run bench -- --partitions …`: a JSON document and the Markdown table printed from it. */
+import type { BaselineFigures } from './baselines';
 import type { Machine } from './report';
 
 export interface WorkerFigures {
@@ -26,6 +27,8 @@ export interface PartitionRunFigures {
   pages: number;
   dynamicsRequests: number;
   tokenRequests: number;
+  /** 429s the emulator answered (with --service-protection: a limit reached). */
+  throttled: number;
   /** Executions counted: the parent and its children. */
   workflows: number;
   runs: number;
@@ -33,6 +36,8 @@ export interface PartitionRunFigures {
   historyEvents: number;
   largestPayloadBytes: number;
   activitySeconds: Record<string, number>;
+  /** End to end less beginSync (the baselines): the pages of every partition, and finishSync. */
+  pagePhaseSeconds: number;
   /** Start to close of each child workflow (none for one partition: the plain full sync has no children). */
   partitionSeconds: number[];
   /** CPU seconds of the bench process during the run: mostly the emulator serving. */
@@ -46,11 +51,25 @@ export interface PartitionBenchResult {
   machine: Machine;
   options: Record<string, unknown>;
   organisation: { opportunities: number; contacts: number; accounts: number; connections: number };
+  /** Undefined in results written before the baselines were measured. */
+  baselines?: BaselineFigures;
   runs: PartitionRunFigures[];
 }
 
 const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits;
 const load = (averages: number[]): string => (averages[0] ?? 0).toFixed(2);
+
+/** The baselines apart from the runs: each table alone, the related three side by side. */
+function baselineLine(baselines: BaselineFigures | undefined): string {
+  if (baselines === undefined) return 'Baselines not measured.';
+  const alone = Object.entries(baselines.alone)
+    .map(([table, { seconds, pages }]) => `${table} ${round(seconds)} s (${pages} pages)`)
+    .join(', ');
+  return (
+    `Baselines alone: ${alone}. The three related side by side: ${round(baselines.relatedTogether)} s ` +
+    `(${round(baselines.relatedTogether / baselines.slowestRelatedAlone)}× the slowest alone).`
+  );
+}
 
 /** One column per partition count. */
 export function partitionTable(result: PartitionBenchResult): string {
@@ -70,6 +89,8 @@ export function partitionTable(result: PartitionBenchResult): string {
   return [
     `${options.opportunities as number} opportunities, page size ${options.pageSize as number}, store ${options.store as string}, emulator latency ${options.latencyMs as number} ms, ${workerCount} worker process(es) — ${machine.cpus} CPUs (${machine.model}), ${machine.ramGiB} GiB RAM, Node ${machine.node}`,
     '',
+    baselineLine(result.baselines),
+    '',
     `| partitions | ${runs.map((run) => String(run.partitions)).join(' | ')} |`,
     `|---|${runs.map(() => '---:').join('|')}|`,
     row(
@@ -84,6 +105,10 @@ export function partitionTable(result: PartitionBenchResult): string {
     row('  seconds in beginSync (before any partition starts)', (run) =>
       String(round(run.activitySeconds.beginSync ?? 0)),
     ),
+    row('  page phase: seconds after beginSync', (run) => String(round(run.pagePhaseSeconds))),
+    row('  page phase speed-up over the first column', (run) =>
+      first === undefined ? '–' : `${round(first.pagePhaseSeconds / run.pagePhaseSeconds)}×`,
+    ),
     row('  seconds per partition (child workflow)', (run) =>
       run.partitionSeconds.length === 0
         ? '–'
@@ -94,6 +119,10 @@ export function partitionTable(result: PartitionBenchResult): string {
     ),
     row('opportunity pages', (run) => String(run.pages)),
     row('Dynamics requests (token requests)', (run) => `${run.dynamicsRequests} (${run.tokenRequests})`),
+    row('requests per 1,000 opportunities', (run) =>
+      String(round((run.dynamicsRequests / run.opportunitiesWritten) * 1000)),
+    ),
+    row('429s (service protection reached)', (run) => String(run.throttled)),
     row('history events (workflows, runs)', (run) => `${run.historyEvents} (${run.workflows}, ${run.runs})`),
     row('largest history payload', (run) => `${round(run.largestPayloadBytes / 1024, 1)} KiB`),
     ...workerRows,

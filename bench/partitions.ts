@@ -8,6 +8,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { runSync } from '../client';
+import type { DynamicsAuthConfig } from '../dynamics';
 import type { Emulator } from '@oppsync/dataverse-emulator';
 import { MarketoStore } from '../store';
 import { historyStats, type HistoryStats } from './history';
@@ -26,6 +27,7 @@ export interface PartitionBenchContext {
   client: Client;
   emulator: Emulator;
   app: { clientId: string; clientSecret: string };
+  dynamicsAuth: DynamicsAuthConfig;
   temporalAddress: string;
   store: 'sqlite' | 'postgres';
   /** Where SQLite files go (a PostgreSQL store is a new database instead). */
@@ -77,6 +79,7 @@ export async function measurePartitionedFull(
     const seconds = (performance.now() - started) / 1000;
     const ownCpu = process.cpuUsage(ownCpuBefore);
     const requests = emulator.stats.requests;
+    const throttled = emulator.stats.throttled;
     const tokenRequests = emulator.stats.tokenRequests;
     const loadAfter = os.loadavg();
     if (outcome.summary.status !== 'COMPLETED')
@@ -102,11 +105,13 @@ export async function measurePartitionedFull(
       pages: summary.pages,
       dynamicsRequests: requests,
       tokenRequests,
+      throttled,
       workflows: history.workflows,
       runs: history.runs,
       historyEvents: history.events,
       largestPayloadBytes: history.largestPayloadBytes,
       activitySeconds: history.activitySeconds,
+      pagePhaseSeconds: seconds - (history.activitySeconds.beginSync ?? 0),
       partitionSeconds: history.partitionSeconds,
       emulatorCpuSeconds: (ownCpu.user + ownCpu.system) / 1e6,
       loadBefore,

@@ -23,6 +23,7 @@ import {
   startMarketoBench,
   type MarketoBench,
 } from './marketo';
+import { measureBaselines } from './baselines';
 import { parseBenchOptions, type BenchOptions } from './options';
 import { changeOrganisation } from './organisation';
 import { partitionTable, type PartitionBenchResult, type PartitionRunFigures } from './partition-report';
@@ -117,12 +118,15 @@ async function partitionBench(
   options: BenchOptions,
   about: Pick<PartitionBenchResult, 'startedAt' | 'organisation'>,
 ): Promise<void> {
+  say('change-tracking baselines, each table alone, then the related tables side by side');
+  const baselines = await measureBaselines(context.dynamicsAuth);
+  say(`  ${JSON.stringify(baselines)}`);
   const runs: PartitionRunFigures[] = [];
   for (const partitions of options.partitions ?? []) {
     say(`full sync in ${partitions} partition(s), ${context.workers} worker process(es), fresh store`);
     const run = await measurePartitionedFull(context, partitions);
     say(
-      `  ${partitions}: ${run.seconds.toFixed(2)} s, ${run.opportunitiesWritten} written, ${run.dynamicsRequests} requests, ${run.historyEvents} events`,
+      `  ${partitions}: ${run.seconds.toFixed(2)} s (page phase ${run.pagePhaseSeconds.toFixed(2)} s), ${run.opportunitiesWritten} written, ${run.dynamicsRequests} requests, ${run.throttled} 429s, ${run.historyEvents} events`,
     );
     runs.push(run);
   }
@@ -130,6 +134,7 @@ async function partitionBench(
     ...about,
     machine: describeMachine(),
     options: { ...options },
+    baselines,
     runs,
   };
   const out =
@@ -256,8 +261,9 @@ async function main(options: BenchOptions): Promise<void> {
       dataset: { generate: { opportunities: options.opportunities } },
       clients: [app],
       latencyMs: options.latencyMs,
-      // The benchmark measures the sync, not service protection: one client may send as much as it needs.
-      limits: { requestsPerWindow: 1_000_000 },
+      // By default the benchmark measures the sync, not service protection: one client may send as much as it
+      // needs. With --service-protection the emulator's limits are Dataverse's documented ones.
+      limits: options.serviceProtection ? {} : { requestsPerWindow: 1_000_000 },
     });
     cleanups.push(() => emulator.close());
     const marketo = options.marketo
@@ -275,16 +281,15 @@ async function main(options: BenchOptions): Promise<void> {
     };
     say(`organisation: ${JSON.stringify(organisation)}`);
 
-    const devServer = await startDevServer({ mode: 'test' });
-    cleanups.push(() => devServer.stop());
-    const connection = await Connection.connect({ address: devServer.address });
+    let temporalAddress = options.temporalAddress;
+    if (temporalAddress === undefined) {
+      const devServer = await startDevServer({ mode: 'test' });
+      cleanups.push(() => devServer.stop());
+      temporalAddress = devServer.address;
+    }
+    const connection = await Connection.connect({ address: temporalAddress });
     cleanups.push(() => connection.close());
     const client = new Client({ connection });
-    if (options.partitions !== undefined) {
-      const context = { client, emulator, app, temporalAddress: devServer.address, tempDir, say, ...options };
-      await partitionBench(context, options, { startedAt, organisation });
-      return;
-    }
     const dynamicsAuth = {
       url: emulator.url,
       tenantId: emulator.tenantId,
@@ -292,6 +297,11 @@ async function main(options: BenchOptions): Promise<void> {
       ...app,
       ca: emulator.caPem,
     };
+    if (options.partitions !== undefined) {
+      const context = { client, emulator, app, dynamicsAuth, tempDir, say, ...options, temporalAddress };
+      await partitionBench(context, options, { startedAt, organisation });
+      return;
+    }
     const setup: MeasureSetup = {
       options,
       tempDir,
@@ -299,7 +309,7 @@ async function main(options: BenchOptions): Promise<void> {
       app,
       dynamicsAuth,
       client,
-      temporalAddress: devServer.address,
+      temporalAddress,
       ...(marketo !== undefined ? { marketo } : {}),
     };
     // Each repetition: a fresh store and worker; the incremental sync runs after the last one.
