@@ -22,6 +22,8 @@ export interface PartitionRunFigures {
   opportunitiesWritten: number;
   /** Rows in the store's opportunities table afterwards (the store was empty before). */
   opportunitiesInStore: number;
+  /** The PostgreSQL store's database afterwards, indexes included. */
+  storeMiB?: number;
   opportunitiesPerSecond: number;
   /** Opportunity pages over every partition. */
   pages: number;
@@ -44,6 +46,8 @@ export interface PartitionRunFigures {
   emulatorCpuSeconds: number;
   loadBefore: number[];
   loadAfter: number[];
+  /** Cores the whole machine kept busy on average during the run (Linux; every process on it). */
+  machineBusyCores?: number;
 }
 
 export interface PartitionBenchResult {
@@ -97,6 +101,9 @@ export function partitionTable(result: PartitionBenchResult): string {
       'opportunities written (in the store)',
       (run) => `${run.opportunitiesWritten} (${run.opportunitiesInStore})`,
     ),
+    row('PostgreSQL store size', (run) =>
+      run.storeMiB === undefined ? '–' : `${round(run.storeMiB, 0)} MiB`,
+    ),
     row('seconds, end to end', (run) => String(round(run.seconds))),
     row('opportunities / s', (run) => String(round(run.opportunitiesPerSecond, 0))),
     row('speed-up over the first column', (run) =>
@@ -127,6 +134,9 @@ export function partitionTable(result: PartitionBenchResult): string {
     row('largest history payload', (run) => `${round(run.largestPayloadBytes / 1024, 1)} KiB`),
     ...workerRows,
     row('bench process (emulator) CPU seconds', (run) => String(round(run.emulatorCpuSeconds, 1))),
+    row(`machine CPU busy, cores of ${machine.cpus}`, (run) =>
+      run.machineBusyCores === undefined ? '–' : String(round(run.machineBusyCores)),
+    ),
     row('load average (1 min) before / after', (run) => `${load(run.loadBefore)} / ${load(run.loadAfter)}`),
   ].join('\n');
 }

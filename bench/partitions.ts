@@ -3,6 +3,7 @@
  * each into a fresh store with fresh worker processes, so every run writes everything and its memory is its own.
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +23,21 @@ import {
 } from './worker-process';
 
 const MIB = 2 ** 20;
+
+/**
+ * CPU seconds the whole machine has been busy (every process: the emulator, the workers, PostgreSQL, the Temporal
+ * server), from /proc/stat; undefined off Linux. Its clock ticks are USER_HZ, 100 a second on Linux.
+ */
+function machineBusySeconds(): number | undefined {
+  try {
+    const [, ...fields] = (fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
+    const ticks = fields.map(Number);
+    const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+    return (ticks.reduce((sum, value) => sum + value, 0) - idle) / 100;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface PartitionBenchContext {
   client: Client;
@@ -69,6 +85,7 @@ export async function measurePartitionedFull(
 
     emulator.stats.reset();
     const loadBefore = os.loadavg();
+    const busyBefore = machineBusySeconds();
     const ownCpuBefore = process.cpuUsage();
     const workflowId = `bench-partitions-${partitions}-${randomUUID()}`;
     const started = performance.now();
@@ -77,6 +94,7 @@ export async function measurePartitionedFull(
       ...workers.map((worker) => worker.died),
     ]);
     const seconds = (performance.now() - started) / 1000;
+    const busyAfter = machineBusySeconds();
     const ownCpu = process.cpuUsage(ownCpuBefore);
     const requests = emulator.stats.requests;
     const throttled = emulator.stats.throttled;
@@ -86,6 +104,7 @@ export async function measurePartitionedFull(
       throw new Error(`the full sync in ${partitions} partitions failed: ${outcome.error ?? '?'}`);
     const summary = outcome.summary;
 
+    const contents = await storeContents(store.url);
     const history = await familyHistory(client, workflowId, summary.runId, partitions);
     const written = summary.opportunitiesUpserted + summary.opportunitiesDeleted;
     const workerFigures: WorkerFigures[] = workers.map((worker, i) => ({
@@ -100,7 +119,8 @@ export async function measurePartitionedFull(
       workers: workerFigures,
       seconds,
       opportunitiesWritten: written,
-      opportunitiesInStore: await countOpportunities(store.url),
+      opportunitiesInStore: contents.opportunities,
+      ...(contents.bytes !== undefined ? { storeMiB: contents.bytes / MIB } : {}),
       opportunitiesPerSecond: written / seconds,
       pages: summary.pages,
       dynamicsRequests: requests,
@@ -116,6 +136,9 @@ export async function measurePartitionedFull(
       emulatorCpuSeconds: (ownCpu.user + ownCpu.system) / 1e6,
       loadBefore,
       loadAfter,
+      ...(busyBefore !== undefined && busyAfter !== undefined
+        ? { machineBusyCores: (busyAfter - busyBefore) / seconds }
+        : {}),
     };
   } finally {
     for (const worker of workers) await worker.stop();
@@ -163,12 +186,20 @@ function activitiesOf(byWorker: Record<string, number>, pid: number): number {
     .reduce((sum, [, count]) => sum + count, 0);
 }
 
-/** What the store holds afterwards: proof that the run wrote every opportunity, not only what it reported. */
-async function countOpportunities(url: string): Promise<number> {
+/**
+ * What the store holds afterwards: proof that the run wrote every opportunity, not only what it reported, and
+ * its size on disk (PostgreSQL: the database, indexes included; SQLite: undefined, the file is measured apart).
+ */
+async function storeContents(url: string): Promise<{ opportunities: number; bytes?: number }> {
   const store = await MarketoStore.open(url);
   try {
     const [row] = await store.knex('opportunities').count<{ count: number | string }[]>({ count: '*' });
-    return Number(row?.count ?? 0);
+    const opportunities = Number(row?.count ?? 0);
+    if (!url.startsWith('postgres')) return { opportunities };
+    const size = await store.knex.raw<{ rows: { bytes: string }[] }>(
+      'select pg_database_size(current_database()) as bytes',
+    );
+    return { opportunities, bytes: Number(size.rows[0]?.bytes) };
   } finally {
     await store.close();
   }

@@ -106,29 +106,19 @@ export class WebApiTransport {
     this.gate.holdFor(ms + RETRY_AFTER_MARGIN_MS);
   }
 
+  /**
+   * One exchange, repeated once at once when it failed on a kept-alive socket the server had just closed: Node
+   * documents this race (`http.ClientRequest.reusedSocket`) and its remedy, sending again on a new socket. Every
+   * request here is a read (a GET, or a $batch of GETs), so sending it again changes nothing.
+   */
   private async sendOnce(request: WebApiRequest, token: AccessToken, described: string): Promise<HttpResult> {
-    this.requestCount += 1;
-    this.observer?.requestSent();
-    const tally = requestTally.getStore();
-    if (tally !== undefined) tally.requests += 1;
     try {
-      const startedAt = Date.now();
-      const response = await this.http.request({
-        method: request.method,
-        url: request.url,
-        headers: {
-          Accept: 'application/json',
-          'OData-MaxVersion': '4.0',
-          'OData-Version': '4.0',
-          ...request.headers,
-          Authorization: `Bearer ${token.token}`,
-        },
-        data: request.body,
-        timeout: this.timeoutMs,
-        signal: this.signal?.(),
-      });
-      const body = await readBody(response, { timeoutMs: this.timeoutMs, startedAt });
-      return { status: response.status, headers: plainHeaders(response), body };
+      try {
+        return await this.exchange(request, token);
+      } catch (error) {
+        if (!isStaleSocketReset(error)) throw error;
+        return await this.exchange(request, token);
+      }
     } catch (error) {
       if (isDynamicsError(error)) throw error;
       const code = (error as { code?: unknown }).code;
@@ -140,4 +130,38 @@ export class WebApiTransport {
       );
     }
   }
+
+  private async exchange(request: WebApiRequest, token: AccessToken): Promise<HttpResult> {
+    this.requestCount += 1;
+    this.observer?.requestSent();
+    const tally = requestTally.getStore();
+    if (tally !== undefined) tally.requests += 1;
+    const startedAt = Date.now();
+    const response = await this.http.request({
+      method: request.method,
+      url: request.url,
+      headers: {
+        Accept: 'application/json',
+        'OData-MaxVersion': '4.0',
+        'OData-Version': '4.0',
+        ...request.headers,
+        Authorization: `Bearer ${token.token}`,
+      },
+      data: request.body,
+      timeout: this.timeoutMs,
+      signal: this.signal?.(),
+    });
+    const body = await readBody(response, { timeoutMs: this.timeoutMs, startedAt });
+    return { status: response.status, headers: plainHeaders(response), body };
+  }
+}
+
+/** A connection reset on a socket kept alive from an earlier request, before any answer (see sendOnce). */
+function isStaleSocketReset(error: unknown): boolean {
+  const { code, request, response } = error as {
+    code?: unknown;
+    request?: { reusedSocket?: boolean };
+    response?: unknown;
+  };
+  return code === 'ECONNRESET' && request?.reusedSocket === true && response === undefined;
 }

@@ -380,6 +380,18 @@ describe('transient errors', () => {
   });
 });
 
+describe('kept-alive connections', () => {
+  it('a request the server drops on a reused connection is sent once more, on a new one', async () => {
+    const client = clientFor('client credentials');
+    await client.getAll('accounts', ['name']); // the token, and a connection kept alive
+    emulator.stats.reset();
+    emulator.faults.dropNextOnReusedConnection(1);
+    expect(await client.getAll('accounts', ['name'])).toHaveLength(emulator.data.list('account').length);
+    // Dropped before it was logged: the emulator saw one request, the client sent two.
+    expect(emulator.stats.requests).toBe(1);
+  });
+});
+
 describe('service protection (429)', () => {
   afterEach(() => emulator.faults.throttle(null));
 

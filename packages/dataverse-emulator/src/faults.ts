@@ -10,6 +10,8 @@ export interface FaultState {
   /** Seeded so a throttled run is reproducible. */
   random: Random;
   failNext: { count: number; status: number };
+  /** Requests still to be dropped when they come on a kept-alive connection (see dropNextOnReusedConnection). */
+  dropOnReused: number;
   /** Entity set name → number of GETs still to corrupt. */
   corrupt: Map<string, number>;
   /** Tables (logical names) whose Read privilege every caller lacks: their GETs answer 403. */
@@ -22,6 +24,7 @@ export function createFaultState(latencyMs: number): FaultState {
     throttle: null,
     random: seededRandom(429),
     failNext: { count: 0, status: 503 },
+    dropOnReused: 0,
     corrupt: new Map(),
     readDenied: new Set(),
   };
@@ -42,6 +45,9 @@ export function createFaults(state: FaultState, tokens: TokenService, store: Org
     },
     failNext(count, status = 503) {
       state.failNext = { count: Math.max(0, count), status };
+    },
+    dropNextOnReusedConnection(count) {
+      state.dropOnReused = Math.max(0, count);
     },
     expireAllTokens() {
       tokens.expireAll();

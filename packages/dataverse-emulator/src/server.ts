@@ -455,7 +455,16 @@ export function createRequestHandler(
     sendJson(res, 404, { error: { code: CODES.queryError, message: `No route for ${method} ${path}` } });
   }
 
+  // Requests each connection has carried, for dropNextOnReusedConnection.
+  const served = new WeakMap<object, number>();
   return (req, res) => {
+    const earlier = served.get(req.socket) ?? 0;
+    served.set(req.socket, earlier + 1);
+    if (earlier > 0 && ctx.faults.dropOnReused > 0) {
+      ctx.faults.dropOnReused--;
+      req.socket.destroy();
+      return;
+    }
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent)
         sendJson(res, 500, { error: { code: CODES.unexpected, message: (error as Error).message } });

@@ -66,6 +66,11 @@ export interface EmulatorFaults {
   latencyMs: number;
   throttle(opts: { ratio: number; retryAfterSeconds: number } | null): void;
   failNext(count: number, status?: number): void;
+  /**
+   * The next `count` requests that arrive on a connection kept alive from an earlier request are not answered:
+   * the connection is closed, as a server closes an idle keep-alive connection just as the client reuses it.
+   */
+  dropNextOnReusedConnection(count: number): void;
   expireAllTokens(): void;
   revokeAllTokens(): void;
   expireChangeTokens(): void;
