@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { countEarlyRetries, type RequestLogEntry } from '@oppsync/dataverse-emulator';
 import { startSync } from '../../client';
 import type { RuleOptions } from '../../rules';
@@ -74,6 +75,23 @@ function sentDuringAHold(log: readonly RequestLogEntry[], graceMs: number): stri
     .map((entry) => `${entry.at} ${entry.key}`);
 }
 
+/**
+ * A worker process of its own Worker Deployment: the cluster keeps its deployments from run to run, and under
+ * OPPSYNC_PROMOTE=first a build makes itself current only in a deployment that has none. In the shared
+ * deployment, a checkout whose workflow bundle differs (another path, another commit) would leave new runs routed
+ * to the earlier build, which no worker polls (how these scenarios hung on a fresh clone).
+ */
+function clusterWorker(h: Harness): ChildWorker {
+  return spawnWorker(h, { OPPSYNC_DEPLOYMENT_NAME: deploymentOf(h) });
+}
+
+const deployments = new WeakMap<Harness, string>();
+function deploymentOf(h: Harness): string {
+  const name = deployments.get(h) ?? `oppsync-test-${randomUUID()}`;
+  deployments.set(h, name);
+  return name;
+}
+
 interface Setup {
   cluster: TemporalCluster;
   h: Harness;
@@ -92,7 +110,7 @@ onTheCluster(
     it('survives one worker killed and the server restarted mid-run: the store is exact, no row twice', async () => {
       const { h, cluster, marketo, workers } = setup();
       // Started at the same moment on a new store: both migrate it, and neither may give up on the lock.
-      const [a, b] = [spawnWorker(h), spawnWorker(h)];
+      const [a, b] = [clusterWorker(h), clusterWorker(h)];
       workers.push(a, b);
       const handle = await startSync(h.client, {
         taskQueue: h.config.temporal.taskQueue,
@@ -138,7 +156,7 @@ onTheCluster(
   (setup) => {
     it('a backfill throttled by the per-user window completes exactly, no worker sending during a Retry-After', async () => {
       const { h, marketo, workers } = setup();
-      workers.push(spawnWorker(h), spawnWorker(h));
+      workers.push(clusterWorker(h), clusterWorker(h));
       const handle = await startSync(h.client, {
         taskQueue: h.config.temporal.taskQueue,
         full: true,
