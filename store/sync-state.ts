@@ -45,7 +45,7 @@ export class SyncState {
     await this.knex('sync_state')
       .insert({ key, value, updated_at: new Date().toISOString() })
       .onConflict('key')
-      .merge()
+      .merge(['value', 'updated_at'])
       .where('sync_state.value', '<', value);
   }
 

@@ -76,20 +76,15 @@ function sentDuringAHold(log: readonly RequestLogEntry[], graceMs: number): stri
 }
 
 /**
- * A worker process of its own Worker Deployment: the cluster keeps its deployments from run to run, and under
- * OPPSYNC_PROMOTE=first a build makes itself current only in a deployment that has none. In the shared
- * deployment, a checkout whose workflow bundle differs (another path, another commit) would leave new runs routed
- * to the earlier build, which no worker polls (how these scenarios hung on a fresh clone).
+ * This file's own Worker Deployment: the cluster keeps its deployments from run to run, and under
+ * OPPSYNC_PROMOTE=first a build makes itself current only in a deployment that has none. In a shared deployment,
+ * a checkout whose workflow bundle differs (another path, another commit) would leave new runs routed to the
+ * earlier build, which no worker polls (how these scenarios hung on a fresh clone).
  */
-function clusterWorker(h: Harness): ChildWorker {
-  return spawnWorker(h, { OPPSYNC_DEPLOYMENT_NAME: deploymentOf(h) });
-}
+const DEPLOYMENT = `oppsync-test-${randomUUID()}`;
 
-const deployments = new WeakMap<Harness, string>();
-function deploymentOf(h: Harness): string {
-  const name = deployments.get(h) ?? `oppsync-test-${randomUUID()}`;
-  deployments.set(h, name);
-  return name;
+function clusterWorker(h: Harness): ChildWorker {
+  return spawnWorker(h, { OPPSYNC_DEPLOYMENT_NAME: DEPLOYMENT });
 }
 
 interface Setup {
