@@ -94,13 +94,10 @@ export function beginActivities(context: SyncContext) {
   /** Walks a baseline from `url` to its last page (its links only: the rows are not parsed); the next state. */
   async function walkBaseline(table: TableSpec, url: string, startedAt: Date): Promise<ChangeState> {
     const tracked = await context.changeTracked(table);
-    let deltaLink: string | undefined;
-    for (let next: string | undefined = url; next !== undefined;) {
-      const page = await dynamics.getPageLinks(next, { trackChanges: tracked });
-      beat({ table: table.entitySet });
-      deltaLink = page.deltaLink ?? deltaLink;
-      next = page.nextLink;
-    }
+    const { deltaLink } = await dynamics.walkToDeltaLink(url, {
+      trackChanges: tracked,
+      onPage: () => beat({ table: table.entitySet }),
+    });
     if (tracked && deltaLink !== undefined) return { kind: 'delta', link: deltaLink };
     return { kind: 'watermark', since: watermarkBefore(startedAt) };
   }

@@ -26,15 +26,8 @@ export interface BaselineFigures {
 /** Walks `table`'s baseline as beginSync does (key-only for the related tables, every column for opportunities). */
 async function walk(dynamics: DynamicsClient, table: TableSpec, related: boolean): Promise<number> {
   const select = related ? [table.key] : [...table.select];
-  let pages = 0;
-  for (
-    let next: string | undefined = dynamics.firstPageUrl(table.entitySet, { select, trackChanges: true });
-    next !== undefined;
-  ) {
-    const page = await dynamics.getPageLinks(next, { trackChanges: true });
-    pages += 1;
-    next = page.nextLink;
-  }
+  const url = dynamics.firstPageUrl(table.entitySet, { select, trackChanges: true });
+  const { pages } = await dynamics.walkToDeltaLink(url, { trackChanges: true });
   return pages;
 }
 

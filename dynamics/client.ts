@@ -141,12 +141,25 @@ export class DynamicsClient {
   }
 
   /**
-   * Like getPage, for a caller that wants only the links (a change-tracking baseline): `records` come back
-   * empty and the rows are not parsed, which makes reading a large table for its delta link cheap. Always in
-   * pages of 5,000 (the most Dataverse serves), whatever SYNC_PAGE_SIZE says: fewer requests, nothing held.
+   * Walks a table read from `url` to its end for the delta link alone (a change-tracking baseline: Dataverse
+   * gives it only after the last page). The rows are not parsed, which makes reading a large table for its link
+   * cheap, and the pages are always of 5,000 (the most Dataverse serves), whatever SYNC_PAGE_SIZE says: fewer
+   * requests, nothing held. `onPage` hears each page as it is read (an activity heartbeats there).
    */
-  getPageLinks(url: string, opts: { trackChanges?: boolean } = {}): Promise<Page> {
-    return this.readPage(url, MAX_PAGE_SIZE, opts.trackChanges ?? false, true);
+  async walkToDeltaLink(
+    url: string,
+    opts: { trackChanges?: boolean; onPage?: () => void } = {},
+  ): Promise<{ deltaLink: string | undefined; pages: number }> {
+    let deltaLink: string | undefined;
+    let pages = 0;
+    for (let next: string | undefined = url; next !== undefined;) {
+      const page = await this.readPage(next, MAX_PAGE_SIZE, opts.trackChanges ?? false, true);
+      pages += 1;
+      opts.onPage?.();
+      deltaLink = page.deltaLink ?? deltaLink;
+      next = page.nextLink;
+    }
+    return { deltaLink, pages };
   }
 
   /** Rows of `entitySet` whose `property` is one of `ids` (see getByIdsMany). */

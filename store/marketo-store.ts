@@ -137,11 +137,17 @@ export class MarketoStore {
     }
   }
 
-  /** Creates or upgrades the schema; idempotent, and safe when two workers call it at once. */
+  /**
+   * Creates or upgrades the schema; idempotent, and safe when two workers call it at once. A store that is already
+   * current is left alone without taking knex's lock: a fleet of workers starting together, or one starting
+   * while a migration that crashed still holds the lock, then starts at once.
+   */
   async migrate(): Promise<{ applied: string[] }> {
     for (let attempt = 1; ; attempt++) {
       try {
         await ensureOneLockRow(this.knex);
+        const [, pending] = (await this.knex.migrate.list({ migrationSource })) as [unknown[], unknown[]];
+        if (pending.length === 0) return { applied: [] };
         const [, applied] = (await this.knex.migrate.latest({ migrationSource })) as [number, string[]];
         return { applied };
       } catch (error) {

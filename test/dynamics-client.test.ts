@@ -202,6 +202,25 @@ describe('change tracking', () => {
     expect(delta[delta.length - 1]?.deltaLink).toBeDefined();
   });
 
+  it('walks a baseline to its delta link, which then reports only later changes', async () => {
+    const client = clientFor('client credentials');
+    const seen: number[] = [];
+    const walked = await client.walkToDeltaLink(
+      client.firstPageUrl('contacts', { select: ['contactid'], trackChanges: true }),
+      { trackChanges: true, onPage: () => seen.push(seen.length + 1) },
+    );
+    const contacts = emulator.data.list('contact').map((row) => String(row.contactid));
+    // Baseline pages are of 5,000 whatever the client's page size (7 here): the demo's contacts fit in one.
+    expect(contacts.length).toBeGreaterThan(7);
+    expect(walked.pages).toBe(Math.ceil(contacts.length / 5000));
+    expect(seen).toEqual([1]);
+    expect(walked.deltaLink).toBeDefined();
+
+    emulator.data.update('contact', contacts[0]!, { fullname: 'Changed after the baseline' });
+    const delta = await readAll(client, walked.deltaLink!, true);
+    expect(delta.flatMap((page) => page.records).map((row) => row.contactid)).toEqual([contacts[0]]);
+  });
+
   it('reports an expired change token as CHANGE_TOKEN_EXPIRED, not retryable', async () => {
     const client = clientFor('client credentials');
     const full = await readAll(
