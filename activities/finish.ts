@@ -1,6 +1,7 @@
 /**
  * Ending a run: a full sync marks what it did not see as deleted; the new change state becomes the saved one,
- * and with it the record of the last successful run; the run lock and the run's state on this worker go.
+ * and with it the record of the last successful run; the run lock, the run's record of what it wrote and its state
+ * on this worker go.
  */
 import { encodeLastSuccess, LAST_SUCCESS_KEY } from '../store';
 import type { SyncCounts, SyncMode } from '../workflows';
@@ -41,6 +42,7 @@ export function finishActivities(context: SyncContext) {
         ...(startedAt !== undefined ? { startedAt } : {}),
       });
       await store.state.set(promote);
+      await store.runWritten.end(input.syncId);
       await store.state.releaseRunLock(input.syncId);
       runs.end(input.syncId);
       if (startedAt !== undefined)
@@ -52,6 +54,7 @@ export function finishActivities(context: SyncContext) {
     /** A run that failed gives the run lock up at once, so the next run need not wait out its lease. */
     async releaseRunLock(input: { syncId: string }): Promise<void> {
       runs.end(input.syncId);
+      await store.runWritten.end(input.syncId);
       await store.state.releaseRunLock(input.syncId);
     },
   };

@@ -67,6 +67,17 @@ export class PagePrefetch<T> {
     return entry.loaded;
   }
 
+  /**
+   * Drops the reads still waiting and settles once every read under way has (its result or failure is let go):
+   * a worker that stops waits for them, so that none outlives the store and connections it reads through.
+   */
+  async drain(): Promise<void> {
+    this.waiting.clear();
+    const loads = [...this.entries.values()].map((entry) => entry.loaded);
+    this.entries.clear();
+    await Promise.allSettled(loads);
+  }
+
   /** Reads still waiting for a place. */
   get waitingCount(): number {
     return this.waiting.size;

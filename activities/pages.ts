@@ -7,13 +7,13 @@ import { isFirstPageUrl, tallyRequests } from '../dynamics';
 import { activityLogger, outsideActivity } from './context';
 import { encodeChangeState, nextKey } from './change-state';
 import { isChangeTokenExpired } from './failures';
-import type { PreparedPage, ReadAheadPage } from './run-state';
+import type { PreparedPage, ReadAheadPage, RunState } from './run-state';
 import { beat, toCounts, type SyncContext } from './sync-context';
 import type { PageResult, SyncMode } from '../workflows';
 
-/** Where a page is: its sync, how it is read and its cursor (first page, next link or delta link). */
+/** Where a page is: its run, how it is read and its cursor (first page, next link or delta link). */
 interface PagePosition {
-  syncId: string;
+  run: RunState;
   mode: SyncMode;
   cursor: string;
   trackChanges: boolean;
@@ -52,8 +52,8 @@ export function pageActivities(context: SyncContext) {
     });
     beat();
     if (page.nextLink !== undefined && announce === 'read') onNextLink(page.nextLink);
-    const seenSyncId = at.mode === 'full' ? at.syncId : undefined;
-    const resolved = await context.resolveWithRelated(at.syncId, page.records, page.deletedIds, seenSyncId);
+    const seenSyncId = at.mode === 'full' ? at.run.syncId : undefined;
+    const resolved = await context.resolveWithRelated(at.run, page.records, page.deletedIds, seenSyncId);
     if (page.nextLink !== undefined && announce === 'resolved') onNextLink(page.nextLink);
     return {
       ...resolved,
@@ -67,11 +67,12 @@ export function pageActivities(context: SyncContext) {
   /**
    * Starts reading the page at `at` ahead, outside the current activity (no heartbeats, its own request tally).
    * Once that page's next link is known, the page after it is asked for too, to start as soon as a place is
-   * free: reading two pages ahead keeps Dynamics and the worker busy while the writer commits a page.
+   * free: reading two pages ahead keeps Dynamics and the worker busy while the writer commits a page. A run
+   * that has ended (or that this worker let go of) reads nothing more ahead.
    */
   function startReadAhead(at: PagePosition, whenRoom = false): void {
-    const readAhead = runs.of(at.syncId).readAhead;
-    if (readAhead === undefined) return;
+    const { readAhead } = at.run;
+    if (readAhead === undefined || at.run.ended) return;
     const load = (): Promise<ReadAheadPage> =>
       outsideActivity(() =>
         tallyRequests(() => loadPage(at, (next) => startReadAhead({ ...at, cursor: next }, true), 'read')),
@@ -84,10 +85,7 @@ export function pageActivities(context: SyncContext) {
   async function pageAt(
     at: PagePosition,
   ): Promise<{ page: PreparedPage; readAheadRequests: number; wasReadAhead: boolean }> {
-    const ahead = await runs
-      .of(at.syncId)
-      .readAhead?.take(readAheadKey(at))
-      ?.catch(() => undefined);
+    const ahead = await at.run.readAhead?.take(readAheadKey(at))?.catch(() => undefined);
     if (ahead !== undefined) {
       const next = ahead.value.nextLink;
       if (next !== undefined) startReadAhead({ ...at, cursor: next });
@@ -108,7 +106,12 @@ export function pageActivities(context: SyncContext) {
       // Filtered reads (watermarks, backfill partitions) cannot track changes.
       const trackChanges = tracked && !/[?&]\$filter=/.test(input.cursor);
       try {
-        return await pageAt({ ...input, trackChanges });
+        return await pageAt({
+          run: runs.of(input.syncId),
+          mode: input.mode,
+          cursor: input.cursor,
+          trackChanges,
+        });
       } catch (error) {
         if (input.mode === 'incremental' && isChangeTokenExpired(error)) return 'changeTokenExpired';
         throw error;
@@ -132,7 +135,7 @@ export function pageActivities(context: SyncContext) {
       await context.holdRunLock(input.syncId);
       const read = await readAndResolvePage(input);
       if (read === 'changeTokenExpired') return { changeTokenExpired: true, counts: {} };
-      const written = await context.writeAndRemember(input.syncId, read);
+      const written = await context.writeResolved(read);
       if (read.nextLink === undefined && read.deltaLink !== undefined) {
         // The change state moves only once the page it ends is written.
         await store.state.set({

@@ -21,10 +21,15 @@ export function pendingActivities(context: SyncContext) {
         const found = new Set(records.map((r) => String(r.opportunityid).toLowerCase()));
         // A queued opportunity that Dynamics no longer has was deleted.
         const vanished = ids.filter((id) => !found.has(id));
-        const resolved = await context.resolveWithRelated(input.syncId, records, vanished, undefined);
+        const resolved = await context.resolveWithRelated(
+          context.runs.of(input.syncId),
+          records,
+          vanished,
+          undefined,
+        );
         return { records: records.length, vanished: vanished.length, resolved };
       });
-      const written = await context.writeAndRemember(input.syncId, read.resolved);
+      const written = await context.writeResolved(read.resolved);
       await store.pending.remove(ids);
       const remaining = await store.pending.count();
       log.info(

@@ -1,11 +1,11 @@
 /**
- * What a sync run keeps between its activities on one worker, and nothing else: the run's reference rows, the
- * contacts and accounts it has written, and its pages read ahead. Each run has its
- * own; finishSync (or a failed run's releaseRunLock) ends it, and only the newest few runs are kept, so a run
- * whose activities moved to another worker leaves nothing behind for long. Nothing here is needed for
- * correctness: an activity that finds nothing (another worker, a retry, a restart) reads what it needs itself.
+ * What a sync run keeps between its activities on one worker, and nothing else: the run's reference rows and its
+ * pages read ahead. Each run has its own; finishSync (or a failed run's releaseRunLock) ends it, and only the
+ * newest few runs are kept, so a run whose activities moved to another worker leaves nothing behind for long.
+ * Nothing here is needed for correctness: an activity that finds nothing (another worker, a retry, a restart)
+ * reads what it needs itself. What the run has written is in the store (sync_run_written), shared by its workers.
  */
-import type { ConnectionRole, Currencies, WrittenThisRun } from '../rules';
+import type { ConnectionRole, Currencies } from '../rules';
 import type { WritePageInput } from '../store';
 import { PagePrefetch } from './page-prefetch';
 
@@ -17,12 +17,6 @@ export interface RunReference {
   currenciesReread: boolean;
 }
 
-/** What one page wrote, as its run remembers it (see writtenByPage). */
-export interface PageWrites {
-  contacts: [string, string | null][];
-  accounts: string[];
-}
-
 /**
  * One opportunity page read and resolved by the rules. The rows read from Dynamics are gone by now: a page
  * read ahead waits for its activity as the rows it will write, not as the (larger) rows it was read as.
@@ -30,8 +24,6 @@ export interface PageWrites {
 export interface PreparedPage {
   /** What to write; handed over to the store by the write, which lets go of it here. */
   input: WritePageInput | undefined;
-  /** The contacts and accounts the page writes, for later pages of its run once it is committed. */
-  writes: PageWrites;
   skipped: number;
   nextLink?: string;
   deltaLink?: string;
@@ -45,67 +37,32 @@ export interface ReadAheadPage {
   requests: number;
 }
 
-/**
- * The contacts and accounts a run has written, so that a later page of the run points to them instead of reading
- * them from Dynamics and writing them again: over a full sync every page otherwise reads most of its contacts
- * and accounts once more (100,000 generated opportunities: 193,428 contact and 158,243 account reads for 99,450
- * and 50,944 distinct ones). Only committed pages are remembered, so a page never leaves out a row the store
- * does not hold. What a later page sees of a remembered record is what the run read earlier; a change made since
- * is after the run's change-tracking baseline and reaches the store with the next incremental sync. At most
- * `maxIds` ids are kept; past that a page reads what it needs, as without this.
- */
-export class RunWrites implements WrittenThisRun {
-  /** Each written contact with the parent account it was read with (null: none). */
-  readonly contacts = new Map<string, string | null>();
-  readonly accounts = new Set<string>();
-
-  constructor(private readonly maxIds: number) {}
-
-  get size(): number {
-    return this.contacts.size + this.accounts.size;
-  }
-
-  /** Remembers a page's rows once its transaction has committed. */
-  remember(page: PageWrites): void {
-    for (const [contactId, parentId] of page.contacts) {
-      if (this.size >= this.maxIds) return;
-      this.contacts.set(contactId, parentId);
-    }
-    for (const accountId of page.accounts) {
-      if (this.size >= this.maxIds) return;
-      this.accounts.add(accountId);
-    }
-  }
-
-  /**
-   * Forgets what the run wrote, after a page write failed: the store may no longer hold it (a lead deleted by
-   * hand fails the write of a page whose roles point to it), so the retry reads and writes every row itself.
-   */
-  forget(): void {
-    this.contacts.clear();
-    this.accounts.clear();
-  }
-}
-
 /** One run's state on this worker. */
 export class RunState {
   /** The run's reference rows; a failed read is forgotten, so a retry reads again. */
   reference: Promise<RunReference> | undefined;
-  readonly written: RunWrites;
   /** Pages read ahead (SYNC_READ_AHEAD); undefined when off. */
   readonly readAhead: PagePrefetch<ReadAheadPage> | undefined;
+  /** Set once the run has ended on this worker: a page still being read ahead for it starts no other. */
+  ended = false;
 
-  constructor(maxIds: number, readAhead: PagePrefetch<ReadAheadPage> | undefined) {
-    this.written = new RunWrites(maxIds);
+  constructor(
+    readonly syncId: string,
+    readAhead: PagePrefetch<ReadAheadPage> | undefined,
+  ) {
     this.readAhead = readAhead;
+  }
+
+  /** Ends the run here; resolves once the pages it is reading ahead are in (see PagePrefetch.drain). */
+  end(): Promise<void> {
+    this.ended = true;
+    return this.readAhead?.drain() ?? Promise.resolve();
   }
 }
 
 export interface RunStatesOptions {
   /** Runs kept at most on this worker (the oldest is dropped first). */
   maxRuns?: number;
-  /** Ids each run remembers at most (see RunWrites). */
-  maxIds?: number;
   /** Each run's read-ahead; undefined: none (SYNC_READ_AHEAD=false). */
   readAhead?: () => PagePrefetch<ReadAheadPage> | undefined;
 }
@@ -114,12 +71,15 @@ export interface RunStatesOptions {
 export class RunStates {
   private readonly runs = new Map<string, RunState>();
   private readonly maxRuns: number;
-  private readonly maxIds: number;
   private readonly readAhead: () => PagePrefetch<ReadAheadPage> | undefined;
+
+  /** The runs of a worker whose configuration reads pages ahead (SYNC_READ_AHEAD) or not. */
+  static reading(readAhead: boolean): RunStates {
+    return new RunStates({ readAhead: () => (readAhead ? new PagePrefetch<ReadAheadPage>() : undefined) });
+  }
 
   constructor(options: RunStatesOptions = {}) {
     this.maxRuns = options.maxRuns ?? 4;
-    this.maxIds = options.maxIds ?? 250_000;
     this.readAhead = options.readAhead ?? (() => new PagePrefetch<ReadAheadPage>());
   }
 
@@ -127,20 +87,28 @@ export class RunStates {
   of(syncId: string): RunState {
     let run = this.runs.get(syncId);
     if (run === undefined) {
-      run = new RunState(this.maxIds, this.readAhead());
+      run = new RunState(syncId, this.readAhead());
       this.runs.set(syncId, run);
       while (this.runs.size > this.maxRuns) {
         const oldest = this.runs.keys().next().value;
         if (oldest === undefined) break;
-        this.runs.delete(oldest);
+        this.end(oldest);
       }
     }
     return run;
   }
 
-  /** Ends a run: its state goes. */
+  /** Ends a run: its state goes (its pages being read ahead finish, and start no others). */
   end(syncId: string): void {
+    void this.runs.get(syncId)?.end();
     this.runs.delete(syncId);
+  }
+
+  /** Ends every run once its pages under way are read (the worker stops: see PagePrefetch.drain). */
+  async endAll(): Promise<void> {
+    const running = [...this.runs.values()];
+    this.runs.clear();
+    await Promise.all(running.map((run) => run.end()));
   }
 
   get size(): number {

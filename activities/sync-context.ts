@@ -33,8 +33,7 @@ import {
 import { RUN_LOCK_LEASE_MS, type MarketoStore, type WriteCounts, type WritePageInput } from '../store';
 import type { SyncCounts } from '../workflows';
 import { heartbeatIfInActivity } from './context';
-import { PagePrefetch } from './page-prefetch';
-import type { PageWrites, ReadAheadPage, RunReference } from './run-state';
+import type { RunReference, RunState } from './run-state';
 import { RunStates } from './run-state';
 import { shareBackoff } from './shared-backoff';
 
@@ -69,9 +68,7 @@ export function createSyncContext(deps: SyncActivityDependencies) {
     customFields: [...sync.opportunityFields],
     filterAttribute: sync.filterAttribute,
   };
-  const runs =
-    deps.runs ??
-    new RunStates({ readAhead: () => (sync.readAhead ? new PagePrefetch<ReadAheadPage>() : undefined) });
+  const runs = deps.runs ?? RunStates.reading(sync.readAhead);
   shareBackoff(dynamics, store, logger);
 
   /** An activity's counts, once they are written: counted for the metrics once per activity, never per row. */
@@ -95,8 +92,7 @@ export function createSyncContext(deps: SyncActivityDependencies) {
   }
 
   /** Keeps a run's reference rows for its later pages; a failed read is forgotten, so a retry reads again. */
-  function rememberReference(syncId: string, reference: Promise<RunReference>): Promise<RunReference> {
-    const run = runs.of(syncId);
+  function rememberReference(run: RunState, reference: Promise<RunReference>): Promise<RunReference> {
     reference.catch(() => {
       if (run.reference === reference) run.reference = undefined;
     });
@@ -109,12 +105,11 @@ export function createSyncContext(deps: SyncActivityDependencies) {
    * $batch a run (on each worker) reads both. A page pointing to a currency the run's read did not name (one
    * added since) reads the currencies again, once a run; a currency still unknown is a sync error.
    */
-  async function referenceFor(syncId: string, records: RawRecord[]): Promise<RunReference> {
-    const run = runs.of(syncId);
+  async function referenceFor(run: RunState, records: RawRecord[]): Promise<RunReference> {
     const cached =
       run.reference ??
       rememberReference(
-        syncId,
+        run,
         dynamics
           .getAllMany([
             { entitySet: 'connectionroles', select: CONNECTION_ROLE_COLUMNS, annotations: [] },
@@ -131,7 +126,7 @@ export function createSyncContext(deps: SyncActivityDependencies) {
     // Another page of the run may have started reading them again meanwhile: its read is this page's too.
     if (run.reference !== undefined && run.reference !== cached) return run.reference;
     return rememberReference(
-      syncId,
+      run,
       dynamics
         .getAll('transactioncurrencies', CURRENCY_COLUMNS, { annotations: [] })
         .then((rows) => ({ ...reference, currencies: parseCurrencies(rows), currenciesReread: true })),
@@ -156,17 +151,18 @@ export function createSyncContext(deps: SyncActivityDependencies) {
 
   /**
    * Reads a page of opportunities with what its rules need (connections, customers, stakeholders, accounts) and
-   * resolves it. Contacts and accounts the run has written are pointed to, not read again: a remembered
-   * contact's parent was written with it, unless it could not be (then it is read again, as the page that wrote
-   * the contact read it, and gives the same error).
+   * resolves it. Contacts and accounts the run has written (sync_run_written, on any worker) are pointed to, not
+   * read again: a remembered contact's parent was written with it, unless it could not be (then it is read
+   * again, as the page that wrote the contact read it, and gives the same error).
    */
   async function resolveWithRelated(
-    syncId: string,
+    run: RunState,
     records: RawRecord[],
     deletedIds: string[],
     seenSyncId: string | undefined,
-  ): Promise<{ input: WritePageInput; writes: PageWrites; skipped: number }> {
-    const { roles, currencies } = await referenceFor(syncId, records);
+  ): Promise<{ input: WritePageInput; skipped: number }> {
+    const { syncId } = run;
+    const { roles, currencies } = await referenceFor(run, records);
     const opportunityIds = records
       .map((record) => record.opportunityid)
       .filter(isGuid)
@@ -177,26 +173,21 @@ export function createSyncContext(deps: SyncActivityDependencies) {
     });
     beat();
     const wanted = referencedIds(records, connections, roles);
-    // What this page takes as written is fixed as it chooses what to read: another page's failed write may make
-    // the run forget (RunWrites.forget) while this one reads, and a record neither read nor remembered would be
-    // an error ("not returned by Dynamics") instead of a row.
-    const runWrites = runs.of(syncId).written;
-    const written = { contacts: new Map<string, string | null>(), accounts: new Set<string>() };
-    const unwritten: string[] = [];
-    for (const id of wanted.contactIds) {
-      const parent = runWrites.contacts.get(id);
-      if (parent === undefined) unwritten.push(id);
-      else written.contacts.set(id, parent);
-    }
-    const contacts = await rowsByIds(CONTACTS, unwritten);
+    const writtenContacts = await store.runWritten.contacts(syncId, wanted.contactIds);
+    const contacts = await rowsByIds(
+      CONTACTS,
+      wanted.contactIds.filter((id) => !writtenContacts.has(id)),
+    );
     beat();
-    const rememberedParents = [...written.contacts.values()].filter((parent) => parent !== null);
-    const accountIds: string[] = [];
-    for (const id of new Set([...wanted.accountIds, ...parentAccountIds(contacts), ...rememberedParents])) {
-      if (runWrites.accounts.has(id)) written.accounts.add(id);
-      else accountIds.push(id);
-    }
-    const accounts = await rowsByIds(ACCOUNTS, accountIds);
+    const rememberedParents = [...writtenContacts.values()].filter((parent) => parent !== null);
+    const accountIds = [
+      ...new Set([...wanted.accountIds, ...parentAccountIds(contacts), ...rememberedParents]),
+    ];
+    const writtenAccounts = await store.runWritten.accounts(syncId, accountIds);
+    const accounts = await rowsByIds(
+      ACCOUNTS,
+      accountIds.filter((id) => !writtenAccounts.has(id)),
+    );
     beat();
     const resolved = resolvePage({
       opportunities: records,
@@ -205,41 +196,28 @@ export function createSyncContext(deps: SyncActivityDependencies) {
       accounts,
       roles,
       currencies,
-      written,
+      written: { contacts: writtenContacts, accounts: writtenAccounts },
       options: ruleOptions,
     });
     // resolved.stakeholderConnections: the connections that gave a role, so a later delete (the delta says only
     // its id) can be traced back to its opportunity.
     return {
-      input: { ...resolved, deletedOpportunityIds: deletedOpportunityIds(deletedIds), seenSyncId },
-      writes: writtenByPage(resolved, contacts),
+      input: {
+        ...resolved,
+        deletedOpportunityIds: deletedOpportunityIds(deletedIds),
+        seenSyncId,
+        runWritten: { syncId, ...writtenByPage(resolved, contacts) },
+      },
       skipped: resolved.skippedIds.length,
     };
   }
 
   /**
-   * Writes a resolved page in one transaction and, once it is committed, lets later pages of the run point to
-   * what it wrote. The page's rows are let go of as the write starts (the SQLite writer thread has its own copy
-   * by then), so they are not held twice while it runs (see startWrite). A failed write makes the run forget what it wrote, so
-   * that the retry depends on nothing the store may have lost.
+   * Writes a resolved page in one transaction, with the run's record of what it wrote. The page's rows are let
+   * go of as the write starts (the SQLite writer thread has its own copy by then), so they are not held twice
+   * while it runs. Not async on purpose: no frame of this function outlives the hand-over.
    */
-  async function writeAndRemember(
-    syncId: string,
-    page: { input: WritePageInput | undefined; writes: PageWrites },
-  ): Promise<WriteCounts> {
-    const written = runs.of(syncId).written;
-    try {
-      const counts = await startWrite(page);
-      written.remember(page.writes);
-      return counts;
-    } catch (error) {
-      written.forget();
-      throw error;
-    }
-  }
-
-  /** Hands the page's rows to the store. Not async on purpose: no frame of this function outlives the hand-over. */
-  function startWrite(page: { input: WritePageInput | undefined }): Promise<WriteCounts> {
+  function writeResolved(page: { input: WritePageInput | undefined }): Promise<WriteCounts> {
     const { input } = page;
     if (input === undefined) throw new Error('this page has been written already');
     page.input = undefined;
@@ -272,7 +250,7 @@ export function createSyncContext(deps: SyncActivityDependencies) {
     referenceFor,
     rowsByIds,
     resolveWithRelated,
-    writeAndRemember,
+    writeResolved,
     holdRunLock,
   };
 }

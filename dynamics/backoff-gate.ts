@@ -12,32 +12,32 @@ export interface SharedHold {
 /**
  * Holds requests until a server-given Retry-After has passed. One gate per org URL in the process: service
  * protection limits are per user per server, so a 429 seen by one request (or one client instance) must also
- * hold every other request to the same org, and, once shared, every other worker's.
+ * hold every other request to the same org. Each client shares it beyond the process through its own
+ * SharedHold (its worker's store), passed in: two clients in one process (a worker and a dry run) may share
+ * through different stores.
  */
 export class BackoffGate {
   private openAt = 0;
-  private shared: SharedHold | undefined;
 
-  /** From now on, holds are published to `shared`, and every request first adopts the hold found there. */
-  share(shared: SharedHold | undefined): void {
-    this.shared = shared;
-  }
-
-  /** Keeps the gate shut for at least `ms` from now (never shortens an existing hold) and publishes it. */
-  holdFor(ms: number): void {
+  /** Keeps the gate shut for at least `ms` from now (never shortens an existing hold); the new end, if it moved. */
+  holdFor(ms: number): number | undefined {
     const openAt = Date.now() + ms;
-    if (openAt <= this.openAt) return;
+    if (openAt <= this.openAt) return undefined;
     this.openAt = openAt;
-    this.shared?.publish(openAt);
+    return openAt;
   }
 
   /**
    * Resolves once the gate is open, the shared hold included (read again after each wait: another worker may
    * have published a longer one meanwhile), calling `onWait` when the wait starts and every `tickMs` during it.
    */
-  async waitUntilOpen(onWait: ((reason: string) => void) | undefined, tickMs = 2000): Promise<void> {
+  async waitUntilOpen(
+    onWait: ((reason: string) => void) | undefined,
+    shared: SharedHold | undefined,
+    tickMs = 2000,
+  ): Promise<void> {
     for (;;) {
-      if (this.shared !== undefined) this.openAt = Math.max(this.openAt, await this.shared.read());
+      if (shared !== undefined) this.openAt = Math.max(this.openAt, await shared.read());
       const remaining = this.openAt - Date.now();
       if (remaining <= 0) return;
       onWait?.(`Dataverse asked to wait (429 Retry-After); ${Math.ceil(remaining / 1000)} s left`);

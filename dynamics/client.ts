@@ -94,7 +94,7 @@ export class DynamicsClient {
    * request first waits out the hold found there, so every worker on the queue honours every Retry-After.
    */
   shareBackoff(shared: SharedHold | undefined): void {
-    this.transport.gate.share(shared);
+    this.transport.shared = shared;
   }
 
   /** Whether a saved link (delta link, next link) belongs to this organisation's Web API. */

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AxiosInstance } from 'axios';
 import type { TokenProvider, AccessToken } from './auth';
-import { backoffGateFor, parseRetryAfter, type BackoffGate } from './backoff-gate';
+import { backoffGateFor, parseRetryAfter, type BackoffGate, type SharedHold } from './backoff-gate';
 import { DynamicsError, isDynamicsError, toSafeMessage } from './errors';
 import { plainHeaders, readBody, type HttpResult } from './http-agent';
 import { describeRequest, errorForResponse } from './response-errors';
@@ -46,8 +46,10 @@ export interface WebApiRequest {
  */
 export class WebApiTransport {
   requestCount = 0;
-  /** The process-wide back-off for this org; exposed so a fleet of workers can share it. */
-  readonly gate: BackoffGate;
+  /** The process-wide back-off for this org. */
+  private readonly gate: BackoffGate;
+  /** Where this client shares the back-off with other workers (see DynamicsClient.shareBackoff). */
+  shared: SharedHold | undefined;
 
   constructor(
     orgUrl: string,
@@ -67,12 +69,12 @@ export class WebApiTransport {
     let token = await this.tokens.get();
     let renewed = false;
     for (let throttled = 0; ;) {
-      await this.gate.waitUntilOpen(this.onWait);
+      await this.gate.waitUntilOpen(this.onWait, this.shared);
       const result = await this.sendOnce(request, token, described);
       if (result.status === 429) {
         this.observer?.throttled();
         const retryAfterMs = parseRetryAfter(result.headers['retry-after'], DEFAULT_RETRY_AFTER_MS);
-        this.gate.holdFor(retryAfterMs + RETRY_AFTER_MARGIN_MS);
+        this.hold(retryAfterMs + RETRY_AFTER_MARGIN_MS);
         throttled += 1;
         if (throttled > MAX_THROTTLED_REPEATS) {
           const error = errorForResponse(result, described);
@@ -103,7 +105,13 @@ export class WebApiTransport {
   /** Holds every request of this org until `ms` have passed (a 429 inside a $batch part). */
   holdFor(ms: number): void {
     this.observer?.throttled();
-    this.gate.holdFor(ms + RETRY_AFTER_MARGIN_MS);
+    this.hold(ms + RETRY_AFTER_MARGIN_MS);
+  }
+
+  /** Holds the org's gate and publishes the hold, if it moved, where the other workers read it. */
+  private hold(ms: number): void {
+    const openAt = this.gate.holdFor(ms);
+    if (openAt !== undefined) this.shared?.publish(openAt);
   }
 
   /**

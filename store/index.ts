@@ -4,6 +4,7 @@
  */
 export { MarketoStore, type StoreOptions, type SyncErrorListing } from './marketo-store';
 export type { PendingQueue, SyncState } from './sync-state';
+export type { RunWritten } from './run-written';
 export { parseStoreUrl } from './url';
 export { RUN_LOCK_LEASE_MS } from './run-lock';
 export { encodeLastSuccess, LAST_SUCCESS_KEY, type LastSuccess } from './last-success';
@@ -17,4 +18,4 @@ export {
 export { readSchemaStatus, type SchemaStatus } from './schema-status';
 export { StoreError, type StoreErrorCode } from './errors';
 export { redactUrl } from './redact';
-export type { StoreSnapshot, WriteCounts, WritePageInput } from './types';
+export type { RunWrittenInput, StoreSnapshot, WriteCounts, WritePageInput } from './types';

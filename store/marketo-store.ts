@@ -8,6 +8,7 @@ import { readSnapshot } from './snapshot';
 import { cachePreparedStatements, type PreparingConnection } from './statement-cache';
 import { deleteIn, selectIn, updateIn } from './sql';
 import { PendingQueue, SyncState } from './sync-state';
+import { RunWritten } from './run-written';
 import type { StoreSnapshot, WriteCounts, WritePageInput } from './types';
 import { parseStoreUrl } from './url';
 
@@ -83,6 +84,8 @@ export class MarketoStore {
   readonly state: SyncState;
   /** The opportunities queued for re-resolving. */
   readonly pending: PendingQueue;
+  /** What each run has written, for its later pages. */
+  readonly runWritten: RunWritten;
 
   private constructor(
     readonly knex: Knex,
@@ -90,6 +93,7 @@ export class MarketoStore {
   ) {
     this.state = new SyncState(knex);
     this.pending = new PendingQueue(knex);
+    this.runWritten = new RunWritten(knex);
   }
 
   /** Connects (SQLite: WAL, foreign keys, busy timeout). Does not migrate. */

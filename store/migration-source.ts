@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as initialSchema from './migrations/20240601000000_initial_schema';
 import * as opportunityCurrency from './migrations/20261201000000_opportunity_currency';
 import * as marketoLedger from './migrations/20261202000000_marketo_ledger';
+import * as runWritten from './migrations/20261203000000_run_written';
 
 interface Migration {
   name: string;
@@ -16,6 +17,7 @@ const MIGRATIONS: Migration[] = [
   { name: '20240601000000_initial_schema', module: initialSchema },
   { name: '20261201000000_opportunity_currency', module: opportunityCurrency },
   { name: '20261202000000_marketo_ledger', module: marketoLedger },
+  { name: '20261203000000_run_written', module: runWritten },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { CompanyRow, LeadRow, SyncErrorRow } from '../rules';
 import { chunk } from './chunks';
 import { StoreError } from './errors';
+import { recordRunWritten } from './run-written';
 import { countIn, deleteIn, selectIn, updateIn, upsertRows } from './sql';
 import type { WriteCounts, WritePageInput } from './types';
 
@@ -121,6 +122,8 @@ export async function writePageInTransaction(
       },
     );
   }
+
+  if (page.runWritten !== undefined) await recordRunWritten(trx, page.runWritten);
 
   return {
     opportunitiesUpserted: page.opportunities.length,

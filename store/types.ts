@@ -15,6 +15,15 @@ export interface WritePageInput extends ResolvedPage {
   stakeholderConnections: StakeholderConnection[];
   /** Id of the running full sync: marks every opportunity the page saw (written, skipped, errored). */
   seenSyncId?: string;
+  /** The run's record of what this page writes, kept with the page (see run-written.ts). */
+  runWritten?: RunWrittenInput;
+}
+
+/** The contacts (with the parent account each was read with, null: none) and accounts a page of a run writes. */
+export interface RunWrittenInput {
+  syncId: string;
+  contacts: [string, string | null][];
+  accounts: string[];
 }
 
 export interface WriteCounts {

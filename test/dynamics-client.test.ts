@@ -461,6 +461,38 @@ describe('service protection (429)', () => {
     }
   });
 
+  it('two clients of one organisation in one process each share through their own store', async () => {
+    // A worker and a dry run in one process: the dry run's store (a scratch copy) must not become the worker's.
+    const worker = clientFor('client credentials');
+    const dryRun = clientFor('client credentials');
+    await worker.getAll('accounts', ['name']);
+    const reads = { worker: 0, dryRun: 0 };
+    const published = { worker: [] as number[], dryRun: [] as number[] };
+    const holdIn = (who: 'worker' | 'dryRun') => ({
+      read: () => {
+        reads[who] += 1;
+        return Promise.resolve(0);
+      },
+      publish: (openAt: number) => void published[who].push(openAt),
+    });
+    worker.shareBackoff(holdIn('worker'));
+    dryRun.shareBackoff(holdIn('dryRun'));
+    try {
+      emulator.faults.throttle({ ratio: 1, retryAfterSeconds: 1 });
+      const throttledOnce = setTimeout(() => emulator.faults.throttle(null), 200);
+      await dryRun.getAll('accounts', ['name']);
+      clearTimeout(throttledOnce);
+      expect([published.dryRun.length, published.worker.length]).toEqual([1, 0]);
+      const before = { ...reads };
+      await worker.getAll('accounts', ['name']);
+      expect(reads.worker).toBeGreaterThan(before.worker);
+      expect(reads.dryRun).toBe(before.dryRun);
+    } finally {
+      worker.shareBackoff(undefined);
+      dryRun.shareBackoff(undefined);
+    }
+  });
+
   it('gives up with a retryable THROTTLED after five waits, never early', async () => {
     const client = clientFor('client credentials');
     await client.getAll('accounts', ['name']);

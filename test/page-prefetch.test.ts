@@ -79,4 +79,21 @@ describe('PagePrefetch (pages read ahead)', () => {
     }
     expect(unhandled).toEqual([]);
   });
+
+  it('drain settles only once every read under way has, and starts none of those still waiting', async () => {
+    const prefetch = new PagePrefetch<number>(1);
+    let finish!: (n: number) => void;
+    prefetch.start('page-2', () => new Promise<number>((resolve) => (finish = resolve)));
+    const started: number[] = [];
+    prefetch.startWhenRoom('page-3', loaderRecordingInto(started)(3));
+    let drained = false;
+    const draining = prefetch.drain().then(() => (drained = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(drained).toBe(false);
+    finish(2);
+    await draining;
+    expect(drained).toBe(true);
+    expect(started).toEqual([]);
+    expect([prefetch.size, prefetch.waitingCount]).toEqual([0, 0]);
+  });
 });

@@ -1,11 +1,11 @@
 /**
  * Contacts and accounts are read once per run: a later page points to what an earlier page of the same run
- * wrote. The activities run in order as the workflow runs them, against the emulator over https and a SQLite
- * store; the store ends up exactly as the rules say over the whole organisation.
+ * wrote, as the store records it (sync_run_written), on whichever worker it runs. The activities run in order as
+ * the workflow runs them, against the emulator and a SQLite store; the store ends up exactly as the rules say
+ * over the whole organisation.
  */
 import pino from 'pino';
-import { createSyncActivities, RunStates } from '../activities';
-import { RunWrites } from '../activities/run-state';
+import { createSyncActivities, PagePrefetch, RunStates, type ReadAheadPage } from '../activities';
 import type { AppConfig } from '../config';
 import type { RuleOptions } from '../rules';
 import type { MarketoStore } from '../store';
@@ -16,42 +16,43 @@ const OPTIONS: RuleOptions = { customFields: [], filterAttribute: undefined };
 const PAGE_SIZE = 10;
 
 describe('RunStates', () => {
-  const [c1, c2, c3, a1, a2, a3] = [1, 2, 3, 4, 5, 6].map(
-    (n) => `0000000${n}-aaaa-4bbb-8ccc-dddddddddddd`,
-  ) as [string, string, string, string, string, string];
-
   it('keeps each run on its own, drops the oldest run past its bound and ends a run on request', () => {
-    const runs = new RunStates({ maxRuns: 2, maxIds: 100 });
-    runs.of('a').written.remember({ contacts: [[c1, a1]], accounts: [a1] });
-    runs.of('b').written.remember({ contacts: [[c2, null]], accounts: [] });
-    expect(runs.of('a').written.contacts.get(c1)).toBe(a1);
-    expect(runs.of('a').written.contacts.has(c2)).toBe(false);
-    expect(runs.of('b').written.contacts.get(c2)).toBeNull();
-    expect(runs.of('b').written.contacts.has(c1)).toBe(false);
+    const runs = new RunStates({ maxRuns: 2, readAhead: () => undefined });
+    const a = runs.of('a');
     const b = runs.of('b');
-    runs.of('c').written.remember({ contacts: [], accounts: [a3] });
+    expect(runs.of('a')).toBe(a);
+    expect(b).not.toBe(a);
+    const c = runs.of('c');
     expect(runs.size).toBe(2);
     expect(runs.of('b')).toBe(b);
-    expect(runs.of('c').written.accounts.has(a3)).toBe(true);
-    expect(runs.of('c').written.size).toBe(1);
+    expect(runs.of('c')).toBe(c);
+    expect(a.ended).toBe(true);
     runs.end('c');
     expect(runs.size).toBe(1);
-    expect(runs.of('c').written.size).toBe(0);
-    expect(runs.of('a').written.size).toBe(0);
+    expect(c.ended).toBe(true);
+    expect(runs.of('c')).not.toBe(c);
+    expect(runs.of('a')).not.toBe(a);
   });
 
-  it('stops remembering a run at its bound of ids: past it, pages read what they need', () => {
-    const written = new RunWrites(3);
-    written.remember({
-      contacts: [
-        [c1, null],
-        [c2, null],
-      ],
-      accounts: [a1, a2],
-    });
-    written.remember({ contacts: [[c3, null]], accounts: [] });
-    expect([c1, c2, c3].map((id) => written.contacts.has(id))).toEqual([true, true, false]);
-    expect([a1, a2].map((id) => written.accounts.has(id))).toEqual([true, false]);
+  it('ends every run once the pages they read ahead are in, so that none outlives the worker', async () => {
+    const runs = new RunStates({ readAhead: () => new PagePrefetch<ReadAheadPage>() });
+    const a = runs.of('a');
+    let finish!: () => void;
+    a.readAhead!.start(
+      'page-2',
+      () =>
+        new Promise<ReadAheadPage>((resolve) => {
+          finish = () =>
+            resolve({ value: { input: undefined, skipped: 0, records: 0, deleted: 0 }, requests: 1 });
+        }),
+    );
+    let ended = false;
+    const ending = runs.endAll().then(() => (ended = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([ended, runs.size, a.ended]).toEqual([false, 0, true]);
+    finish();
+    await ending;
+    expect(ended).toBe(true);
   });
 });
 
@@ -87,86 +88,129 @@ describe('a full sync reads each contact and account once', () => {
     }
   }
 
+  /** Records the ids of every contact and account read from Dynamics while `run` runs. */
+  async function readsDuring(run: (read: { contacts: string[]; accounts: string[] }) => Promise<void>) {
+    const read = { contacts: [] as string[], accounts: [] as string[] };
+    const getByIds = org.dynamics.getByIds.bind(org.dynamics);
+    const spy = jest
+      .spyOn(org.dynamics, 'getByIds')
+      .mockImplementation((entitySet, property, ids, ...rest) => {
+        if (entitySet === 'contacts') read.contacts.push(...ids);
+        if (entitySet === 'accounts') read.accounts.push(...ids);
+        return getByIds(entitySet, property, ids, ...rest);
+      });
+    try {
+      await run(read);
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  const twice = (ids: string[]) => ids.filter((id, index) => ids.indexOf(id) !== index);
+
+  /** The pages of a full sync, each on the next of `workers` in turn; finishSync on the first. */
+  async function pagesInTurn(
+    workers: ReturnType<typeof createSyncActivities>[],
+    syncId: string,
+    beforeFinish: () => Promise<void> = () => Promise.resolve(),
+  ): Promise<void> {
+    const begun = await workers[0]!.beginSync({ syncId, full: true });
+    let turn = 0;
+    for (let cursor: string | undefined = begun.cursor; cursor !== undefined; turn += 1) {
+      const worker = workers[turn % workers.length]!;
+      cursor = (await worker.syncOpportunityPage({ syncId, mode: 'full', cursor })).nextCursor;
+    }
+    await beforeFinish();
+    await workers[0]!.finishSync({ syncId, mode: 'full' });
+  }
+
   it('a later page points to what an earlier one wrote; the store is exact; the next run reads afresh', async () => {
-    await withActivities(async ({ store, activities, runs, config }) => {
-      const read = { contacts: [] as string[], accounts: [] as string[] };
-      const getByIds = org.dynamics.getByIds.bind(org.dynamics);
-      const spy = jest
-        .spyOn(org.dynamics, 'getByIds')
-        .mockImplementation((entitySet, property, ids, ...rest) => {
-          if (entitySet === 'contacts') read.contacts.push(...ids);
-          if (entitySet === 'accounts') read.accounts.push(...ids);
-          return getByIds(entitySet, property, ids, ...rest);
+    await withActivities(async ({ store, activities }) => {
+      const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
+      const leads = new Set(expected.leads.map((lead) => lead.dynamics_contact_id));
+      const companies = new Set(expected.companies.map((company) => company.external_company_id));
+      await readsDuring(async (read) => {
+        await pagesInTurn([activities], 'run-1', async () => {
+          // Every lead and company the run wrote is on record for its later pages, until it ends.
+          expect(await store.runWritten.count('run-1')).toBe(leads.size + companies.size);
         });
-      try {
-        // The run's state, looked at after finishSync has ended it on the worker.
-        const run1 = runs.of('run-1');
-        await fullSyncInOrder(activities, 'run-1');
-        const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
+        expect(await store.runWritten.count('run-1')).toBe(0);
         expect(sortSnapshot(await store.snapshot())).toEqual(expected);
         // Every lead and company was read once; an id read twice is one Dynamics did not return (no lead).
-        const leads = new Set(expected.leads.map((lead) => lead.dynamics_contact_id));
-        const companies = new Set(expected.companies.map((company) => company.external_company_id));
-        const twice = (ids: string[]) => ids.filter((id, index) => ids.indexOf(id) !== index);
         expect(twice(read.contacts).filter((id) => leads.has(id))).toEqual([]);
         expect(twice(read.accounts).filter((id) => companies.has(id))).toEqual([]);
         expect(new Set(read.contacts).size).toBeGreaterThanOrEqual(leads.size);
-        // Generated pages share contacts and accounts, so without the run's memory some would be read again.
-        expect(run1.written.contacts.size).toBe(leads.size);
-        expect(run1.written.accounts.size).toBe(companies.size);
+      });
 
-        // Another run reads everything again; with no memory at all, pages read shared contacts again.
-        read.contacts.length = 0;
-        const forgetful = createSyncActivities({
-          store,
-          dynamics: org.dynamics,
-          sync: config.sync,
-          logger: pino({ level: 'silent' }),
-          runs: new RunStates({ maxIds: 0, readAhead: () => undefined }),
+      // Generated pages share contacts and accounts: with no record of what the run wrote, some are read again.
+      const none = jest.spyOn(store.runWritten, 'contacts').mockResolvedValue(new Map());
+      try {
+        await readsDuring(async (read) => {
+          await fullSyncInOrder(activities, 'run-2');
+          expect([...leads].filter((id) => !read.contacts.includes(id))).toEqual([]);
+          expect(twice(read.contacts).filter((id) => leads.has(id)).length).toBeGreaterThan(0);
         });
-        await fullSyncInOrder(forgetful, 'run-2');
-        expect([...leads].filter((id) => !read.contacts.includes(id))).toEqual([]);
-        expect(twice(read.contacts).filter((id) => leads.has(id)).length).toBeGreaterThan(0);
-        expect(sortSnapshot(await store.snapshot())).toEqual(expected);
       } finally {
-        spy.mockRestore();
+        none.mockRestore();
       }
+      expect(sortSnapshot(await store.snapshot())).toEqual(expected);
     });
   });
 
-  it('a page that was reading when the run forgot (a failed write of another page) still writes what it pointed to', async () => {
-    await withActivities(async ({ store, activities, runs }) => {
+  it('two workers of one run share what it wrote: neither reads a contact or account the other wrote', async () => {
+    await withActivities(async ({ store, activities, config }) => {
+      const other = createSyncActivities({
+        store,
+        dynamics: org.dynamics,
+        sync: config.sync,
+        logger: pino({ level: 'silent' }),
+        runs: new RunStates({ readAhead: () => undefined }),
+      });
+      const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
+      const leads = new Set(expected.leads.map((lead) => lead.dynamics_contact_id));
+      const companies = new Set(expected.companies.map((company) => company.external_company_id));
+      await readsDuring(async (read) => {
+        await pagesInTurn([activities, other], 'run-5');
+        expect(twice(read.contacts).filter((id) => leads.has(id))).toEqual([]);
+        expect(twice(read.accounts).filter((id) => companies.has(id))).toEqual([]);
+      });
+      expect(sortSnapshot(await store.snapshot())).toEqual(expected);
+    });
+  });
+
+  it('a page whose write fails leaves no record of what it wrote: its retry reads and writes it all again', async () => {
+    await withActivities(async ({ store, activities }) => {
       const syncId = 'run-4';
       const begun = await activities.beginSync({ syncId, full: true });
-      let cursor = (await activities.syncOpportunityPage({ syncId, mode: 'full', cursor: begun.cursor }))
-        .nextCursor;
-      const getByIds = org.dynamics.getByIds.bind(org.dynamics);
-      // Each page's contacts arrive just as another page's write fails and the run forgets what it wrote.
-      const spy = jest.spyOn(org.dynamics, 'getByIds').mockImplementation(async (entitySet, ...rest) => {
-        const rows = await getByIds(entitySet, ...rest);
-        if (entitySet === 'contacts') {
-          forgotten += runs.of(syncId).written.contacts.size;
-          runs.of(syncId).written.forget();
-        }
-        return rows;
-      });
-      let forgotten = 0;
-      try {
-        while (cursor !== undefined) {
-          cursor = (await activities.syncOpportunityPage({ syncId, mode: 'full', cursor })).nextCursor;
-        }
-      } finally {
-        spy.mockRestore();
+      const first = await activities.syncOpportunityPage({ syncId, mode: 'full', cursor: begun.cursor });
+      const recorded = await store.runWritten.count(syncId);
+      expect(recorded).toBeGreaterThan(0);
+      // The next page's transaction fails at its last statement, the record of what it wrote.
+      await store.knex.raw('create table fail_run_written (n integer)');
+      await store.knex.raw('insert into fail_run_written values (1)');
+      await store.knex.raw(
+        `create trigger fail_once before insert on sync_run_written
+         when (select count(*) from fail_run_written) > 0
+         begin select raise(abort, 'injected failure'); end`,
+      );
+      const leadsBefore = (await store.snapshot()).leads.length;
+      await expect(
+        activities.syncOpportunityPage({ syncId, mode: 'full', cursor: first.nextCursor! }),
+      ).rejects.toThrow('injected failure');
+      expect(await store.runWritten.count(syncId)).toBe(recorded);
+      expect((await store.snapshot()).leads.length).toBe(leadsBefore);
+      await store.knex.raw('delete from fail_run_written');
+      for (let cursor = first.nextCursor; cursor !== undefined;) {
+        cursor = (await activities.syncOpportunityPage({ syncId, mode: 'full', cursor })).nextCursor;
       }
       await activities.finishSync({ syncId, mode: 'full' });
-      expect(forgotten).toBeGreaterThan(0);
       const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
       expect(sortSnapshot(await store.snapshot())).toEqual(expected);
     });
   });
 
-  it('a lead deleted from the store during a run fails one page; the run forgets and the retry writes it again', async () => {
-    await withActivities(async ({ store, activities, runs }) => {
+  it('a lead deleted from the store during a run is read and written again by the next page that points to it', async () => {
+    await withActivities(async ({ store, activities }) => {
       const syncId = 'run-3';
       const begun = await activities.beginSync({ syncId, full: true });
       const first = await activities.syncOpportunityPage({ syncId, mode: 'full', cursor: begun.cursor });
@@ -174,26 +218,28 @@ describe('a full sync reads each contact and account once', () => {
       const firstPage = new Set((await store.snapshot()).opportunities.map((o) => o.external_opportunity_id));
       const later = <T extends { external_opportunity_id: string }>(rows: T[]) =>
         rows.filter((row) => !firstPage.has(row.external_opportunity_id));
-      // A contact the first page wrote that a later page has a role for: that page will point to its lead.
+      // A contact the first page wrote that a later page has a role for: that page would point to its lead.
+      const recorded = new Set(
+        (
+          (await store.knex('sync_run_written').where({ sync_id: syncId, entity: 'contact' })) as {
+            record_id: string;
+          }[]
+        ).map((row) => row.record_id),
+      );
       const contactId = later(expected.roles).find((role) =>
-        runs.of(syncId).written.contacts.has(role.dynamics_contact_id),
+        recorded.has(role.dynamics_contact_id),
       )?.dynamics_contact_id;
       expect(contactId).toBeDefined();
       await store.knex('leads').where({ dynamics_contact_id: contactId }).delete();
 
-      const failures: string[] = [];
-      for (let cursor = first.nextCursor; cursor !== undefined;) {
-        try {
+      await readsDuring(async (read) => {
+        for (let cursor = first.nextCursor; cursor !== undefined;) {
           cursor = (await activities.syncOpportunityPage({ syncId, mode: 'full', cursor })).nextCursor;
-        } catch (error) {
-          failures.push((error as Error).message);
-          expect(runs.of(syncId).written.contacts.size).toBe(0);
-          if (failures.length > 3) break;
         }
-      }
+        expect(read.contacts).toContain(contactId);
+      });
       await activities.finishSync({ syncId, mode: 'full' });
 
-      expect(failures).toEqual([expect.stringContaining('STORE_LEAD_MISSING')]);
       const snapshot = sortSnapshot(await store.snapshot());
       expect(snapshot.leads).toEqual(expected.leads);
       // The first page's roles for that lead went with it (the deletion cascades); every later page is exact.

@@ -10,6 +10,7 @@ const MIGRATION_NAMES = [
   '20240601000000_initial_schema',
   '20261201000000_opportunity_currency',
   '20261202000000_marketo_ledger',
+  '20261203000000_run_written',
 ];
 const T1 = '2024-05-01T10:00:00Z';
 const T2 = '2024-05-01T10:05:00Z';
@@ -215,7 +216,8 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
 
     it('the currency migration rolls back to the columns before it, keeping the rows, and forward again', async () => {
       await store.writePage(typicalPage(), T1);
-      await store.knex.migrate.down({ migrationSource }); // the Marketo ledger, which came after
+      await store.knex.migrate.down({ migrationSource }); // the runs' record of what they wrote, which came after
+      await store.knex.migrate.down({ migrationSource }); // the Marketo ledger
       await store.knex.migrate.down({ migrationSource });
       const columns = Object.keys(await store.knex('opportunities').columnInfo());
       expect(columns).toEqual(expect.arrayContaining(['amount', 'actual_amount']));
@@ -224,7 +226,11 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
       const [rows] = await store.knex('opportunities').count<{ n: number | string }[]>({ n: '*' });
       expect(Number(rows?.n)).toBe(2);
       expect(await store.migrate()).toEqual({
-        applied: ['20261201000000_opportunity_currency', '20261202000000_marketo_ledger'],
+        applied: [
+          '20261201000000_opportunity_currency',
+          '20261202000000_marketo_ledger',
+          '20261203000000_run_written',
+        ],
       });
       await store.writePage(typicalPage(), T2);
       expect((await store.snapshot()).opportunities.map((o) => o.currency)).toEqual(['EUR', 'EUR']);

@@ -24,6 +24,7 @@ describe('store URL', () => {
         '20240601000000_initial_schema',
         '20261201000000_opportunity_currency',
         '20261202000000_marketo_ledger',
+        '20261203000000_run_written',
       ]);
       expect(await store.openErrorCount()).toBe(0);
     } finally {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
 import {
   bundleWorkflowCode,
@@ -14,6 +15,7 @@ import {
   createMarketoActivities,
   createSyncActivities,
   heartbeatIfInActivity,
+  RunStates,
 } from '../activities';
 import { dataConverter, temporalConnectionOptions } from '../temporal';
 import type { AppConfig, PromotePolicy } from '../config';
@@ -184,9 +186,11 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
         }
       : {}),
   });
+  const runs = RunStates.reading(config.sync.readAhead);
   const activities = createSyncActivities({
     store,
     dynamics,
+    runs,
     sync: config.sync,
     logger: logger.child({ component: 'activities' }),
     ...(metrics !== undefined ? { metrics } : {}),
@@ -208,6 +212,8 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
   const namespace = config.temporal.namespace;
   const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
   const close = async (): Promise<void> => {
+    // Pages still being read ahead finish first (within the shutdown grace time): none reads a closed store.
+    await Promise.race([runs.endAll(), delay(config.operations.shutdownGraceMs, undefined, { ref: false })]);
     await metricsServer?.close();
     await store.close();
     if (ownConnection) await connection.close();
