@@ -275,7 +275,7 @@ export function beginActivities(context: SyncContext) {
         return { mode: input.full ? 'full' : 'incremental', cursor: '', counts: {}, waitingFor: holder };
       }
       // What runs that never ended (failed, terminated) recorded as written is no one's any more.
-      await store.runWritten.endAllBut(input.syncId);
+      await store.runWritten.clear();
       // The run's reference rows are read beside the baselines, so its first page need not wait for them (on this
       // worker; a page on another reads them itself). A failed read fails beginSync, as any other request would.
       const { value: result, requests } = await tallyRequests(async () => {

@@ -42,7 +42,7 @@ export function finishActivities(context: SyncContext) {
         ...(startedAt !== undefined ? { startedAt } : {}),
       });
       await store.state.set(promote);
-      await store.runWritten.end(input.syncId);
+      await store.runWritten.clear();
       await store.state.releaseRunLock(input.syncId);
       runs.end(input.syncId);
       if (startedAt !== undefined)

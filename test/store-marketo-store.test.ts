@@ -707,6 +707,59 @@ describe.each(BACKENDS)('Marketo store on $name', (backend: Backend) => {
     });
   });
 
+  describe("a run's record of what it wrote", () => {
+    it('is written with the page, found while the store holds the row, and goes when its run ends', async () => {
+      const written = (syncId: string) => ({
+        syncId,
+        contacts: [
+          [contactId(1), accountId(1)],
+          [contactId(2), null],
+          [contactId(3), accountId(2)],
+        ] as [string, string | null][],
+        accounts: [accountId(1), accountId(2)],
+      });
+      await store.writePage({ ...typicalPage(), runWritten: written('run-a') }, T1);
+      await store.writePage({ ...typicalPage(), runWritten: written('run-b') }, T1);
+      const asked = [contactId(1), contactId(2), contactId(3), contactId(4)];
+      expect(await store.runWritten.contacts('run-a', asked)).toEqual(
+        new Map([
+          [contactId(1), accountId(1)],
+          [contactId(2), null],
+          [contactId(3), accountId(2)],
+        ]),
+      );
+      expect(await store.runWritten.accounts('run-a', [accountId(1), accountId(3)])).toEqual(
+        new Set([accountId(1)]),
+      );
+      expect((await store.runWritten.contacts('run-c', asked)).size).toBe(0);
+      // A lead deleted by hand is not taken as written: the next page reads it again.
+      await store.knex('opportunity_roles').delete();
+      await store
+        .knex('leads')
+        .where({ dynamics_contact_id: contactId(2) })
+        .delete();
+      expect([...(await store.runWritten.contacts('run-a', asked)).keys()].sort()).toEqual([
+        contactId(1),
+        contactId(3),
+      ]);
+      await store.runWritten.end('run-a');
+      expect([await store.runWritten.count('run-a'), await store.runWritten.count('run-b')]).toEqual([0, 5]);
+      await store.runWritten.clear();
+      expect(await store.runWritten.count('run-b')).toBe(0);
+    });
+
+    it('a page written again in its run (a retry) records the same rows once', async () => {
+      const runWritten = {
+        syncId: 'run-a',
+        contacts: [[contactId(1), accountId(1)]] as [string, string][],
+        accounts: [],
+      };
+      await store.writePage({ ...typicalPage(), runWritten }, T1);
+      await store.writePage({ ...typicalPage(), runWritten }, T2);
+      expect(await store.runWritten.count('run-a')).toBe(1);
+    });
+  });
+
   it('keeps data across close and reopen', async () => {
     await store.writePage(typicalPage(), T1);
     const before = await store.snapshot();

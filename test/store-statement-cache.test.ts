@@ -9,7 +9,7 @@ import {
 const longSql = (n: number): string => `select ${n} as n${' '.repeat(MIN_CACHED_SQL_CHARS)}`;
 
 describe('prepared statement cache', () => {
-  it('prepares a long text once, a short one every time, and forgets the least recently used', () => {
+  it('keeps a long text from its second preparation on, a short one never, and forgets the least recently used', () => {
     const prepared: string[] = [];
     const connection: PreparingConnection = {
       prepare: (source: string) => {
@@ -18,16 +18,30 @@ describe('prepared statement cache', () => {
       },
     };
     cachePreparedStatements(connection, 2);
-    const first = connection.prepare(longSql(1));
-    expect(connection.prepare(longSql(1))).toBe(first);
+    const once = connection.prepare(longSql(1)); // seen once: not kept
+    const kept = connection.prepare(longSql(1));
+    expect(kept).not.toBe(once);
+    expect(connection.prepare(longSql(1))).toBe(kept);
     connection.prepare('select 1');
     connection.prepare('select 1');
     connection.prepare(longSql(2));
+    connection.prepare(longSql(2)); // kept
     connection.prepare(longSql(1)); // now the most recently used
-    connection.prepare(longSql(3)); // evicts text 2
+    connection.prepare(longSql(3));
+    connection.prepare(longSql(3)); // kept: evicts text 2
     connection.prepare(longSql(1));
-    connection.prepare(longSql(2));
-    expect(prepared).toEqual([longSql(1), 'select 1', 'select 1', longSql(2), longSql(3), longSql(2)]);
+    connection.prepare(longSql(2)); // seen once again since it was evicted
+    expect(prepared).toEqual([
+      longSql(1),
+      longSql(1),
+      'select 1',
+      'select 1',
+      longSql(2),
+      longSql(2),
+      longSql(3),
+      longSql(3),
+      longSql(2),
+    ]);
   });
 
   it('a cached better-sqlite3 statement runs again with new values and survives a schema change', () => {
