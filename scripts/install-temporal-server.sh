@@ -7,11 +7,19 @@ set -euo pipefail
 version="${TEMPORAL_SERVER_VERSION:-v1.29.1}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
+source "$root/scripts/tools-cache.sh"
 stamp="$tools/temporal-server.version"
 
 if [[ -x "$tools/bin/temporal-server" && -x "$tools/bin/temporal-sql-tool" && -d "$tools/temporal-server/schema" &&
   -f "$stamp" && "$(cat "$stamp")" == "$version" ]]; then
+  [[ -f "$(tools_cache_dir "temporal-server-$version")/complete" ]] || to_tools_cache "temporal-server-$version" "$tools" bin/temporal-server bin/temporal-sql-tool temporal-server/schema
   echo "temporal server $version: present in $tools/bin (reused)"
+  exit 0
+fi
+
+if from_tools_cache "temporal-server-$version" "$tools"; then
+  echo "$version" >"$stamp"
+  echo "temporal server $version: copied to $tools from $(tools_cache_dir "temporal-server-$version") (built before here)"
   exit 0
 fi
 
@@ -37,4 +45,5 @@ rm -rf "$tools/temporal-server/schema"
 cp -R "$module/schema" "$tools/temporal-server/schema"
 chmod -R u+w "$tools/temporal-server/schema"
 echo "$version" >"$stamp"
+to_tools_cache "temporal-server-$version" "$tools" bin/temporal-server bin/temporal-sql-tool temporal-server/schema
 echo "temporal server $version: installed at $tools/bin/temporal-server"

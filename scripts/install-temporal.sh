@@ -8,10 +8,18 @@ version="${TEMPORAL_CLI_VERSION:-v1.5.1}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
 bin="$tools/bin/temporal"
+source "$root/scripts/tools-cache.sh"
 stamp="$tools/temporal.version"
 
 if [[ -x "$bin" && -f "$stamp" && "$(cat "$stamp")" == "$version" ]]; then
+  [[ -f "$(tools_cache_dir "temporal-cli-$version")/complete" ]] || to_tools_cache "temporal-cli-$version" "$tools" bin/temporal
   echo "temporal CLI $version: present at $bin (reused)"
+  exit 0
+fi
+
+if from_tools_cache "temporal-cli-$version" "$tools"; then
+  echo "$version" >"$stamp"
+  echo "temporal CLI $version: copied to $bin from $(tools_cache_dir "temporal-cli-$version") (built before here)"
   exit 0
 fi
 
@@ -29,4 +37,5 @@ echo "temporal CLI $version: building with $(go version) into $tools/bin (first 
 mkdir -p "$tools/bin"
 GOBIN="$tools/bin" GOFLAGS="${GOFLAGS:-} -trimpath" go install "github.com/temporalio/cli/cmd/temporal@$version"
 echo "$version" >"$stamp"
+to_tools_cache "temporal-cli-$version" "$tools" bin/temporal
 echo "temporal CLI $version: installed at $bin"
