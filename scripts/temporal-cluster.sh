@@ -118,6 +118,11 @@ start() {
     echo "temporal cluster: already running at $address"
     return
   fi
+  if "$tools/bin/temporal" operator cluster health --address "$address" >/dev/null 2>&1; then
+    echo "error: another Temporal server (another checkout's?) already serves at $address; stop it there, or set" \
+      "TEMPORAL_CLUSTER_PORT" >&2
+    exit 1
+  fi
   setup_schema
   write_config
   # Its own session, no terminal and no inherited output: it outlives this script, and a caller reading this
