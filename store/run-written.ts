@@ -78,7 +78,7 @@ export class RunWritten {
     await this.knex(TABLE).truncate();
   }
 
-  /** How many records the run has written so far (for tests and status). */
+  /** How many records the run has written so far. */
   async count(syncId: string): Promise<number> {
     const row = (await this.knex(TABLE).where({ sync_id: syncId }).count({ n: '*' }).first()) as
       { n: number | string } | undefined;
