@@ -30,7 +30,7 @@ export type SyncActivities = ReturnType<typeof createSyncActivities>;
 export type MarketoActivities = ReturnType<typeof createMarketoActivities>;
 export type { SyncActivityDependencies } from './sync-context';
 export type { MarketoActivityDependencies } from './push';
-export { RunStates, type ReadAheadPage } from './run-state';
+export { READ_IDLE_MS, READS_AHEAD_PER_RUN, RunState, RunStates, type ReadAheadPage } from './run-state';
 export { firstPageSize } from './pages';
 export { PagePrefetch } from './page-prefetch';
 export { decodeChangeState } from './change-state';

@@ -3,7 +3,7 @@
  * related rows and writes it in one transaction. The next two pages are read ahead meanwhile (SYNC_READ_AHEAD),
  * so Dynamics serves one page while the worker writes another.
  */
-import { isFirstPageUrl, tallyRequests } from '../dynamics';
+import { isFirstPageUrl, pageChain, tallyRequests } from '../dynamics';
 import { activityLogger, outsideActivity } from './context';
 import { encodeChangeState, nextKey } from './change-state';
 import { isChangeTokenExpired } from './failures';
@@ -71,8 +71,9 @@ export function pageActivities(context: SyncContext) {
    * that has ended (or that this worker let go of) reads nothing more ahead.
    */
   function startReadAhead(at: PagePosition, whenRoom = false): void {
-    const { readAhead } = at.run;
-    if (readAhead === undefined || at.run.ended) return;
+    if (at.run.ended) return;
+    const readAhead = at.run.readAhead(pageChain(at.cursor));
+    if (readAhead === undefined) return;
     const load = (): Promise<ReadAheadPage> =>
       outsideActivity(() =>
         tallyRequests(() => loadPage(at, (next) => startReadAhead({ ...at, cursor: next }, true), 'read')),
@@ -85,14 +86,23 @@ export function pageActivities(context: SyncContext) {
   async function pageAt(
     at: PagePosition,
   ): Promise<{ page: PreparedPage; readAheadRequests: number; wasReadAhead: boolean }> {
-    const ahead = await at.run.readAhead?.take(readAheadKey(at))?.catch(() => undefined);
-    if (ahead !== undefined) {
-      const next = ahead.value.nextLink;
-      if (next !== undefined) startReadAhead({ ...at, cursor: next });
-      return { page: ahead.value, readAheadRequests: ahead.requests, wasReadAhead: true };
-    }
-    const page = await loadPage(at, (next) => startReadAhead({ ...at, cursor: next }), 'resolved');
-    return { page, readAheadRequests: 0, wasReadAhead: false };
+    const read = pageChain(at.cursor);
+    const ahead = await at.run
+      .readAhead(read)
+      ?.take(readAheadKey(at))
+      ?.catch(() => undefined);
+    const found =
+      ahead !== undefined
+        ? { page: ahead.value, readAheadRequests: ahead.requests, wasReadAhead: true }
+        : {
+            page: await loadPage(at, (next) => startReadAhead({ ...at, cursor: next }), 'resolved'),
+            readAheadRequests: 0,
+            wasReadAhead: false,
+          };
+    const next = found.page.nextLink;
+    if (next === undefined) at.run.readDone(read);
+    else if (found.wasReadAhead) startReadAhead({ ...at, cursor: next });
+    return found;
   }
 
   /** The page at the cursor, read (or taken from the read-ahead) and resolved. */

@@ -37,33 +37,78 @@ export interface ReadAheadPage {
   requests: number;
 }
 
+/**
+ * Reads of one run that read pages ahead at once on a worker (a worker runs 4 activities at a time): each of a
+ * backfill's partitions is a read. A read past this bound is not read ahead (its activities read their own
+ * pages) until a place is free; no read ever drops another's pages, which would cost their requests twice.
+ */
+export const READS_AHEAD_PER_RUN = 4;
+/** A read whose pages no activity on this worker has asked for this long (they moved elsewhere) gives its place. */
+export const READ_IDLE_MS = 60_000;
+
 /** One run's state on this worker. */
 export class RunState {
   /** The run's reference rows; a failed read is forgotten, so a retry reads again. */
   reference: Promise<RunReference> | undefined;
-  /** Pages read ahead (SYNC_READ_AHEAD); undefined when off. */
-  readonly readAhead: PagePrefetch<ReadAheadPage> | undefined;
   /** Set once the run has ended on this worker: a page still being read ahead for it starts no other. */
   ended = false;
+  /** Pages read ahead, by the read they belong to (`pageChain`), with when an activity last used it. */
+  private readonly reads = new Map<string, { prefetch: PagePrefetch<ReadAheadPage>; usedAt: number }>();
+  /** Reads let go of while pages were still being read for them (see `end`). */
+  private readonly letGo = new Set<Promise<void>>();
 
   constructor(
     readonly syncId: string,
-    readAhead: PagePrefetch<ReadAheadPage> | undefined,
-  ) {
-    this.readAhead = readAhead;
+    private readonly newReadAhead: () => PagePrefetch<ReadAheadPage> | undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * The pages read ahead for one read of the run; undefined when off (SYNC_READ_AHEAD) or while
+   * READS_AHEAD_PER_RUN other reads hold every place.
+   */
+  readAhead(read: string): PagePrefetch<ReadAheadPage> | undefined {
+    const known = this.reads.get(read);
+    if (known !== undefined) {
+      known.usedAt = this.now();
+      return known.prefetch;
+    }
+    for (const [other, { usedAt }] of this.reads) {
+      if (this.reads.size < READS_AHEAD_PER_RUN) break;
+      if (this.now() - usedAt > READ_IDLE_MS) this.letGoOf(other);
+    }
+    if (this.reads.size >= READS_AHEAD_PER_RUN) return undefined;
+    const prefetch = this.newReadAhead();
+    if (prefetch !== undefined) this.reads.set(read, { prefetch, usedAt: this.now() });
+    return prefetch;
+  }
+
+  /** The read has come to its last page: its place goes to another read. */
+  readDone(read: string): void {
+    this.letGoOf(read);
   }
 
   /** Ends the run here; resolves once the pages it is reading ahead are in (see PagePrefetch.drain). */
-  end(): Promise<void> {
+  async end(): Promise<void> {
     this.ended = true;
-    return this.readAhead?.drain() ?? Promise.resolve();
+    for (const read of [...this.reads.keys()]) this.letGoOf(read);
+    await Promise.all([...this.letGo]);
+  }
+
+  private letGoOf(read: string): void {
+    const known = this.reads.get(read);
+    if (known === undefined) return;
+    this.reads.delete(read);
+    const draining = known.prefetch.drain();
+    this.letGo.add(draining);
+    void draining.then(() => this.letGo.delete(draining));
   }
 }
 
 export interface RunStatesOptions {
   /** Runs kept at most on this worker (the oldest is dropped first). */
   maxRuns?: number;
-  /** Each run's read-ahead; undefined: none (SYNC_READ_AHEAD=false). */
+  /** The read-ahead of each read of a run; undefined: none (SYNC_READ_AHEAD=false). */
   readAhead?: () => PagePrefetch<ReadAheadPage> | undefined;
 }
 
@@ -87,7 +132,7 @@ export class RunStates {
   of(syncId: string): RunState {
     let run = this.runs.get(syncId);
     if (run === undefined) {
-      run = new RunState(syncId, this.readAhead());
+      run = new RunState(syncId, this.readAhead);
       this.runs.set(syncId, run);
       while (this.runs.size > this.maxRuns) {
         const oldest = this.runs.keys().next().value;

@@ -28,6 +28,12 @@ export interface PartitionRunFigures {
   /** Opportunity pages over every partition. */
   pages: number;
   dynamicsRequests: number;
+  /**
+   * The requests by what they read (`requestKinds`): `GET <set>` for a read on its own (`, next` when it follows
+   * a next link, `, delta` for a delta link), `$batch` for a batch, and `in $batch: <set>` for the reads a batch
+   * carried (not requests of their own). Undefined in results written before it was counted.
+   */
+  requestsByKind?: Record<string, number>;
   tokenRequests: number;
   /** 429s the emulator answered (with --service-protection: a limit reached). */
   throttled: number;

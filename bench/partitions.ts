@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { runSync } from '../client';
 import type { DynamicsAuthConfig } from '../dynamics';
-import type { Emulator } from '@oppsync/dataverse-emulator';
+import type { Emulator, RequestLogEntry } from '@oppsync/dataverse-emulator';
 import { MarketoStore } from '../store';
 import { historyStats, type HistoryStats } from './history';
 import type { PartitionRunFigures, WorkerFigures } from './partition-report';
@@ -37,6 +37,31 @@ function machineBusySeconds(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What each request the emulator logged read (see `PartitionRunFigures.requestsByKind`). */
+export function requestKinds(log: readonly RequestLogEntry[]): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  for (const entry of log) {
+    const inBatch = entry.path.startsWith('$batch:');
+    const set =
+      entry.path
+        .replace(/^\$batch:/, '')
+        .split('/')
+        .pop() ?? entry.path;
+    const link = entry.key.includes('$deltatoken=')
+      ? ', delta'
+      : entry.key.includes('$skiptoken=')
+        ? ', next'
+        : '';
+    const kind = inBatch
+      ? `in $batch: ${set}`
+      : set === '$batch'
+        ? '$batch'
+        : `${entry.method} ${set}${link}`;
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+  }
+  return Object.fromEntries(Object.entries(kinds).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 export interface PartitionBenchContext {
@@ -97,6 +122,7 @@ export async function measurePartitionedFull(
     const busyAfter = machineBusySeconds();
     const ownCpu = process.cpuUsage(ownCpuBefore);
     const requests = emulator.stats.requests;
+    const requestsByKind = requestKinds(emulator.stats.log);
     const throttled = emulator.stats.throttled;
     const tokenRequests = emulator.stats.tokenRequests;
     const loadAfter = os.loadavg();
@@ -124,6 +150,7 @@ export async function measurePartitionedFull(
       opportunitiesPerSecond: written / seconds,
       pages: summary.pages,
       dynamicsRequests: requests,
+      requestsByKind,
       tokenRequests,
       throttled,
       workflows: history.workflows,

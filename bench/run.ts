@@ -128,6 +128,7 @@ async function partitionBench(
     say(
       `  ${partitions}: ${run.seconds.toFixed(2)} s (page phase ${run.pagePhaseSeconds.toFixed(2)} s), ${run.opportunitiesWritten} written, ${run.dynamicsRequests} requests, ${run.throttled} 429s, ${run.historyEvents} events`,
     );
+    say(`  requests by kind: ${JSON.stringify(run.requestsByKind)}`);
     runs.push(run);
   }
   const result: PartitionBenchResult = {

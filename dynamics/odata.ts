@@ -40,6 +40,20 @@ export function isFirstPageUrl(url: string): boolean {
   return !/[?&]\$(skiptoken|deltatoken)=/i.test(url);
 }
 
+/**
+ * The read a page belongs to: its URL without the paging and change tokens, the same for every page of one read
+ * (a backfill partition's pages, say) and different between reads of different filters.
+ */
+export function pageChain(url: string): string {
+  const question = url.indexOf('?');
+  if (question < 0) return url;
+  const kept = url
+    .slice(question + 1)
+    .split('&')
+    .filter((part) => !/^(\$|%24)(skiptoken|deltatoken)=/i.test(part));
+  return `${url.slice(0, question)}?${kept.join('&')}`;
+}
+
 /** The `Prefer` header of a read. */
 export function preferHeader(
   pageSize: number,

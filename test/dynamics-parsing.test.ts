@@ -9,7 +9,7 @@ import {
 } from '../dynamics';
 import { buildBatch, parseBatchResponse } from '../dynamics/batch';
 import { bodyText } from '../dynamics/http-agent';
-import { parsePage, inFilterChunks, encodeQueryValue } from '../dynamics/odata';
+import { parsePage, inFilterChunks, encodeQueryValue, pageChain } from '../dynamics/odata';
 import { parseRetryAfter } from '../dynamics/backoff-gate';
 import { registerSecret } from '../dynamics/redact';
 
@@ -228,5 +228,28 @@ describe('safe messages', () => {
     expect(message).not.toMatch(/abc\.def|xyz|s3cret-Value!|eyJhbGci/);
     expect(message).toContain('a=1');
     expect(new DynamicsError('BAD_REQUEST', 'password=hunter22 was wrong').message).not.toContain('hunter22');
+  });
+});
+
+describe('pageChain', () => {
+  const base = 'https://org.example/api/data/v9.2/opportunities';
+  const first = `${base}?$select=name&$filter=opportunityid%20ge%2080000000-0000-0000-0000-000000000000`;
+
+  it('is the same for every page of one read and differs between filters', () => {
+    const next = `${first}&$skiptoken=%3Ccookie%20pagenumber%3D%222%22%20%2F%3E`;
+    const encodedName = `${first}&%24skiptoken=%3Ccookie%20pagenumber%3D%223%22%20%2F%3E`;
+    expect(pageChain(next)).toBe(first);
+    expect(pageChain(encodedName)).toBe(first);
+    expect(pageChain(first)).toBe(first);
+    expect(
+      pageChain(`${base}?$select=name&$filter=opportunityid%20lt%2080000000-0000-0000-0000-000000000000`),
+    ).not.toBe(first);
+  });
+
+  it('drops a delta link token and keeps a URL without a query as it is', () => {
+    expect(pageChain(`${base}?$select=name&$deltatoken=919042%2108%2F22%2F2017%2008%3A10%3A44`)).toBe(
+      `${base}?$select=name`,
+    );
+    expect(pageChain(base)).toBe(base);
   });
 });

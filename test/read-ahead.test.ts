@@ -13,6 +13,7 @@ import {
   type ReadAheadPage,
 } from '../activities';
 import type { RuleOptions } from '../rules';
+import { keyRanges } from '../workflows';
 import { ExpectedStore, readOrganisation, sortSnapshot } from './support/expected';
 import { freshSqliteStore, fullSyncInOrder, generatedOrganisation } from './support/activities';
 
@@ -128,6 +129,41 @@ it('reads two pages ahead: the page after the next is under way before its activ
       ...Array<boolean>(LATER_PAGES).fill(true),
     ]);
     expect([prefetch.size, prefetch.waitingCount]).toEqual([0, 0]);
+    const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
+    expect(sortSnapshot(await store.snapshot())).toEqual(expected);
+  } finally {
+    await close();
+  }
+});
+
+it('partitions of one run on one worker each read their own pages ahead: no page is read twice', async () => {
+  const { store, activities, lines, close } = await setUp();
+  try {
+    const syncId = 'read-ahead-4';
+    const pageReads = () =>
+      org.emulator.stats.log.filter(
+        (entry) => entry.batch === undefined && entry.path.endsWith('/opportunities'),
+      ).length;
+    const begun = await activities.beginSync({ syncId, full: true, baselineOpportunities: true });
+    const readsBefore = pageReads();
+    const cursors: (string | undefined)[] = await Promise.all(
+      keyRanges(4).map(async (range) => (await activities.beginPartition({ range })).cursor),
+    );
+    let pages = 0;
+    // One page of each partition in turn, as a worker running the four children takes their activities.
+    while (cursors.some((cursor) => cursor !== undefined)) {
+      for (const [index, cursor] of cursors.entries()) {
+        if (cursor === undefined) continue;
+        const page = await activities.syncOpportunityPage({ syncId, mode: 'full', cursor });
+        pages += 1;
+        cursors[index] = page.nextCursor;
+      }
+    }
+    await activities.finishSync({ syncId, mode: 'full' });
+    expect(begun.cursor).toBeDefined();
+    expect(pageReads() - readsBefore).toBe(pages);
+    const read = pageLines(lines).map((line) => line.readAhead);
+    expect(read.filter((ahead) => ahead === false)).toHaveLength(4);
     const expected = new ExpectedStore(OPTIONS).next(await readOrganisation(org.dynamics, OPTIONS));
     expect(sortSnapshot(await store.snapshot())).toEqual(expected);
   } finally {

@@ -5,7 +5,15 @@
  * over the whole organisation.
  */
 import pino from 'pino';
-import { createSyncActivities, PagePrefetch, RunStates, type ReadAheadPage } from '../activities';
+import {
+  createSyncActivities,
+  PagePrefetch,
+  READ_IDLE_MS,
+  READS_AHEAD_PER_RUN,
+  RunState,
+  RunStates,
+  type ReadAheadPage,
+} from '../activities';
 import type { AppConfig } from '../config';
 import type { RuleOptions } from '../rules';
 import type { MarketoStore } from '../store';
@@ -38,7 +46,7 @@ describe('RunStates', () => {
     const runs = new RunStates({ readAhead: () => new PagePrefetch<ReadAheadPage>() });
     const a = runs.of('a');
     let finish!: () => void;
-    a.readAhead!.start(
+    a.readAhead('read')!.start(
       'page-2',
       () =>
         new Promise<ReadAheadPage>((resolve) => {
@@ -50,6 +58,50 @@ describe('RunStates', () => {
     const ending = runs.endAll().then(() => (ended = true));
     await new Promise((resolve) => setImmediate(resolve));
     expect([ended, runs.size, a.ended]).toEqual([false, 0, true]);
+    finish();
+    await ending;
+    expect(ended).toBe(true);
+  });
+  it('gives each read of a run its own read-ahead, up to a bound; a read that ends or idles gives its place', async () => {
+    let now = 0;
+    const run = new RunState(
+      'a',
+      () => new PagePrefetch<ReadAheadPage>(),
+      () => now,
+    );
+    const first = run.readAhead('read-0');
+    expect(run.readAhead('read-0')).toBe(first);
+    let finish!: () => void;
+    first!.start(
+      'page-2',
+      () =>
+        new Promise<ReadAheadPage>((resolve) => {
+          finish = () =>
+            resolve({ value: { input: undefined, skipped: 0, records: 0, deleted: 0 }, requests: 1 });
+        }),
+    );
+    const others = Array.from({ length: READS_AHEAD_PER_RUN - 1 }, (_, i) => run.readAhead(`read-${i + 1}`));
+    expect(new Set([first, ...others]).size).toBe(READS_AHEAD_PER_RUN);
+    // Every place is taken: a further read is not read ahead, and nobody's pages are dropped for it.
+    expect(run.readAhead('read-new')).toBeUndefined();
+    expect(first!.size).toBe(1);
+    // A read that came to its last page gives its place.
+    run.readDone('read-1');
+    const fresh = run.readAhead('read-new');
+    expect(fresh).toBeDefined();
+    expect(run.readAhead('read-1')).toBeUndefined();
+    // A read no activity used for READ_IDLE_MS gives its place; the one used meanwhile keeps its own.
+    now += READ_IDLE_MS / 2;
+    run.readAhead('read-0');
+    now += READ_IDLE_MS / 2 + 1;
+    expect(run.readAhead('read-1')).toBeDefined();
+    expect(run.readAhead('read-0')).toBe(first);
+    expect(run.readAhead('read-2')).not.toBe(others[1]);
+    // The run's end waits for the page still under way.
+    let ended = false;
+    const ending = run.end().then(() => (ended = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ended).toBe(false);
     finish();
     await ending;
     expect(ended).toBe(true);
