@@ -52,6 +52,10 @@ export function createEmulatorData(store: OrgStore): EmulatorData {
       checkEntity(entity);
       return store.sortedIds(entity).map((id) => copy(store.row(entity, id) as Row));
     },
+    count(entity) {
+      checkEntity(entity);
+      return store.count(entity);
+    },
     get(entity, id) {
       checkEntity(entity);
       const row = store.row(entity, id);
