@@ -3,7 +3,7 @@
  * related rows and writes it in one transaction. The next two pages are read ahead meanwhile (SYNC_READ_AHEAD),
  * so Dynamics serves one page while the worker writes another.
  */
-import { isFirstPageUrl, pageChain, tallyRequests } from '../dynamics';
+import { isFilteredRead, isFirstPageUrl, pageChain, tallyRequests } from '../dynamics';
 import { activityLogger, outsideActivity } from './context';
 import { encodeChangeState, nextKey } from './change-state';
 import { isChangeTokenExpired } from './failures';
@@ -22,11 +22,12 @@ interface PagePosition {
 const readAheadKey = (at: PagePosition): string => JSON.stringify([at.mode, at.trackChanges, at.cursor]);
 
 /**
- * The rows the first page of a table read asks for: a twentieth of the page size (250 at the defaults). That
- * page cannot be read ahead (no page comes before it), so it is read, resolved and written alone while later
+ * The rows the first page of a whole table's read asks for: a twentieth of the page size (250 at the defaults).
+ * That page cannot be read ahead (no page comes before it), so it is read, resolved and written alone while later
  * pages overlap; small, it is written within about a later page's time, and the next page is being read
  * meanwhile. It costs one page more a full sync (a few requests). A delta link's first page is whole: an
- * incremental run's changes mostly fit in one page.
+ * incremental run's changes mostly fit in one page. So is a filtered read's: a backfill's partitions start side
+ * by side, and a small first page each would cost a page more each; a watermark's changes are an incremental's.
  */
 export function firstPageSize(pageSize: number): number {
   return Math.max(1, Math.ceil(pageSize / 20));
@@ -48,7 +49,9 @@ export function pageActivities(context: SyncContext) {
   ): Promise<PreparedPage> {
     const page = await dynamics.getPage(at.cursor, {
       trackChanges: at.trackChanges,
-      ...(isFirstPageUrl(at.cursor) ? { pageSize: firstPageSize(sync.pageSize) } : {}),
+      ...(isFirstPageUrl(at.cursor) && !isFilteredRead(at.cursor)
+        ? { pageSize: firstPageSize(sync.pageSize) }
+        : {}),
     });
     beat();
     if (page.nextLink !== undefined && announce === 'read') onNextLink(page.nextLink);
@@ -114,7 +117,7 @@ export function pageActivities(context: SyncContext) {
     const { value, requests } = await tallyRequests(async () => {
       const tracked = await context.changeTracked(opportunities);
       // Filtered reads (watermarks, backfill partitions) cannot track changes.
-      const trackChanges = tracked && !/[?&]\$filter=/.test(input.cursor);
+      const trackChanges = tracked && !isFilteredRead(input.cursor);
       try {
         return await pageAt({
           run: runs.of(input.syncId),

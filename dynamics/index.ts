@@ -1,7 +1,7 @@
 /** The Dataverse Web API client (read-only) and its Entra ID authentication. */
 export { DynamicsClient, type DynamicsClientOptions, type IdQuery, type IdQueryOptions } from './client';
 export type { DynamicsAuthConfig } from './auth';
-export { isFirstPageUrl, keyRangeFilter, pageChain, type Page } from './odata';
+export { isFilteredRead, isFirstPageUrl, keyRangeFilter, pageChain, type Page } from './odata';
 export {
   ALL_ANNOTATIONS,
   annotationProperty,

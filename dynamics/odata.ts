@@ -40,6 +40,11 @@ export function isFirstPageUrl(url: string): boolean {
   return !/[?&]\$(skiptoken|deltatoken)=/i.test(url);
 }
 
+/** Whether `url` reads with a `$filter` (a backfill's key range, a watermark): such a read cannot track changes. */
+export function isFilteredRead(url: string): boolean {
+  return /[?&](\$|%24)filter=/i.test(url);
+}
+
 /**
  * The read a page belongs to: its URL without the paging and change tokens, the same for every page of one read
  * (a backfill partition's pages, say) and different between reads of different filters.

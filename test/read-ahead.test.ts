@@ -150,14 +150,25 @@ it('partitions of one run on one worker each read their own pages ahead: no page
       keyRanges(4).map(async (range) => (await activities.beginPartition({ range })).cursor),
     );
     let pages = 0;
+    const rowsOf: number[][] = cursors.map(() => []);
     // One page of each partition in turn, as a worker running the four children takes their activities.
     while (cursors.some((cursor) => cursor !== undefined)) {
       for (const [index, cursor] of cursors.entries()) {
         if (cursor === undefined) continue;
         const page = await activities.syncOpportunityPage({ syncId, mode: 'full', cursor });
         pages += 1;
+        rowsOf[index]?.push(Number(pageLines(lines).at(-1)?.records));
         cursors[index] = page.nextCursor;
       }
+    }
+    // A partition's first page is whole (a small one is for a whole table's read): pages of 10 but the last.
+    for (const rows of rowsOf) {
+      const total = rows.reduce((sum, n) => sum + n, 0);
+      expect(rows).toEqual(
+        Array.from({ length: Math.ceil(total / PAGE_SIZE) }, (_, i) =>
+          Math.min(PAGE_SIZE, total - i * PAGE_SIZE),
+        ),
+      );
     }
     await activities.finishSync({ syncId, mode: 'full' });
     expect(begun.cursor).toBeDefined();
