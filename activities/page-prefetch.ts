@@ -5,6 +5,9 @@
  * activity that finds nothing (another worker ran the previous page, a retry, an entry too old) reads the
  * page itself, so correctness never depends on it.
  */
+/** How long a page read ahead stays good: older, the activity reads a fresh one. */
+export const READ_AHEAD_MAX_AGE_MS = 60_000;
+
 export class PagePrefetch<T> {
   private readonly entries = new Map<string, { loaded: Promise<T>; startedAt: number }>();
   /** Reads asked for with startWhenRoom while every place was taken, oldest first. */
@@ -16,7 +19,7 @@ export class PagePrefetch<T> {
    */
   constructor(
     private readonly maxEntries = 2,
-    private readonly maxAgeMs = 60_000,
+    private readonly maxAgeMs = READ_AHEAD_MAX_AGE_MS,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -7,7 +7,7 @@
  */
 import type { ConnectionRole, Currencies } from '../rules';
 import type { WritePageInput } from '../store';
-import { PagePrefetch } from './page-prefetch';
+import { PagePrefetch, READ_AHEAD_MAX_AGE_MS } from './page-prefetch';
 
 /** What every page of a run resolves against: read once a run (the currencies again once, for a new one). */
 export interface RunReference {
@@ -43,8 +43,11 @@ export interface ReadAheadPage {
  * pages) until a place is free; no read ever drops another's pages, which would cost their requests twice.
  */
 export const READS_AHEAD_PER_RUN = 4;
-/** A read whose pages no activity on this worker has asked for this long (they moved elsewhere) gives its place. */
-export const READ_IDLE_MS = 60_000;
+/**
+ * A read whose pages no activity on this worker has asked for this long (they moved elsewhere) gives its place:
+ * as long as a page read ahead stays good.
+ */
+export const READ_IDLE_MS = READ_AHEAD_MAX_AGE_MS;
 
 /** One run's state on this worker. */
 export class RunState {

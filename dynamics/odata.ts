@@ -37,7 +37,7 @@ export function queryString(options: [string, string | undefined][]): string {
 
 /** Whether `url` starts a read of a table (neither an @odata.nextLink nor an @odata.deltaLink). */
 export function isFirstPageUrl(url: string): boolean {
-  return !/[?&]\$(skiptoken|deltatoken)=/i.test(url);
+  return pageChain(url) === url;
 }
 
 /** Whether `url` reads with a `$filter` (a backfill's key range, a watermark): such a read cannot track changes. */
