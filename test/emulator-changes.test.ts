@@ -82,6 +82,28 @@ describe('emulator: change tracking', () => {
     expect(quiet.json.value).toEqual([]);
   });
 
+  it('gives a row changed twice once, and a row deleted and created again as a change', async () => {
+    const { deltaLink } = await initialRead('opportunities');
+    const audit = DEMO.opportunities.litwareAudit;
+    emulator.data.update('opportunity', audit, { name: 'first' });
+    emulator.data.update('opportunity', audit, { name: 'second' });
+    const pilot = emulator.data.get('opportunity', DEMO.opportunities.tailspinPilot);
+    emulator.data.remove('opportunity', DEMO.opportunities.tailspinPilot);
+    emulator.data.create('opportunity', { ...pilot, name: 'Tailspin pilot again' });
+
+    const delta = await webGet(emulator, token, deltaLink, 'odata.track-changes');
+    const byId = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+      String(a.opportunityid).localeCompare(String(b.opportunityid));
+    expect(
+      delta.json.value.map((row) => ({ opportunityid: row.opportunityid, name: row.name })).sort(byId),
+    ).toEqual(
+      [
+        { opportunityid: audit, name: 'second' },
+        { opportunityid: DEMO.opportunities.tailspinPilot, name: 'Tailspin pilot again' },
+      ].sort(byId),
+    );
+  });
+
   it('pages a large delta through nextLinks', async () => {
     const { deltaLink } = await initialRead('contacts', 'fullname,lastname');
     for (const contact of emulator.data.list('contact'))

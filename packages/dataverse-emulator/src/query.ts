@@ -15,7 +15,7 @@ import {
 import { decodeSkipToken, encodeSkipToken, type PagingPosition, type SortValue } from './paging-cookie';
 import { resolveProperty, type PropertyRef } from './properties';
 import type { EntityDef } from './schema';
-import type { OrgStore, Row } from './store';
+import { upperBound, type OrgStore, type Row } from './store';
 
 export interface Preferences {
   maxPageSize?: number;
@@ -91,17 +91,6 @@ function parseTokenDate(text: string): number {
   if (!match) return NaN;
   const [mm = 0, dd = 0, yyyy = 0, hh = 0, mi = 0, ss = 0] = match.slice(1).map(Number);
   return Date.UTC(yyyy, mm - 1, dd, hh, mi, ss);
-}
-
-function upperBound(sorted: readonly string[], id: string): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if ((sorted[mid] as string) <= id) low = mid + 1;
-    else high = mid;
-  }
-  return low;
 }
 
 /** Splits on commas that are not inside parentheses or quotes. */
@@ -397,11 +386,7 @@ export class QueryEngine {
     const position = skipToken !== undefined ? decodeSkipToken(skipToken, def.key, []) : undefined;
     const version = position?.version ?? this.store.currentVersion;
 
-    const changed: string[] = [];
-    for (const row of this.store.rows(def.logicalName)) {
-      if ((row.versionnumber as number) > since) changed.push(row[def.key] as string);
-    }
-    changed.sort();
+    const changed = this.store.changedSince(def.logicalName, since);
     const deleted = [
       ...new Set(
         this.store

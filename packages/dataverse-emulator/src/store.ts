@@ -23,10 +23,20 @@ export interface KeyOrder {
   readonly rows: readonly Row[];
 }
 
+/**
+ * Every version a table's rows were given, in the order given (so by version): a delta link reads the changes
+ * since its version from the end of the log instead of looking at every row of the table.
+ */
+interface ChangeLog {
+  ids: string[];
+  versions: number[];
+}
+
 interface Table {
   def: EntityDef;
   rows: Map<string, Row>;
   order: KeyOrder | null;
+  changes: ChangeLog;
   tombstones: Tombstone[];
   /** lookup attribute → target id → row ids. */
   indexes: Map<string, Map<string, string[]>>;
@@ -73,7 +83,14 @@ export class OrgStore {
       const indexes = new Map<string, Map<string, string[]>>();
       for (const [name, attr] of Object.entries(def.attributes))
         if (attr.indexed) indexes.set(name, new Map());
-      this.tables.set(def.logicalName, { def, rows: new Map(), order: null, tombstones: [], indexes });
+      this.tables.set(def.logicalName, {
+        def,
+        rows: new Map(),
+        order: null,
+        changes: { ids: [], versions: [] },
+        tombstones: [],
+        indexes,
+      });
     }
   }
 
@@ -135,6 +152,25 @@ export class OrgStore {
     return this.table(entity).tombstones;
   }
 
+  /** Ids of the rows created or updated after `version` that still exist, in key order. */
+  changedSince(entity: string, version: number): string[] {
+    const table = this.table(entity);
+    const { ids, versions } = table.changes;
+    const changed = new Set<string>();
+    for (let i = upperBound(versions, version); i < ids.length; i++) {
+      const id = ids[i] as string;
+      if (table.rows.has(id)) changed.add(id);
+    }
+    return [...changed].sort();
+  }
+
+  /** Gives a row of `table` the next version and logs it. */
+  private stamp(table: Table, row: Row, id: string): void {
+    row.versionnumber = ++this.version;
+    table.changes.ids.push(id);
+    table.changes.versions.push(this.version);
+  }
+
   /** Row ids whose lookup `attribute` points at `targetId`, or undefined when that lookup has no index. */
   idsByLookup(entity: string, attribute: string, targetId: string): string[] | undefined {
     const index = this.table(entity).indexes.get(attribute);
@@ -166,7 +202,7 @@ export class OrgStore {
     row.createdon ??= this.nowIso();
     row.modifiedon ??= row.createdon;
     this.derive(entity, row);
-    row.versionnumber = ++this.version;
+    this.stamp(table, row, id);
     table.rows.set(id, row);
     table.order = null;
     for (const [attribute, index] of table.indexes) addToIndex(index, row[attribute], id);
@@ -187,7 +223,7 @@ export class OrgStore {
     }
     if (!('modifiedon' in patch)) row.modifiedon = this.nowIso();
     this.derive(entity, row, patch);
-    row.versionnumber = ++this.version;
+    this.stamp(table, row, row[key] as string);
     for (const [attribute, index] of table.indexes) {
       if (attribute in patch) addToIndex(index, row[attribute], row[key] as string);
     }
@@ -278,7 +314,7 @@ export class OrgStore {
     if (table.rows.has(id)) throw new EmulatorDataError('DUPLICATE_KEY', `${entity} ${id} already exists`);
     row.createdon ??= this.nowIso();
     row.modifiedon ??= row.createdon;
-    row.versionnumber = ++this.version;
+    this.stamp(table, row, id);
     table.rows.set(id, row);
     table.order = null;
     for (const [attribute, index] of table.indexes) addToIndex(index, row[attribute], id);
@@ -411,6 +447,18 @@ function inferType(value: unknown): AttributeDef['type'] {
   if (value instanceof Date) return 'datetime';
   if (isLookup(value)) return 'lookup';
   return 'string';
+}
+
+/** The first index of `sorted` (ascending) whose value is above `value`. */
+export function upperBound<T extends string | number>(sorted: readonly T[], value: T): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((sorted[middle] as T) <= value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 function addToIndex(index: Map<string, string[]>, value: unknown, id: string): void {
