@@ -58,6 +58,13 @@ export function errorFromThread(error: ThreadError): Error {
  */
 export const WRITER_OLD_GENERATION_MB = 64;
 
+/**
+ * The writer's young generation: a page it is given outlives many scavenges (it is written for half a second),
+ * so a large nursery only holds garbage; 8 MiB instead of V8's 32 took another 25 MiB off the benchmark's
+ * worker peak with no change in time (2026-12-03, bench/results/README.md).
+ */
+export const WRITER_YOUNG_GENERATION_MB = 8;
+
 /** The error a write gets when the thread it was sent to ran out of memory. */
 export const WRITER_OUT_OF_MEMORY = 'ERR_WORKER_OUT_OF_MEMORY';
 
@@ -67,7 +74,10 @@ const threadExited = (code: number): Error => new Error(`the page writer thread 
 async function startThread(url: string, oldGenerationMb: number): Promise<Worker> {
   const worker = new Worker(threadScript(), {
     workerData: { url },
-    resourceLimits: { maxOldGenerationSizeMb: oldGenerationMb },
+    resourceLimits: {
+      maxOldGenerationSizeMb: oldGenerationMb,
+      maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB,
+    },
   });
   await new Promise<void>((resolve, reject) => {
     const onMessage = (reply: WriterReply): void => {

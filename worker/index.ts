@@ -1,3 +1,3 @@
 export { createSyncWorker, workflowsPath } from './create-worker';
 export type { SyncWorker, SyncWorkerOptions } from './create-worker';
-export { installRuntime, installWorkerRuntime, sdkMetricsAddress } from './runtime';
+export { heapGrowthFlag, installRuntime, installWorkerRuntime, sdkMetricsAddress } from './runtime';
