@@ -2,14 +2,21 @@ import { execFileSync } from 'node:child_process';
 import { heapGrowthFlag } from '../worker';
 
 describe('worker: the heap growth bound', () => {
-  it('bounds the growth unless the operator gave node a growth of their own', () => {
-    expect(heapGrowthFlag([])).toBe('--heap-growing-percent=100');
-    expect(heapGrowthFlag(['--max-old-space-size=128'], '--max-semi-space-size=4')).toBe(
+  const GiB = 1024 ** 3;
+
+  it('bounds the growth of a large heap unless the operator gave node a growth of their own', () => {
+    expect(heapGrowthFlag([], undefined, 4 * GiB)).toBe('--heap-growing-percent=100');
+    expect(heapGrowthFlag(['--inspect'], '--max-semi-space-size=4', 2 * GiB)).toBe(
       '--heap-growing-percent=100',
     );
-    expect(heapGrowthFlag(['--heap-growing-percent=30'])).toBeUndefined();
-    expect(heapGrowthFlag([], '--max-old-space-size=128  --heap_growing_percent=50')).toBeUndefined();
-    expect(heapGrowthFlag([], '--heap-growing-percent')).toBeUndefined();
+    expect(heapGrowthFlag(['--heap-growing-percent=30'], undefined, 4 * GiB)).toBeUndefined();
+    expect(heapGrowthFlag([], '--max-semi-space-size=4  --heap_growing_percent=50', 4 * GiB)).toBeUndefined();
+    expect(heapGrowthFlag([], '--heap-growing-percent', 4 * GiB)).toBeUndefined();
+  });
+
+  it("leaves a smaller heap to V8, whose own bound is as tight (an operator's --max-old-space-size too)", () => {
+    expect(heapGrowthFlag([], undefined, 2 * GiB - 1)).toBeUndefined();
+    expect(heapGrowthFlag(['--max-old-space-size=112'], undefined, 160 * 1024 ** 2)).toBeUndefined();
   });
 
   // The worker sets the flag once node runs: this fails if V8 stops reading it at each collection.
@@ -31,7 +38,7 @@ describe('worker: the heap growth bound', () => {
     const peak = (flag: string): number =>
       Number(execFileSync(process.execPath, ['-e', script, flag], { encoding: 'utf8' }));
     const unbounded = peak('');
-    const bounded = peak(heapGrowthFlag([]) ?? '');
+    const bounded = peak(heapGrowthFlag([], undefined, 4 * GiB) ?? '');
     expect(bounded).toBeLessThan(unbounded * 0.8);
   });
 });

@@ -53,19 +53,31 @@ export function installRuntime(logger: Logger, level: string, options: RuntimeIn
 }
 
 /**
- * How far V8 lets a heap grow past what its last full collection kept before it collects again, in percent. With
- * the heap limit V8 picks on a machine of a few GiB or more, its own factor goes up to 4: a worker keeps about 55
- * MiB alive while it syncs (40 of them before its first sync: the SDK, the workflow bundle, the clients) and let
- * its main heap grow to about 210 MiB, mostly garbage. At most doubling, the benchmark's worker peak at 100,000
- * opportunities fell from 474–520 to 401–410 MiB on SQLite and from 432 to 311 MiB on PostgreSQL, for 1–5% more
- * time (2026-12-03, bench/results/heap-growth/). V8 reads this flag at every collection, so it can be set once
- * the process runs; a `--heap-growing-percent` the operator gave node (its command line or NODE_OPTIONS) is kept.
+ * How far V8 lets a heap grow past what its last full collection kept before it collects again, in percent. V8's
+ * own factor goes up to 4 when the heap's limit is 2 GiB or more (node's default on a machine of 8 GiB or more),
+ * and less below that: 1.3 at 256 MiB, rising to 2 at 2 GiB. A syncing worker keeps about 55 MiB alive (40 of them
+ * before its first sync: the SDK, the workflow bundle, the clients) and let its main heap grow to about 210 MiB,
+ * mostly garbage. At most doubling, the benchmark's worker peak at 100,000 opportunities fell from 474–520 to
+ * 401–410 MiB on SQLite and from 432 to 311 MiB on PostgreSQL, for 1–5% more time (2026-12-03,
+ * bench/results/heap-growth/). V8 reads this flag at every collection, so it can be set once the process runs.
  */
 export const HEAP_GROWING_PERCENT = 100;
 
-/** The V8 flag that bounds the heap's growth, or undefined when the operator gave node one already. */
-export function heapGrowthFlag(execArgv: readonly string[], nodeOptions = ''): string | undefined {
-  const given = [...execArgv, ...nodeOptions.split(/\s+/)];
+/** Below this heap limit V8's own growing factor is at most ours already (see HEAP_GROWING_PERCENT). */
+const GROWTH_BOUND_FROM_HEAP_LIMIT = 2 * 1024 * 1024 * 1024;
+
+/**
+ * The V8 flag that bounds the heap's growth, or undefined when V8's own bound is as tight (a smaller heap limit,
+ * the operator's `--max-old-space-size` among them; setting the flag would loosen it) or when the operator gave
+ * node a `--heap-growing-percent` of their own (its command line or NODE_OPTIONS).
+ */
+export function heapGrowthFlag(
+  execArgv: readonly string[],
+  nodeOptions: string | undefined,
+  heapSizeLimit: number,
+): string | undefined {
+  if (heapSizeLimit < GROWTH_BOUND_FROM_HEAP_LIMIT) return undefined;
+  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
   if (given.some((arg) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg))) return undefined;
   return `--heap-growing-percent=${HEAP_GROWING_PERCENT}`;
 }
@@ -78,7 +90,11 @@ export async function installWorkerRuntime(logger: Logger, config: AppConfig): P
   const sdkMetricsAddress =
     config.operations.metricsAddress === undefined || installed ? undefined : `127.0.0.1:${await freePort()}`;
   installRuntime(logger, config.logLevel, sdkMetricsAddress === undefined ? {} : { sdkMetricsAddress });
-  const flag = heapGrowthFlag(process.execArgv, process.env.NODE_OPTIONS);
+  const flag = heapGrowthFlag(
+    process.execArgv,
+    process.env.NODE_OPTIONS,
+    v8.getHeapStatistics().heap_size_limit,
+  );
   if (flag !== undefined) v8.setFlagsFromString(flag);
 }
 
