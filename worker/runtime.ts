@@ -56,8 +56,8 @@ export function installRuntime(logger: Logger, level: string, options: RuntimeIn
  * How far V8 lets a heap grow past what its last full collection kept before it collects again, in percent. V8's
  * own factor goes up to 4 when the heap's limit is 2 GiB or more (node's default on a machine of 8 GiB or more),
  * and less below that: 1.3 at 256 MiB, rising to 2 at 2 GiB. A syncing worker keeps about 55 MiB alive (40 of them
- * before its first sync: the SDK, the workflow bundle, the clients) and let its main heap grow to about 210 MiB,
- * mostly garbage. At most doubling, the benchmark's worker peak at 100,000 opportunities fell from 474–520 to
+ * before its first sync: the SDK, the workflow bundle, the clients), and V8 let its main heap grow to about 210
+ * MiB, mostly garbage. At most doubling, the benchmark's worker peak at 100,000 opportunities fell from 474–520 to
  * 401–410 MiB on SQLite and from 432 to 311 MiB on PostgreSQL, for 1–5% more time (2026-12-03,
  * bench/results/heap-growth/). V8 reads this flag at every collection, so it can be set once the process runs.
  */
@@ -84,7 +84,8 @@ export function heapGrowthFlag(
 
 /**
  * The runtime for a worker process: with OPPSYNC_METRICS_ADDRESS set, core's Prometheus exporter listens on a
- * free loopback port, private to this process (core cannot bind a port it picks itself and say which).
+ * free loopback port, private to this process (core cannot bind a port it picks itself and say which); and the
+ * heap's growth bounded (heapGrowthFlag).
  */
 export async function installWorkerRuntime(logger: Logger, config: AppConfig): Promise<void> {
   const sdkMetricsAddress =
