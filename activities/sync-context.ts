@@ -213,7 +213,7 @@ export function createSyncContext(deps: SyncActivityDependencies) {
   }
 
   /**
-   * Writes a resolved page in one transaction, with the run's record of what it wrote. The page's rows are let
+   * Writes a resolved page (store/page-writer.ts), with the run's record of what it wrote. The page's rows are let
    * go of as the write starts (the SQLite writer thread has its own copy by then), so they are not held twice
    * while it runs. Not async on purpose: no frame of this function outlives the hand-over.
    */

@@ -47,6 +47,9 @@ frontend.workerVersioningDataAPIs:
   - value: true
 system.forceSearchAttributesCacheRefreshOnRead:
   - value: true
+# Eager activity dispatch (off by default before server 1.32): a run's next page goes to the worker that read it ahead.
+system.enableActivityEagerExecution:
+  - value: true
 YAML
   cat >"$home/config/development.yaml" <<YAML
 log:

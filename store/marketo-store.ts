@@ -2,7 +2,7 @@ import knexFactory, { type Knex } from 'knex';
 import type { CompanyRow, LeadRow, SyncErrorRow } from '../rules';
 import { StoreError } from './errors';
 import { migrationSource } from './migration-source';
-import { upsertCompanies, upsertErrors, upsertLeads, writePageInTransaction } from './page-writer';
+import { upsertCompanies, upsertErrors, upsertLeads, writePage } from './page-writer';
 import { PageWriterThread } from './page-writer-thread';
 import { readSnapshot } from './snapshot';
 import { cachePreparedStatements, type PreparingConnection } from './statement-cache';
@@ -170,10 +170,10 @@ export class MarketoStore {
     }
   }
 
-  /** One page, one transaction: companies, leads, opportunities, roles, stale roles, deletions, errors. */
+  /** One page: its companies and leads first, then in one transaction its opportunities, roles, deletions and errors. */
   writePage(page: WritePageInput, now: string): Promise<WriteCounts> {
     if (this.writerThread !== undefined) return this.writerThread.writePage(page, now);
-    return this.knex.transaction((trx) => writePageInTransaction(trx, page, now));
+    return writePage(this.knex, page, now);
   }
 
   /** A contact or account changed in Dynamics: refresh the leads the store has and their companies. */

@@ -125,7 +125,7 @@ export class PageWriterThread {
   }
 
   /**
-   * The page in one transaction on the thread; resolves once it is committed. A thread that died (a write
+   * The page written on the thread (writePage's transactions); resolves once it is committed. A thread that died (a write
    * that ran it out of memory, a crash) is replaced by the next write, so one bad moment does not fail every
    * later page of a long-running worker; the write that was under way failed as retryable and rolled back.
    */

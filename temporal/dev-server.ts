@@ -136,6 +136,9 @@ type LaunchResult =
 
 const OUTPUT_LINES_KEPT = 20;
 
+/** The server's switch for eager activity dispatch (its dynamic config; off by default before server 1.32). */
+const EAGER_ACTIVITIES = 'system.enableActivityEagerExecution';
+
 async function launch({
   cli,
   namespace,
@@ -151,6 +154,9 @@ async function launch({
   if (uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
   if (options.codecEndpoint !== undefined) args.push('--ui-codec-endpoint', options.codecEndpoint);
+  // Eager activity dispatch: the worker that completes a run's workflow task takes the activity it schedules,
+  // so a run's next page goes to the worker that read it ahead (docs/decisions.md, "Reading ahead").
+  args.push('--dynamic-config-value', `${EAGER_ACTIVITIES}=true`);
   if (options.searchAttributes !== false)
     for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES))
       args.push('--search-attribute', `${name}=${type}`);

@@ -110,8 +110,12 @@ describe('page writer thread (SQLite file stores)', () => {
     );
     expect(error).toMatchObject({ name: 'StoreError', code: 'STORE_LEAD_MISSING' });
     expect(error?.message).toContain(`role points to contact ${guid(999, 'c0c00000')}`);
-    // The failed page's transaction rolled back as a whole.
+    // The failed page's own transaction rolled back as a whole; the companies and leads it shares with other pages
+    // were committed before it (store/page-writer.ts), and its retry finds them written.
     expect(await store.knex('opportunities').count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await store.knex('opportunity_roles').count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await store.knex('leads').count({ n: '*' })).toEqual([{ n: broken.leads.length }]);
+    expect(await store.knex('companies').count({ n: '*' })).toEqual([{ n: broken.companies.length }]);
     await store.writePage(generatedPage(3), NOW);
     expect(await store.knex('opportunities').count({ n: '*' })).toEqual([{ n: 3 }]);
   });
