@@ -225,9 +225,9 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
     ...(options.identity === undefined ? {} : { identity: options.identity }),
     activities: { ...activities, ...marketoActivities },
     dataConverter: dataConverter(config),
-    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 4,
-    // A poll holds an activity slot while it waits, and eager dispatch needs a free one: with one poll, the slots
-    // left take the page activities this worker's own workflow tasks schedule (docs/decisions.md, "Reading ahead").
+    // A poll holds an activity slot while it waits, and eager dispatch needs a free one: one poll, and four slots
+    // for the page activities this worker's own workflow tasks schedule (docs/decisions.md, "Reading ahead").
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 5,
     activityTaskPollerBehavior: { type: 'simple-maximum', maximum: 1 },
     // On SIGTERM the worker stops polling and lets running activities (a page being written) finish for this
     // long before it cancels them; the SDK's default, 0, would cancel a page write at once.
