@@ -1,7 +1,7 @@
 /**
  * Opportunity pages: each activity reads one page (first page, next link or delta link), resolves it with its
- * related rows and writes it (store/page-writer.ts). The next two pages are read ahead meanwhile (SYNC_READ_AHEAD),
- * so Dynamics serves one page while the worker writes another.
+ * related rows and writes it (store/page-writer.ts). The next two pages are read ahead meanwhile
+ * (SYNC_READ_AHEAD), so Dynamics serves one page while the worker writes another.
  */
 import { isFilteredRead, isFirstPageUrl, pageChain, tallyRequests } from '../dynamics';
 import { activityLogger, outsideActivity } from './context';

@@ -38,9 +38,10 @@ export interface ReadAheadPage {
 }
 
 /**
- * Reads of one run that read pages ahead at once on a worker (a worker takes 4 activities at a time from its own workflow tasks): each of a
- * backfill's partitions is a read. A read past this bound is not read ahead (its activities read their own
- * pages) until a place is free; no read ever drops another's pages, which would cost their requests twice.
+ * Reads of one run that read pages ahead at once on a worker (as many as the activities a worker takes at once
+ * from its own workflow tasks, worker/create-worker.ts): each of a backfill's partitions is a read. A read past
+ * this bound is not read ahead (its activities read their own pages) until a place is free; no read ever drops
+ * another's pages, which would cost their requests twice.
  */
 export const READS_AHEAD_PER_RUN = 4;
 /**

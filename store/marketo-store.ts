@@ -170,7 +170,7 @@ export class MarketoStore {
     }
   }
 
-  /** One page: its companies and leads first, then in one transaction its opportunities, roles, deletions and errors. */
+  /** One page: its companies and leads first, then in one transaction its opportunities, roles and the rest. */
   writePage(page: WritePageInput, now: string): Promise<WriteCounts> {
     if (this.writerThread !== undefined) return this.writerThread.writePage(page, now);
     return writePage(this.knex, page, now);

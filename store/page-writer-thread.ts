@@ -125,9 +125,10 @@ export class PageWriterThread {
   }
 
   /**
-   * The page written on the thread (writePage's transactions); resolves once it is committed. A thread that died (a write
-   * that ran it out of memory, a crash) is replaced by the next write, so one bad moment does not fail every
-   * later page of a long-running worker; the write that was under way failed as retryable and rolled back.
+   * The page written on the thread (writePage's transactions); resolves once it is committed. A thread that
+   * died (a write that ran it out of memory, a crash) is replaced by the next write, so one bad moment does not
+   * fail every later page of a long-running worker; the write that was under way failed as retryable, its own
+   * transaction rolled back.
    */
   async writePage(page: WritePageInput, now: string): Promise<WriteCounts> {
     if (this.gone !== undefined && !this.closed) {

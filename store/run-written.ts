@@ -1,7 +1,7 @@
 /**
  * `sync_run_written`: what a run has written, shared by every worker and partition of the run. A page's write
- * records its contacts and accounts in the transaction that writes them as leads and companies (recordRunWritten),
- * so what a later page finds here is exactly what the store has committed; a run's rows go when it ends.
+ * records its contacts and accounts (recordRunWritten) once their leads and companies are committed, so what a
+ * later page finds here is what the store holds; a run's rows go when it ends.
  */
 import type { Knex } from 'knex';
 import { idChunks } from './chunks';
@@ -10,7 +10,7 @@ import type { RunWrittenInput } from './types';
 
 const TABLE = 'sync_run_written';
 
-/** Records, in the transaction of a page's leads and companies, the contacts (with the parent they were read with) and accounts it wrote. */
+/** Records the contacts (with the parent they were read with) and accounts a page wrote, once they are committed. */
 export async function recordRunWritten(trx: Knex.Transaction, written: RunWrittenInput): Promise<void> {
   const rows = [
     ...written.contacts.map(([id, parent]) => ({

@@ -15,6 +15,7 @@ import {
   createMarketoActivities,
   createSyncActivities,
   heartbeatIfInActivity,
+  READS_AHEAD_PER_RUN,
   RunStates,
 } from '../activities';
 import { dataConverter, temporalConnectionOptions } from '../temporal';
@@ -96,6 +97,9 @@ async function workflowCode(
 function deploymentOptions(version: WorkerDeploymentVersion) {
   return { useWorkerVersioning: true, version, defaultVersioningBehavior: 'PINNED' } as const;
 }
+
+/** Activity polls a worker keeps open: each holds a slot, which eager dispatch would otherwise use. */
+const ACTIVITY_POLLS = 1;
 
 /**
  * Workflow code runs on the worker's main thread, in the SDK's reusable VM context, instead of on a thread of
@@ -225,10 +229,12 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Sync
     ...(options.identity === undefined ? {} : { identity: options.identity }),
     activities: { ...activities, ...marketoActivities },
     dataConverter: dataConverter(config),
-    // A poll holds an activity slot while it waits, and eager dispatch needs a free one: one poll, and four slots
-    // for the page activities this worker's own workflow tasks schedule (docs/decisions.md, "Reading ahead").
-    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 5,
-    activityTaskPollerBehavior: { type: 'simple-maximum', maximum: 1 },
+    // A poll holds an activity slot while it waits, and eager dispatch needs a free one: one poll, and a slot for
+    // each read a run reads ahead on this worker, taken by the page activities its own workflow tasks schedule
+    // (docs/decisions.md, "Reading ahead").
+    maxConcurrentActivityTaskExecutions:
+      options.maxConcurrentActivityTaskExecutions ?? READS_AHEAD_PER_RUN + ACTIVITY_POLLS,
+    activityTaskPollerBehavior: { type: 'simple-maximum', maximum: ACTIVITY_POLLS },
     // On SIGTERM the worker stops polling and lets running activities (a page being written) finish for this
     // long before it cancels them; the SDK's default, 0, would cancel a page write at once.
     shutdownGraceTime: config.operations.shutdownGraceMs,
